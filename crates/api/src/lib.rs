@@ -1,0 +1,1 @@
+//! The HTTP routers for every endpoint, shared by the Lambdas and the local server.

@@ -1,0 +1,1 @@
+//! AWS adapters: the DynamoDB store and the Secrets Manager configuration source.

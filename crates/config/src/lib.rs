@@ -1,0 +1,1 @@
+//! Configuration from the environment or one Secrets Manager secret, and logging set-up.

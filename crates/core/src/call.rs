@@ -1,0 +1,230 @@
+//! One phone call: its identity, status, timestamps and live statistics.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::phone::PhoneNumber;
+use crate::usage::{Cost, Usage};
+
+/// Twilio's call identifier: `CA` followed by 32 hex digits.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CallSid(String);
+
+/// Why a string is not a Twilio CallSid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a Twilio CallSid (expected 'CA' followed by 32 hex digits)")]
+pub struct InvalidCallSid;
+
+impl CallSid {
+    /// Parses `CA` + 32 hex digits, the only shape Twilio issues.
+    pub fn parse(input: &str) -> Result<Self, InvalidCallSid> {
+        let ok = input.len() == 34
+            && input.starts_with("CA")
+            && input[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidCallSid)
+        }
+    }
+
+    /// The sid as Twilio writes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for CallSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CallSid({})", self.0)
+    }
+}
+
+impl TryFrom<String> for CallSid {
+    type Error = InvalidCallSid;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CallSid> for String {
+    fn from(value: CallSid) -> Self {
+        value.0
+    }
+}
+
+/// Twilio's `CallStatus` values (PROTOCOLS.md §1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallStatus {
+    /// Waiting to be dialled.
+    Queued,
+    /// Dialling has started.
+    Initiated,
+    /// The phone is ringing.
+    Ringing,
+    /// Answered and connected.
+    InProgress,
+    /// Ended normally.
+    Completed,
+    /// The other side was busy.
+    Busy,
+    /// Nobody answered.
+    NoAnswer,
+    /// Cancelled before it was answered.
+    Canceled,
+    /// Could not be placed.
+    Failed,
+}
+
+impl CallStatus {
+    /// Parses Twilio's spelling (`in-progress`, `no-answer`, …).
+    pub fn parse(input: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(input.to_owned())).ok()
+    }
+
+    /// Whether the call is over; a finished call never becomes live again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Busy | Self::NoAnswer | Self::Canceled | Self::Failed
+        )
+    }
+}
+
+/// Counters the stream host keeps while it bridges a call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallStats {
+    /// Media frames received from Twilio (caller audio).
+    pub frames_in: u64,
+    /// Media frames sent to Twilio (assistant audio).
+    pub frames_out: u64,
+    /// μ-law bytes received from the caller.
+    pub bytes_in: u64,
+    /// μ-law bytes sent to the caller.
+    pub bytes_out: u64,
+    /// WebSocket messages received from Twilio and OpenAI together.
+    pub messages: u64,
+    /// Frames that were malformed, oversized or unexpected and were dropped.
+    pub dropped_frames: u64,
+    /// Times the caller spoke over the assistant and the assistant stopped.
+    pub interruptions: u64,
+    /// Reconnections to OpenAI during the call.
+    pub reconnects: u64,
+    /// Milliseconds from the caller's end of speech to the first reply audio, first turn.
+    pub first_reply_ms: Option<u64>,
+    /// The same measure for every turn, for percentiles (bounded to the first 256 turns).
+    pub reply_latencies_ms: Vec<u64>,
+}
+
+impl CallStats {
+    /// Most reply latencies kept per call; the list is for percentiles, not an audit log.
+    pub const MAX_LATENCIES: usize = 256;
+
+    /// Records one end-of-speech → first-audio latency.
+    pub fn record_reply_latency(&mut self, ms: u64) {
+        if self.first_reply_ms.is_none() {
+            self.first_reply_ms = Some(ms);
+        }
+        if self.reply_latencies_ms.len() < Self::MAX_LATENCIES {
+            self.reply_latencies_ms.push(ms);
+        }
+    }
+}
+
+/// The stored row for one call (`CALL#<sid>` / `META`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallSession {
+    /// Twilio's id for the call.
+    pub call_sid: CallSid,
+    /// The caller.
+    pub from: PhoneNumber,
+    /// The number that was called (ours).
+    pub to: PhoneNumber,
+    /// Latest status from Twilio or the stream host.
+    pub status: CallStatus,
+    /// When the voice webhook first saw the call.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// When the call ended, once it has.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// Call length in seconds as Twilio reports it on `completed`.
+    #[serde(default)]
+    pub duration_secs: Option<u64>,
+    /// Which stream host bridged the call.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Bridge statistics, written when the stream ends.
+    #[serde(default)]
+    pub stats: CallStats,
+    /// OpenAI token usage summed over the call.
+    #[serde(default)]
+    pub usage: Usage,
+    /// The price of `usage`.
+    #[serde(default)]
+    pub cost: Cost,
+}
+
+impl CallSession {
+    /// A call the voice webhook has just seen ring in.
+    pub fn new(call_sid: CallSid, from: PhoneNumber, to: PhoneNumber, now: OffsetDateTime) -> Self {
+        Self {
+            call_sid,
+            from,
+            to,
+            status: CallStatus::Ringing,
+            started_at: now,
+            ended_at: None,
+            duration_secs: None,
+            host: None,
+            stats: CallStats::default(),
+            usage: Usage::default(),
+            cost: Cost::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_sid_accepts_only_twilio_shape() {
+        assert!(CallSid::parse("CA0123456789abcdef0123456789abcdef").is_ok());
+        assert!(CallSid::parse("CA0123").is_err());
+        assert!(CallSid::parse("SM0123456789abcdef0123456789abcdef").is_err());
+        assert!(CallSid::parse("CA0123456789abcdef0123456789abcdeg").is_err());
+    }
+
+    #[test]
+    fn call_status_uses_twilio_spelling() {
+        assert_eq!(
+            CallStatus::parse("in-progress"),
+            Some(CallStatus::InProgress)
+        );
+        assert_eq!(CallStatus::parse("no-answer"), Some(CallStatus::NoAnswer));
+        assert_eq!(CallStatus::parse("bogus"), None);
+        assert!(CallStatus::Completed.is_final());
+        assert!(!CallStatus::Ringing.is_final());
+    }
+
+    #[test]
+    fn reply_latency_list_is_bounded() {
+        let mut stats = CallStats::default();
+        for i in 0..1000 {
+            stats.record_reply_latency(i);
+        }
+        assert_eq!(stats.first_reply_ms, Some(0));
+        assert_eq!(stats.reply_latencies_ms.len(), CallStats::MAX_LATENCIES);
+    }
+}

@@ -1,0 +1,28 @@
+//! The phone agent's domain, free of network and AWS code.
+//!
+//! - [`call`]: one phone call's session row and its live statistics.
+//! - [`transcript`]: the turns spoken on a call.
+//! - [`memory`]: what the assistant remembers about a caller between calls.
+//! - [`usage`]: OpenAI Realtime token usage and its price.
+//! - [`phone`]: E.164 numbers, masked when logged.
+//! - [`store`]: the storage port ([`store::Records`]) and the typed [`store::Store`] built on it.
+//! - [`clock`]: the time port, so tests can pin "now".
+//!
+//! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
+//! implement the traits defined here.
+
+pub mod call;
+pub mod clock;
+pub mod memory;
+pub mod phone;
+pub mod store;
+pub mod transcript;
+pub mod usage;
+
+pub use call::{CallSession, CallSid, CallStats, CallStatus};
+pub use clock::{Clock, SystemClock};
+pub use memory::{CallerMemory, MemoryNote};
+pub use phone::PhoneNumber;
+pub use store::{Store, StoreError};
+pub use transcript::{Role, Turn};
+pub use usage::{Cost, PriceTable, Usage};

@@ -1,0 +1,84 @@
+//! Key layout of the single table (DESIGN.md "Data"). Every key is built here and nowhere else.
+
+use time::OffsetDateTime;
+
+use crate::call::CallSid;
+use crate::phone::PhoneNumber;
+
+/// Builders for partition and sort keys.
+pub struct Keys;
+
+impl Keys {
+    /// Sort key of a row that is the only one of its kind in its partition.
+    pub const META: &'static str = "META";
+    /// Sort key of a caller's memory profile.
+    pub const MEMORY: &'static str = "MEMORY";
+    /// Sort key of an idempotency marker.
+    pub const IDEMPOTENCY: &'static str = "-";
+    /// Prefix of transcript turn sort keys.
+    pub const TURN_PREFIX: &'static str = "TURN#";
+    /// Prefix of tool call sort keys.
+    pub const TOOL_PREFIX: &'static str = "TOOL#";
+    /// Prefix of memory note sort keys.
+    pub const NOTE_PREFIX: &'static str = "NOTE#";
+    /// Prefix of SMS history sort keys.
+    pub const MSG_PREFIX: &'static str = "MSG#";
+
+    /// `CALL#<CallSid>`.
+    pub fn call(sid: &CallSid) -> String {
+        format!("CALL#{sid}")
+    }
+
+    /// `TURN#<seq>`, zero-padded so that sort order is turn order.
+    pub fn turn(seq: u32) -> String {
+        format!("{}{seq:010}", Self::TURN_PREFIX)
+    }
+
+    /// `TOOL#<tool call id>`.
+    pub fn tool(call_id: &str) -> String {
+        format!("{}{call_id}", Self::TOOL_PREFIX)
+    }
+
+    /// `CALLER#<E.164>`.
+    pub fn caller(number: &PhoneNumber) -> String {
+        format!("CALLER#{}", number.as_str())
+    }
+
+    /// `NOTE#<UTC timestamp, nanoseconds>`: sorts by time.
+    pub fn note(at: OffsetDateTime) -> String {
+        format!("{}{:020}", Self::NOTE_PREFIX, at.unix_timestamp_nanos())
+    }
+
+    /// `SMS#<E.164>`.
+    pub fn sms(number: &PhoneNumber) -> String {
+        format!("SMS#{}", number.as_str())
+    }
+
+    /// `MSG#<UTC timestamp, nanoseconds>#<id>`: sorts by time, unique by id.
+    pub fn message(at: OffsetDateTime, id: &str) -> String {
+        format!("{}{:020}#{id}", Self::MSG_PREFIX, at.unix_timestamp_nanos())
+    }
+
+    /// `IDEM#<key>`.
+    pub fn idempotency(key: &str) -> String {
+        format!("IDEM#{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_keys_sort_in_turn_order() {
+        assert!(Keys::turn(9) < Keys::turn(10));
+        assert!(Keys::turn(99) < Keys::turn(100));
+    }
+
+    #[test]
+    fn note_keys_sort_in_time_order() {
+        let a = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        let b = OffsetDateTime::from_unix_timestamp(10_000).unwrap();
+        assert!(Keys::note(a) < Keys::note(b));
+    }
+}

@@ -1,0 +1,500 @@
+//! The typed store: domain operations expressed once over [`Records`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{Guard, Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
+use crate::call::{CallSession, CallSid, CallStats, CallStatus};
+use crate::clock::Clock;
+use crate::memory::{CallerMemory, MemoryNote};
+use crate::phone::PhoneNumber;
+use crate::transcript::Turn;
+use crate::usage::{Cost, Usage};
+
+/// How long each kind of data is kept before its `ttl` expires it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Call rows, turns and tool calls.
+    pub calls: Duration,
+    /// Caller memory and notes.
+    pub memory: Duration,
+    /// SMS history.
+    pub sms: Duration,
+    /// Webhook idempotency markers (Twilio retries within minutes; a day is ample).
+    pub idempotency: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            calls: Duration::from_secs(90 * DAY),
+            memory: Duration::from_secs(365 * DAY),
+            sms: Duration::from_secs(90 * DAY),
+            idempotency: Duration::from_secs(DAY),
+        }
+    }
+}
+
+/// Whether a create-once write made something new.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    /// This write created it.
+    New,
+    /// It already existed; here it is, unchanged.
+    Existing(T),
+}
+
+/// A tool the assistant ran (`CALL#<sid>` / `TOOL#<call_id>`); written once per tool call id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// The model's id for this tool call.
+    pub call_id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as the model gave them.
+    pub arguments: Value,
+    /// What the tool returned to the model.
+    pub result: Value,
+    /// Whether the tool failed (its `result` then explains why).
+    pub is_error: bool,
+    /// How long it took.
+    pub latency_ms: u64,
+    /// When it ran.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Field names inside a call row that are not part of [`CallSession`].
+mod call_fields {
+    pub const TOKEN_HASH: &str = "stream_token_hash";
+    pub const TOKEN_EXPIRES: &str = "stream_token_expires_at";
+    pub const TOKEN_USED: &str = "stream_token_used_at";
+}
+
+/// Typed access to the table for every part of the system.
+#[derive(Clone)]
+pub struct Store {
+    records: Arc<dyn Records>,
+    clock: Arc<dyn Clock>,
+    retention: Retention,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("records", &self.records.describe())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Wraps a [`Records`] adapter.
+    pub fn new(records: Arc<dyn Records>, clock: Arc<dyn Clock>, retention: Retention) -> Self {
+        Self {
+            records,
+            clock,
+            retention,
+        }
+    }
+
+    /// The underlying adapter, for health checks and tests.
+    pub fn records(&self) -> &Arc<dyn Records> {
+        &self.records
+    }
+
+    /// The clock this store stamps and expires with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    fn ttl(&self, keep: Duration) -> i64 {
+        self.now()
+            .saturating_add(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    // ---- calls ----
+
+    /// Creates the call row once. A repeated webhook for the same CallSid gets
+    /// [`Created::Existing`] and changes nothing. The stream token is stored only as its hash.
+    pub async fn create_call(
+        &self,
+        call: &CallSession,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+    ) -> Result<Created<CallSession>, StoreError> {
+        let mut data = to_map(call)?;
+        data.insert(
+            call_fields::TOKEN_HASH.into(),
+            Value::String(stream_token_hash.into()),
+        );
+        data.insert(
+            call_fields::TOKEN_EXPIRES.into(),
+            token_expires_at.unix_timestamp().into(),
+        );
+        let item = Item {
+            pk: Keys::call(&call.call_sid),
+            sk: Keys::META.into(),
+            ttl: self.ttl(self.retention.calls),
+            data,
+        };
+        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
+            Ok(()) => Ok(Created::New),
+            Err(StoreError::Conflict(_)) => {
+                Ok(Created::Existing(self.get_call(&call.call_sid).await?))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a call row.
+    pub async fn get_call(&self, sid: &CallSid) -> Result<CallSession, StoreError> {
+        let item = self
+            .records
+            .get(&Keys::call(sid), Keys::META, self.now())
+            .await?;
+        from_map(item.ok_or(StoreError::NotFound)?.data)
+    }
+
+    /// Uses the call's stream token: succeeds once, only with the right hash, before expiry.
+    /// A wrong, reused or expired token is [`StoreError::Conflict`]; an unknown call is
+    /// [`StoreError::NotFound`].
+    pub async fn consume_stream_token(
+        &self,
+        sid: &CallSid,
+        token_hash: &str,
+    ) -> Result<CallSession, StoreError> {
+        let now = self.now();
+        let mut fields = Map::new();
+        fields.insert(call_fields::TOKEN_USED.into(), now.into());
+        let guards = [
+            Guard::Equals(
+                call_fields::TOKEN_HASH.into(),
+                Value::String(token_hash.into()),
+            ),
+            Guard::Missing(call_fields::TOKEN_USED.into()),
+            Guard::GreaterThan(call_fields::TOKEN_EXPIRES.into(), now),
+        ];
+        let item = self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, now)
+            .await?;
+        from_map(item.data)
+    }
+
+    /// Records a status from Twilio's status callback or the stream host. A final status is
+    /// never replaced by a live one (callbacks can arrive out of order).
+    pub async fn set_call_status(
+        &self,
+        sid: &CallSid,
+        status: CallStatus,
+        duration_secs: Option<u64>,
+    ) -> Result<CallSession, StoreError> {
+        let now = self.clock.now();
+        let mut fields = Map::new();
+        fields.insert("status".into(), to_value(&status)?);
+        if status.is_final() {
+            fields.insert("ended_at".into(), to_value(&rfc3339(now)?)?);
+        }
+        if let Some(d) = duration_secs {
+            fields.insert("duration_secs".into(), d.into());
+        }
+        let current = self.get_call(sid).await?;
+        if current.status.is_final() && !status.is_final() {
+            return Ok(current);
+        }
+        let item = self
+            .records
+            .update(
+                &Keys::call(sid),
+                Keys::META,
+                fields,
+                &[],
+                now.unix_timestamp(),
+            )
+            .await?;
+        from_map(item.data)
+    }
+
+    /// Writes what the stream host measured, when the stream ends.
+    pub async fn save_call_outcome(
+        &self,
+        sid: &CallSid,
+        host: &str,
+        stats: &CallStats,
+        usage: &Usage,
+        cost: &Cost,
+    ) -> Result<CallSession, StoreError> {
+        let mut fields = Map::new();
+        fields.insert("host".into(), Value::String(host.into()));
+        fields.insert("stats".into(), to_value(stats)?);
+        fields.insert("usage".into(), to_value(usage)?);
+        fields.insert("cost".into(), to_value(cost)?);
+        let item = self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
+            .await?;
+        from_map(item.data)
+    }
+
+    // ---- transcript ----
+
+    /// Appends a turn; writing the same `seq` twice is a [`StoreError::Conflict`].
+    pub async fn append_turn(&self, sid: &CallSid, turn: &Turn) -> Result<(), StoreError> {
+        let item = Item {
+            pk: Keys::call(sid),
+            sk: Keys::turn(turn.seq),
+            ttl: self.ttl(self.retention.calls),
+            data: to_map(turn)?,
+        };
+        self.records.put(item, PutMode::IfAbsent, self.now()).await
+    }
+
+    /// Reads a call's turns in order.
+    pub async fn list_turns(
+        &self,
+        sid: &CallSid,
+        page: &PageRequest,
+    ) -> Result<Page<Turn>, StoreError> {
+        self.query_typed(&Keys::call(sid), Keys::TURN_PREFIX, page)
+            .await
+    }
+
+    // ---- tool calls ----
+
+    /// Records a tool call once per `(owner, call_id)`. A repeat (a model retry, a replay) gets
+    /// [`Created::Existing`] with the first result, so the caller can return it instead of
+    /// running the tool again.
+    pub async fn record_tool_call(
+        &self,
+        owner_pk: &str,
+        record: &ToolCallRecord,
+    ) -> Result<Created<ToolCallRecord>, StoreError> {
+        let item = Item {
+            pk: owner_pk.into(),
+            sk: Keys::tool(&record.call_id),
+            ttl: self.ttl(self.retention.calls),
+            data: to_map(record)?,
+        };
+        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
+            Ok(()) => Ok(Created::New),
+            Err(StoreError::Conflict(_)) => {
+                let existing = self
+                    .records
+                    .get(owner_pk, &Keys::tool(&record.call_id), self.now())
+                    .await?;
+                Ok(Created::Existing(from_map(
+                    existing.ok_or(StoreError::NotFound)?.data,
+                )?))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Tool calls recorded under `owner_pk`, in id order.
+    pub async fn list_tool_calls(
+        &self,
+        owner_pk: &str,
+        page: &PageRequest,
+    ) -> Result<Page<ToolCallRecord>, StoreError> {
+        self.query_typed(owner_pk, Keys::TOOL_PREFIX, page).await
+    }
+
+    // ---- idempotency ----
+
+    /// Claims a webhook idempotency key (e.g. a MessageSid). `true` the first time, `false`
+    /// for every repeat until the marker expires.
+    pub async fn claim_idempotency_key(&self, key: &str) -> Result<bool, StoreError> {
+        let item = Item {
+            pk: Keys::idempotency(key),
+            sk: Keys::IDEMPOTENCY.into(),
+            ttl: self.ttl(self.retention.idempotency),
+            data: Map::new(),
+        };
+        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- caller memory ----
+
+    /// The caller's memory profile; empty if none is stored.
+    pub async fn get_memory(&self, number: &PhoneNumber) -> Result<CallerMemory, StoreError> {
+        match self
+            .records
+            .get(&Keys::caller(number), Keys::MEMORY, self.now())
+            .await?
+        {
+            Some(item) => from_map(item.data),
+            None => Ok(CallerMemory::default()),
+        }
+    }
+
+    /// Replaces the caller's memory profile and renews its retention.
+    pub async fn put_memory(
+        &self,
+        number: &PhoneNumber,
+        memory: &CallerMemory,
+    ) -> Result<(), StoreError> {
+        let item = Item {
+            pk: Keys::caller(number),
+            sk: Keys::MEMORY.into(),
+            ttl: self.ttl(self.retention.memory),
+            data: to_map(memory)?,
+        };
+        self.records.put(item, PutMode::Overwrite, self.now()).await
+    }
+
+    /// Adds a note to what the assistant remembers about a caller.
+    pub async fn add_note(
+        &self,
+        number: &PhoneNumber,
+        note: &MemoryNote,
+    ) -> Result<(), StoreError> {
+        let item = Item {
+            pk: Keys::caller(number),
+            sk: Keys::note(note.at),
+            ttl: self.ttl(self.retention.memory),
+            data: to_map(note)?,
+        };
+        self.records.put(item, PutMode::Overwrite, self.now()).await
+    }
+
+    /// A caller's notes, newest first when asked.
+    pub async fn list_notes(
+        &self,
+        number: &PhoneNumber,
+        page: &PageRequest,
+    ) -> Result<Page<MemoryNote>, StoreError> {
+        self.query_typed(&Keys::caller(number), Keys::NOTE_PREFIX, page)
+            .await
+    }
+
+    /// Erases everything stored under a caller's number (memory, notes, SMS history).
+    /// Returns how many items were deleted.
+    pub async fn forget_caller(&self, number: &PhoneNumber) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for pk in [Keys::caller(number), Keys::sms(number)] {
+            loop {
+                let page = self
+                    .records
+                    .query(
+                        &pk,
+                        "",
+                        &PageRequest::first(PageRequest::MAX_LIMIT),
+                        self.now(),
+                    )
+                    .await?;
+                for item in &page.items {
+                    self.records.delete(&item.pk, &item.sk).await?;
+                    deleted += 1;
+                }
+                if page.items.is_empty() || page.next.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    // ---- helpers ----
+
+    async fn query_typed<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        let raw = self.records.query(pk, prefix, page, self.now()).await?;
+        let items = raw
+            .items
+            .into_iter()
+            .map(|i| from_map(i.data))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: raw.next,
+        })
+    }
+
+    /// Writes an arbitrary typed item under the given keys; for adapters of other ports
+    /// (the local calendar, outboxes, SMS history) that keep their data in the same table.
+    pub async fn put_value<T: Serialize>(
+        &self,
+        pk: &str,
+        sk: &str,
+        value: &T,
+        keep: Duration,
+        mode: PutMode,
+    ) -> Result<(), StoreError> {
+        let item = Item {
+            pk: pk.into(),
+            sk: sk.into(),
+            ttl: self.ttl(keep),
+            data: to_map(value)?,
+        };
+        self.records.put(item, mode, self.now()).await
+    }
+
+    /// Reads an arbitrary typed item.
+    pub async fn get_value<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<T, StoreError> {
+        let item = self.records.get(pk, sk, self.now()).await?;
+        from_map(item.ok_or(StoreError::NotFound)?.data)
+    }
+
+    /// Queries arbitrary typed items by sort-key prefix.
+    pub async fn query_values<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        self.query_typed(pk, prefix, page).await
+    }
+
+    /// Deletes one item.
+    pub async fn delete_value(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.records.delete(pk, sk).await
+    }
+
+    /// The retention policy in force.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> Result<String, StoreError> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| StoreError::Invalid(format!("timestamp: {e}")))
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn to_map<T: Serialize>(value: &T) -> Result<Map<String, Value>, StoreError> {
+    match to_value(value)? {
+        Value::Object(map) => Ok(map),
+        other => Err(StoreError::Invalid(format!(
+            "expected an object, got {other}"
+        ))),
+    }
+}
+
+fn from_map<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,1 @@
+//! Embedded local adapters used when no cloud is configured: the file-backed store.

@@ -1,0 +1,1 @@
+//! OpenAI Realtime API (GA) event types and connection.

@@ -1,0 +1,1 @@
+//! Twilio wire formats: request signatures, TwiML, Media Streams messages, REST client.

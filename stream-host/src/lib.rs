@@ -1,0 +1,1 @@
+//! The stream host: one task per call bridging Twilio Media Streams and OpenAI Realtime.
