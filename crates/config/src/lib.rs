@@ -1,1 +1,241 @@
-//! Configuration from the environment or one Secrets Manager secret, and logging set-up.
+//! Configuration and logging set-up shared by every binary.
+//!
+//! - [`Config`] is read from a flat map of `KEY → value`: the process environment locally, and
+//!   in AWS the environment overlaid with one Secrets Manager secret (a JSON object with the
+//!   same keys), loaded once per cold start by the caller (see `phone-api`'s bootstrap).
+//! - Every key is documented in [`keys`]; a missing or malformed value gives one
+//!   [`ConfigError`] naming the key.
+//! - Secrets are [`secrecy::SecretString`]: `Debug` prints `[REDACTED]`, so a `Config` can be
+//!   logged whole without leaking anything.
+//! - [`logging::init`] sets up `tracing`: JSON in AWS, readable text locally.
+
+pub mod keys;
+pub mod logging;
+mod parse;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use phone_core::store::Retention;
+use phone_core::{PhoneNumber, PriceTable};
+use secrecy::SecretString;
+
+pub use parse::ConfigError;
+use parse::Source;
+
+/// Where state is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// DynamoDB single table; `endpoint` overrides the AWS endpoint (moto, DynamoDB Local).
+    DynamoDb {
+        /// Table name.
+        table: String,
+        /// Endpoint override, e.g. `http://127.0.0.1:5000`.
+        endpoint: Option<String>,
+    },
+    /// The embedded file-backed store; `None` keeps everything in memory.
+    Local {
+        /// File path of the store's log.
+        path: Option<PathBuf>,
+    },
+}
+
+/// Twilio account settings.
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    /// Account SID (`AC…`), for REST paths.
+    pub account_sid: Option<String>,
+    /// Auth token: signs webhooks and, without an API key, authenticates REST calls.
+    pub auth_token: Option<SecretString>,
+    /// Optional API key SID (`SK…`) for REST calls.
+    pub api_key_sid: Option<String>,
+    /// Secret of the API key.
+    pub api_key_secret: Option<SecretString>,
+    /// REST base URL; tests point it at loopback.
+    pub api_base_url: String,
+    /// Our Twilio number, used as the SMS sender.
+    pub from_number: Option<PhoneNumber>,
+    /// Where `transfer_call` sends the caller.
+    pub transfer_number: Option<PhoneNumber>,
+}
+
+/// OpenAI settings.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// API key; without it the local demo uses its offline stand-in.
+    pub api_key: Option<SecretString>,
+    /// Realtime WebSocket URL (GA).
+    pub realtime_url: String,
+    /// Realtime model, for pricing and `session.update`.
+    pub realtime_model: String,
+    /// Voice of the assistant.
+    pub voice: String,
+    /// Base URL of the REST API (text agent); tests point it at loopback.
+    pub api_base_url: String,
+    /// Model used by the text agent (SMS, REST, email).
+    pub text_model: String,
+}
+
+/// What the assistant says and assumes.
+#[derive(Debug, Clone)]
+pub struct AssistantConfig {
+    /// First words on every call.
+    pub greeting: String,
+    /// IANA time zone the assistant works in, e.g. `Europe/Paris`.
+    pub time_zone: String,
+    /// Extra instructions appended to the built-in ones.
+    pub instructions: Option<String>,
+}
+
+/// Every setting of the system. Build with [`Config::from_env`] or [`Config::from_map`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Public HTTPS base of the webhooks (`https://abc.execute-api…/`), the URL Twilio signs.
+    /// Never taken from the `Host` header, which a proxy or an attacker controls.
+    pub public_base_url: Option<String>,
+    /// Public `wss://…/voice/stream` URL of the stream host, put in TwiML and signed by Twilio.
+    pub stream_url: Option<String>,
+    /// Twilio account.
+    pub twilio: TwilioConfig,
+    /// OpenAI account.
+    pub openai: OpenAiConfig,
+    /// State store.
+    pub store: StoreChoice,
+    /// Bearer key for the REST API.
+    pub api_key: Option<SecretString>,
+    /// Assistant behaviour.
+    pub assistant: AssistantConfig,
+    /// How long data is kept.
+    pub retention: Retention,
+    /// Prices for cost accounting.
+    pub prices: PriceTable,
+    /// Stream token lifetime: Twilio connects within seconds of the TwiML.
+    pub stream_token_ttl: Duration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Reads a `KEY → value` map (environment, secret, or both merged).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let src = Source::new(map);
+        let store = match src.string(keys::TABLE_NAME) {
+            Some(table) => StoreChoice::DynamoDb {
+                table,
+                endpoint: src.string(keys::DYNAMODB_ENDPOINT),
+            },
+            None => StoreChoice::Local {
+                path: src.string(keys::LOCAL_STORE_PATH).map(PathBuf::from),
+            },
+        };
+        let day = 24 * 3600;
+        let defaults = Retention::default();
+        let retention = Retention {
+            calls: src.days(keys::RETENTION_CALLS_DAYS, defaults.calls.as_secs() / day)?,
+            memory: src.days(keys::RETENTION_MEMORY_DAYS, defaults.memory.as_secs() / day)?,
+            sms: src.days(keys::RETENTION_SMS_DAYS, defaults.sms.as_secs() / day)?,
+            idempotency: defaults.idempotency,
+        };
+        let prices = match src.string(keys::PRICE_TABLE_JSON) {
+            Some(json) => PriceTable::from_json(&json)
+                .map_err(|e| ConfigError::invalid(keys::PRICE_TABLE_JSON, e.to_string()))?,
+            None => PriceTable::default(),
+        };
+        Ok(Self {
+            public_base_url: src.url(keys::PUBLIC_BASE_URL, &["https", "http"])?,
+            stream_url: src.url(keys::STREAM_PUBLIC_URL, &["wss", "ws"])?,
+            twilio: TwilioConfig {
+                account_sid: src.prefixed(keys::TWILIO_ACCOUNT_SID, "AC")?,
+                auth_token: src.secret(keys::TWILIO_AUTH_TOKEN),
+                api_key_sid: src.prefixed(keys::TWILIO_API_KEY_SID, "SK")?,
+                api_key_secret: src.secret(keys::TWILIO_API_KEY_SECRET),
+                api_base_url: src
+                    .url(keys::TWILIO_API_BASE_URL, &["https", "http"])?
+                    .unwrap_or_else(|| "https://api.twilio.com".into()),
+                from_number: src.phone(keys::TWILIO_FROM_NUMBER)?,
+                transfer_number: src.phone(keys::TRANSFER_NUMBER)?,
+            },
+            openai: OpenAiConfig {
+                api_key: src.secret(keys::OPENAI_API_KEY),
+                realtime_url: src
+                    .url(keys::OPENAI_REALTIME_URL, &["wss", "ws"])?
+                    .unwrap_or_else(|| {
+                        "wss://api.openai.com/v1/realtime?model=gpt-realtime".into()
+                    }),
+                realtime_model: src
+                    .string(keys::OPENAI_REALTIME_MODEL)
+                    .unwrap_or_else(|| "gpt-realtime".into()),
+                voice: src
+                    .string(keys::OPENAI_VOICE)
+                    .unwrap_or_else(|| "marin".into()),
+                api_base_url: src
+                    .url(keys::OPENAI_API_BASE_URL, &["https", "http"])?
+                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                text_model: src
+                    .string(keys::OPENAI_TEXT_MODEL)
+                    .unwrap_or_else(|| "gpt-4.1-mini".into()),
+            },
+            store,
+            api_key: src.secret(keys::API_KEY),
+            assistant: AssistantConfig {
+                greeting: src
+                    .string(keys::GREETING)
+                    .unwrap_or_else(|| "Hello! I'm your assistant. How can I help?".into()),
+                time_zone: src
+                    .time_zone(keys::TIME_ZONE)?
+                    .unwrap_or_else(|| "UTC".into()),
+                instructions: src.string(keys::ASSISTANT_INSTRUCTIONS),
+            },
+            retention,
+            prices,
+            stream_token_ttl: Duration::from_secs(src.u64(keys::STREAM_TOKEN_TTL_SECS, 120)?),
+        })
+    }
+
+    /// The Twilio auth token, or an error naming `TWILIO_AUTH_TOKEN`.
+    pub fn require_twilio_auth_token(&self) -> Result<&SecretString, ConfigError> {
+        self.twilio
+            .auth_token
+            .as_ref()
+            .ok_or(ConfigError::Missing(keys::TWILIO_AUTH_TOKEN))
+    }
+
+    /// The public webhook base URL, or an error naming `PUBLIC_BASE_URL`.
+    pub fn require_public_base_url(&self) -> Result<&str, ConfigError> {
+        self.public_base_url
+            .as_deref()
+            .ok_or(ConfigError::Missing(keys::PUBLIC_BASE_URL))
+    }
+
+    /// The stream host's public URL, or an error naming `STREAM_PUBLIC_URL`.
+    pub fn require_stream_url(&self) -> Result<&str, ConfigError> {
+        self.stream_url
+            .as_deref()
+            .ok_or(ConfigError::Missing(keys::STREAM_PUBLIC_URL))
+    }
+
+    /// The REST API key, or an error naming `API_KEY`.
+    pub fn require_api_key(&self) -> Result<&SecretString, ConfigError> {
+        self.api_key
+            .as_ref()
+            .ok_or(ConfigError::Missing(keys::API_KEY))
+    }
+}
+
+/// Overlays `secret` on `env`: keys in the secret win. Used in AWS, where the environment holds
+/// non-secret settings (table name, URLs) and the secret holds credentials.
+pub fn merge_sources(
+    env: BTreeMap<String, String>,
+    secret: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut merged = env;
+    merged.extend(secret);
+    merged
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,61 @@
+//! Every configuration key, in one place. Each is an environment variable locally and a key of
+//! the JSON secret in AWS.
+
+/// Public HTTPS base of the webhooks, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com`.
+pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+/// Public `wss://…/voice/stream` URL of the stream host.
+pub const STREAM_PUBLIC_URL: &str = "STREAM_PUBLIC_URL";
+/// Twilio account SID (`AC…`).
+pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+/// Twilio auth token (secret).
+pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+/// Twilio API key SID (`SK…`), optional.
+pub const TWILIO_API_KEY_SID: &str = "TWILIO_API_KEY_SID";
+/// Twilio API key secret (secret), optional.
+pub const TWILIO_API_KEY_SECRET: &str = "TWILIO_API_KEY_SECRET";
+/// Twilio REST base URL (default `https://api.twilio.com`).
+pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
+/// Our Twilio number (E.164), SMS sender.
+pub const TWILIO_FROM_NUMBER: &str = "TWILIO_FROM_NUMBER";
+/// Human to transfer calls to (E.164).
+pub const TRANSFER_NUMBER: &str = "TRANSFER_NUMBER";
+/// OpenAI API key (secret).
+pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
+/// OpenAI Realtime URL (default `wss://api.openai.com/v1/realtime?model=gpt-realtime`).
+pub const OPENAI_REALTIME_URL: &str = "OPENAI_REALTIME_URL";
+/// Realtime model name (default `gpt-realtime`).
+pub const OPENAI_REALTIME_MODEL: &str = "OPENAI_REALTIME_MODEL";
+/// Voice (default `marin`).
+pub const OPENAI_VOICE: &str = "OPENAI_VOICE";
+/// OpenAI REST base URL (default `https://api.openai.com/v1`).
+pub const OPENAI_API_BASE_URL: &str = "OPENAI_API_BASE_URL";
+/// Text model for the SMS/REST/email agent.
+pub const OPENAI_TEXT_MODEL: &str = "OPENAI_TEXT_MODEL";
+/// DynamoDB table; when absent the embedded local store is used.
+pub const TABLE_NAME: &str = "TABLE_NAME";
+/// DynamoDB endpoint override (moto, DynamoDB Local).
+pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
+/// File of the embedded local store; when absent it keeps state in memory.
+pub const LOCAL_STORE_PATH: &str = "LOCAL_STORE_PATH";
+/// Bearer key for the REST API (secret).
+pub const API_KEY: &str = "API_KEY";
+/// Greeting spoken first on every call.
+pub const GREETING: &str = "GREETING";
+/// IANA time zone of the assistant (default `UTC`).
+pub const TIME_ZONE: &str = "TIME_ZONE";
+/// Extra instructions for the assistant.
+pub const ASSISTANT_INSTRUCTIONS: &str = "ASSISTANT_INSTRUCTIONS";
+/// Days to keep calls, turns and tool calls.
+pub const RETENTION_CALLS_DAYS: &str = "RETENTION_CALLS_DAYS";
+/// Days to keep caller memory.
+pub const RETENTION_MEMORY_DAYS: &str = "RETENTION_MEMORY_DAYS";
+/// Days to keep SMS history.
+pub const RETENTION_SMS_DAYS: &str = "RETENTION_SMS_DAYS";
+/// JSON price table (see `phone_core::PriceTable`).
+pub const PRICE_TABLE_JSON: &str = "PRICE_TABLE_JSON";
+/// Seconds a stream token stays valid (default 120).
+pub const STREAM_TOKEN_TTL_SECS: &str = "STREAM_TOKEN_TTL_SECS";
+/// Secrets Manager secret id whose JSON overlays the environment (AWS only).
+pub const CONFIG_SECRET_ID: &str = "CONFIG_SECRET_ID";
+/// `json` or `pretty`; defaults to JSON in AWS and pretty elsewhere.
+pub const LOG_FORMAT: &str = "LOG_FORMAT";

@@ -1,0 +1,134 @@
+//! Typed reads from the `KEY → value` map, each error naming its key.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use phone_core::PhoneNumber;
+use secrecy::SecretString;
+
+/// A configuration value that is missing or malformed. The message names the key and never
+/// includes the value (it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required key is not set.
+    #[error("configuration {0} is not set")]
+    Missing(&'static str),
+    /// A key is set but its value is not usable.
+    #[error("configuration {key} is invalid: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why, without the value.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The map with typed accessors. Blank values count as unset, as `FOO=` in a `.env` file means.
+pub(crate) struct Source<'a> {
+    map: &'a BTreeMap<String, String>,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(map: &'a BTreeMap<String, String>) -> Self {
+        Self { map }
+    }
+
+    pub(crate) fn string(&self, key: &'static str) -> Option<String> {
+        self.map
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+
+    pub(crate) fn secret(&self, key: &'static str) -> Option<SecretString> {
+        self.string(key).map(SecretString::from)
+    }
+
+    pub(crate) fn u64(&self, key: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.string(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ConfigError::invalid(key, "expected a whole number")),
+        }
+    }
+
+    pub(crate) fn days(&self, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let days = self.u64(key, default)?;
+        if days == 0 || days > 3650 {
+            return Err(ConfigError::invalid(
+                key,
+                "expected between 1 and 3650 days",
+            ));
+        }
+        Ok(Duration::from_secs(days * 24 * 3600))
+    }
+
+    pub(crate) fn url(
+        &self,
+        key: &'static str,
+        schemes: &[&str],
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(v) = self.string(key) else {
+            return Ok(None);
+        };
+        let scheme_ok = schemes
+            .iter()
+            .any(|s| v.starts_with(&format!("{s}://")) && v.len() > s.len() + 3);
+        if !scheme_ok {
+            return Err(ConfigError::invalid(
+                key,
+                format!("expected a URL starting with {}://", schemes.join("://, ")),
+            ));
+        }
+        Ok(Some(v))
+    }
+
+    pub(crate) fn prefixed(
+        &self,
+        key: &'static str,
+        prefix: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        match self.string(key) {
+            Some(v) if !v.starts_with(prefix) => Err(ConfigError::invalid(
+                key,
+                format!("expected it to start with {prefix}"),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    pub(crate) fn phone(&self, key: &'static str) -> Result<Option<PhoneNumber>, ConfigError> {
+        self.string(key)
+            .map(|v| PhoneNumber::parse(&v).map_err(|e| ConfigError::invalid(key, e.to_string())))
+            .transpose()
+    }
+
+    pub(crate) fn time_zone(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        let Some(v) = self.string(key) else {
+            return Ok(None);
+        };
+        // An IANA name: `Area/Location[/Sub]` or `UTC`; the calendar adapters resolve it.
+        let shape_ok = v == "UTC"
+            || (v.contains('/')
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)));
+        if !shape_ok {
+            return Err(ConfigError::invalid(
+                key,
+                "expected an IANA time zone such as Europe/Paris",
+            ));
+        }
+        Ok(Some(v))
+    }
+}
