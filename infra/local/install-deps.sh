@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests and the local demo need, idempotently: a second run installs nothing.
+#   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
+#   - twilio, openai: the official Python libraries, used as independent oracles for request
+#     signatures and Realtime event shapes.
+set -euo pipefail
+
+python_packages=("moto[server]>=5" "twilio>=9" "openai>=1.100")
+
+need_pip=0
+command -v moto_server >/dev/null 2>&1 || need_pip=1
+python3 -c "import twilio, openai" >/dev/null 2>&1 || need_pip=1
+if [ "$need_pip" = 1 ]; then
+  echo "==> installing Python test tools: ${python_packages[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+  # pyenv installs console scripts behind shims that need a rehash.
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "moto_server is still not on PATH after installing moto[server]" >&2
+  exit 1
+fi
+
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    echo "==> installing rustup component $component"
+    rustup component add "$component"
+  fi
+done

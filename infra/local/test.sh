@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's test command: installs what it needs, then runs formatting, lint and every test
+# (the store suite against the embedded store and against moto's DynamoDB, signature oracles,
+# loopback Twilio/OpenAI/Google test servers).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash infra/local/install-deps.sh
+
+# Builds are reused across clones (CI, fresh checkouts) from a cache outside the tree.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/phone-agent/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "==> cargo build (every function binary and the stream host)"
+cargo build --workspace --bins
+
+echo "==> cargo test"
+cargo test --workspace --no-fail-fast
