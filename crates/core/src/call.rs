@@ -146,10 +146,11 @@ impl CallStats {
 pub struct CallSession {
     /// Twilio's id for the call.
     pub call_sid: CallSid,
-    /// The caller.
-    pub from: PhoneNumber,
-    /// The number that was called (ours).
-    pub to: PhoneNumber,
+    /// The caller; `None` when the number is withheld or not a phone number (`anonymous`,
+    /// `client:…`, SIP), in which case nothing is remembered across calls.
+    pub from: Option<PhoneNumber>,
+    /// The number that was called (ours); `None` for non-PSTN destinations.
+    pub to: Option<PhoneNumber>,
     /// Latest status from Twilio or the stream host.
     pub status: CallStatus,
     /// When the voice webhook first saw the call.
@@ -177,7 +178,12 @@ pub struct CallSession {
 
 impl CallSession {
     /// A call the voice webhook has just seen ring in.
-    pub fn new(call_sid: CallSid, from: PhoneNumber, to: PhoneNumber, now: OffsetDateTime) -> Self {
+    pub fn new(
+        call_sid: CallSid,
+        from: Option<PhoneNumber>,
+        to: Option<PhoneNumber>,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             call_sid,
             from,

@@ -164,6 +164,31 @@ impl Store {
         from_map(item.ok_or(StoreError::NotFound)?.data)
     }
 
+    /// Replaces the stream token of a call whose token has not been used yet: a retried voice
+    /// webhook hands Twilio new TwiML, so the token in it must become the valid one.
+    /// A used token is [`StoreError::Conflict`] (the stream already connected).
+    pub async fn rotate_stream_token(
+        &self,
+        sid: &CallSid,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut fields = Map::new();
+        fields.insert(
+            call_fields::TOKEN_HASH.into(),
+            Value::String(stream_token_hash.into()),
+        );
+        fields.insert(
+            call_fields::TOKEN_EXPIRES.into(),
+            token_expires_at.unix_timestamp().into(),
+        );
+        let guards = [Guard::Missing(call_fields::TOKEN_USED.into())];
+        self.records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+            .await?;
+        Ok(())
+    }
+
     /// Uses the call's stream token: succeeds once, only with the right hash, before expiry.
     /// A wrong, reused or expired token is [`StoreError::Conflict`]; an unknown call is
     /// [`StoreError::NotFound`].
