@@ -15,6 +15,7 @@ pub mod call;
 pub mod clock;
 pub mod memory;
 pub mod phone;
+pub mod ports;
 pub mod store;
 pub mod token;
 pub mod transcript;
