@@ -6,6 +6,7 @@
 
 mod calendar;
 mod call_control;
+mod chat;
 mod error;
 mod mail;
 mod messaging;
@@ -14,6 +15,7 @@ pub use calendar::{
     Calendar, CalendarEvent, EventPatch, NewEvent, Reminder, ReminderMethod, TimeRange,
 };
 pub use call_control::{CallControl, HangUpOutcome};
+pub use chat::{ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUsage, ToolSpec};
 pub use error::PortError;
 pub use mail::{EmailMessage, Mail, OutgoingEmail, SentEmail};
 pub use messaging::{Messaging, SmsMessage, SmsQuery};
