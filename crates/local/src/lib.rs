@@ -1,1 +1,8 @@
-//! Embedded local adapters used when no cloud is configured: the file-backed store.
+//! Embedded local adapters, used when no cloud is configured, so the whole system runs on a
+//! fresh machine with no accounts.
+//!
+//! - [`LocalRecords`]: the `Records` store, in memory or backed by a file.
+
+mod records;
+
+pub use records::LocalRecords;
