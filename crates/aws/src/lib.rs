@@ -1,1 +1,12 @@
-//! AWS adapters: the DynamoDB store and the Secrets Manager configuration source.
+//! AWS adapters.
+//!
+//! - [`DynamoRecords`]: the `Records` store on one DynamoDB table.
+//! - [`secrets`]: configuration from one Secrets Manager secret.
+//! - [`sdk_config`]: SDK configuration with explicit timeouts and retries.
+
+mod dynamo;
+mod sdk;
+pub mod secrets;
+
+pub use dynamo::{DynamoRecords, create_table};
+pub use sdk::sdk_config;
