@@ -1,1 +1,11 @@
-//! Twilio wire formats: request signatures, TwiML, Media Streams messages, REST client.
+//! Twilio's wire formats.
+//!
+//! - [`signature`]: `X-Twilio-Signature` on webhooks and the Media Streams WebSocket upgrade.
+//! - [`twiml`]: the TwiML the webhooks answer with.
+//! - [`webhook`]: typed webhook forms (voice, status callback, SMS).
+//! - [`media`]: Media Streams messages, both directions.
+
+pub mod media;
+pub mod signature;
+pub mod twiml;
+pub mod webhook;

@@ -1,0 +1,195 @@
+//! TwiML responses (PROTOCOLS.md §1.1), built from typed verbs with XML escaping.
+
+use std::fmt::Write;
+
+/// A TwiML value that cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TwimlError {
+    /// `<Stream url>` must be `wss://` (Twilio error 31922).
+    #[error("stream URL must start with wss:// (or ws:// for local testing)")]
+    StreamScheme,
+    /// Twilio drops a query string from a stream URL and may fail the handshake (31920); use
+    /// `<Parameter>`s instead.
+    #[error("stream URL must not contain a query string; pass values as <Parameter>s")]
+    StreamQuery,
+}
+
+/// One TwiML verb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// `<Connect><Stream url>` with `<Parameter>`s: a bidirectional media stream.
+    ConnectStream {
+        /// `wss://` URL without a query.
+        url: String,
+        /// Name/value pairs delivered in `start.customParameters`.
+        parameters: Vec<(String, String)>,
+    },
+    /// `<Say>` text.
+    Say(String),
+    /// `<Dial>` a number; `caller_id` keeps or sets the shown number.
+    Dial {
+        /// E.164 number to dial.
+        number: String,
+        /// Caller id to present.
+        caller_id: Option<String>,
+        /// Seconds to ring.
+        timeout_secs: Option<u32>,
+    },
+    /// `<Pause length>`.
+    Pause(u32),
+    /// `<Hangup/>`.
+    Hangup,
+    /// `<Message>` (SMS reply).
+    Message(String),
+}
+
+/// A `<Response>` document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    verbs: Vec<Verb>,
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0; drop them.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Response {
+    /// An empty response (Twilio ends the call or, for SMS, sends nothing).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a verb, checking stream URLs.
+    pub fn push(mut self, verb: Verb) -> Result<Self, TwimlError> {
+        if let Verb::ConnectStream { url, .. } = &verb {
+            if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+                return Err(TwimlError::StreamScheme);
+            }
+            if url.contains('?') {
+                return Err(TwimlError::StreamQuery);
+            }
+        }
+        self.verbs.push(verb);
+        Ok(self)
+    }
+
+    /// The XML document.
+    pub fn render(&self) -> String {
+        let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#);
+        for verb in &self.verbs {
+            // Writing to a String cannot fail.
+            let _ = match verb {
+                Verb::ConnectStream { url, parameters } => {
+                    let _ = write!(xml, r#"<Connect><Stream url="{}">"#, escape(url));
+                    for (name, value) in parameters {
+                        let _ = write!(
+                            xml,
+                            r#"<Parameter name="{}" value="{}"/>"#,
+                            escape(name),
+                            escape(value)
+                        );
+                    }
+                    write!(xml, "</Stream></Connect>")
+                }
+                Verb::Say(text) => write!(xml, "<Say>{}</Say>", escape(text)),
+                Verb::Dial {
+                    number,
+                    caller_id,
+                    timeout_secs,
+                } => {
+                    let _ = write!(xml, "<Dial");
+                    if let Some(id) = caller_id {
+                        let _ = write!(xml, r#" callerId="{}""#, escape(id));
+                    }
+                    if let Some(t) = timeout_secs {
+                        let _ = write!(xml, r#" timeout="{t}""#);
+                    }
+                    write!(xml, "><Number>{}</Number></Dial>", escape(number))
+                }
+                Verb::Pause(secs) => write!(xml, r#"<Pause length="{secs}"/>"#),
+                Verb::Hangup => write!(xml, "<Hangup/>"),
+                Verb::Message(text) => write!(xml, "<Message>{}</Message>", escape(text)),
+            };
+        }
+        xml.push_str("</Response>");
+        xml
+    }
+}
+
+/// `<Response><Connect><Stream url>` with parameters: the voice webhook's answer.
+pub fn connect_stream(url: &str, parameters: &[(String, String)]) -> Result<String, TwimlError> {
+    Ok(Response::new()
+        .push(Verb::ConnectStream {
+            url: url.to_owned(),
+            parameters: parameters.to_vec(),
+        })?
+        .render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_stream_carries_escaped_parameters() {
+        let xml = connect_stream(
+            "wss://h.example/voice/stream",
+            &[("token".into(), "a\"b<c>&'".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            xml,
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://h.example/voice/stream"><Parameter name="token" value="a&quot;b&lt;c&gt;&amp;&apos;"/></Stream></Connect></Response>"#
+        );
+    }
+
+    #[test]
+    fn stream_url_with_query_or_https_is_refused() {
+        assert_eq!(
+            connect_stream("wss://h/x?t=1", &[]),
+            Err(TwimlError::StreamQuery)
+        );
+        assert_eq!(
+            connect_stream("https://h/x", &[]),
+            Err(TwimlError::StreamScheme)
+        );
+    }
+
+    #[test]
+    fn verbs_render_in_order() {
+        let xml = Response::new()
+            .push(Verb::Say("One moment & hold".into()))
+            .and_then(|r| {
+                r.push(Verb::Dial {
+                    number: "+14155550100".into(),
+                    caller_id: None,
+                    timeout_secs: Some(20),
+                })
+            })
+            .and_then(|r| r.push(Verb::Hangup))
+            .unwrap()
+            .render();
+        assert!(xml.ends_with(
+            r#"<Response><Say>One moment &amp; hold</Say><Dial timeout="20"><Number>+14155550100</Number></Dial><Hangup/></Response>"#
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_dropped() {
+        assert_eq!(escape("a\u{0}b\u{1b}c\n"), "abc\n");
+    }
+}
