@@ -1,1 +1,17 @@
-//! The HTTP routers for every endpoint, shared by the Lambdas and the local server.
+//! The HTTP side of phone-agent: one axum router per area, shared by the Lambda binaries
+//! (through `lambda_http::run`) and the local all-in-one server (through `axum::serve`).
+//!
+//! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
+//! - [`state`]: what every handler shares.
+//! - [`error`]: the one error type handlers return, and its JSON shape.
+//! - [`routes`]: the routers, one module per area.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod twilio_request;
+
+pub use error::ApiError;
+pub use state::AppState;

@@ -1,3 +1,8 @@
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("health lambda: wiring comes with the api crate")
+//! Lambda `GET /health`: version and store reachability.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    phone_config::logging::init();
+    let state = phone_api::bootstrap::app_state().await?;
+    lambda_http::run(phone_api::routes::health::routes(state)).await
 }

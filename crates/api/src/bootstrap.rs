@@ -1,0 +1,72 @@
+//! Cold-start work, done once per process: configuration and the store.
+//!
+//! Locally the environment is the whole configuration and the store is the embedded one unless
+//! `TABLE_NAME` is set. In AWS, `CONFIG_SECRET_ID` names a Secrets Manager secret whose JSON
+//! overlays the environment; it is read once per cold start.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
+use phone_core::store::Records;
+use phone_core::{Store, StoreError, SystemClock};
+
+use crate::AppState;
+
+/// Why the process could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// Configuration is missing or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The configuration secret could not be read.
+    #[error("reading the configuration secret: {0}")]
+    Secret(String),
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Reads the configuration: the environment, overlaid by the `CONFIG_SECRET_ID` secret if set.
+pub async fn load_config() -> Result<Config, BootstrapError> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let map = match env
+        .get(keys::CONFIG_SECRET_ID)
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(secret_id) => {
+            let sdk = phone_aws::sdk_config(None).await;
+            let client = aws_sdk_secretsmanager::Client::new(&sdk);
+            let secret = phone_aws::secrets::load_secret_map_cached(&client, secret_id)
+                .await
+                .map_err(|e| BootstrapError::Secret(e.to_string()))?;
+            tracing::info!(keys = secret.len(), "configuration secret loaded");
+            merge_sources(env, secret)
+        }
+        None => env,
+    };
+    Ok(Config::from_map(&map)?)
+}
+
+/// Opens the configured store: DynamoDB when a table is named, else the embedded one.
+pub async fn open_records(config: &Config) -> Result<Arc<dyn Records>, BootstrapError> {
+    let records: Arc<dyn Records> = match &config.store {
+        StoreChoice::DynamoDb { table, endpoint } => {
+            let sdk = phone_aws::sdk_config(endpoint.as_deref()).await;
+            let client = aws_sdk_dynamodb::Client::new(&sdk);
+            Arc::new(phone_aws::DynamoRecords::new(client, table.clone()))
+        }
+        StoreChoice::Local { path: Some(path) } => Arc::new(phone_local::LocalRecords::open(path)?),
+        StoreChoice::Local { path: None } => Arc::new(phone_local::LocalRecords::in_memory()),
+    };
+    tracing::info!(store = %records.describe(), "store ready");
+    Ok(records)
+}
+
+/// Configuration and store, ready for the routers.
+pub async fn app_state() -> Result<AppState, BootstrapError> {
+    let config = load_config().await?;
+    let records = open_records(&config).await?;
+    let store = Store::new(records, Arc::new(SystemClock), config.retention);
+    Ok(AppState::new(config, store))
+}

@@ -1,0 +1,85 @@
+//! The error every handler returns, rendered as `{"error": {"code", "message"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use phone_core::StoreError;
+use serde_json::json;
+
+/// A failed request: the status says whose fault it is, the message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: missing or wrong credentials.
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// 403: a Twilio request whose signature does not verify.
+    #[error("request signature is invalid")]
+    Forbidden,
+    /// 404: no such resource.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// 409: a conflicting write.
+    #[error("{0}")]
+    Conflict(String),
+    /// 502: an upstream service failed; the message carries its reason.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
+    /// 503: a dependency (the store) is unavailable; retry later.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or misconfiguration; details go to the log, not the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Upstream(_) => "upstream_error",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::NotFound("item".into()),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Throttled(m) | StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Corrupt(m) | StoreError::Invalid(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), Json(body)).into_response()
+    }
+}
