@@ -1,0 +1,86 @@
+//! Client events (PROTOCOLS.md §2.3), as JSON strings ready to send.
+
+use serde_json::{Value, json};
+
+/// `input_audio_buffer.append`: caller audio, 50 times a second per call, so it is written
+/// directly. Base64 needs no JSON escaping; anything else is escaped properly.
+pub fn append_audio(payload_b64: &str) -> String {
+    let plain = payload_b64
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if plain {
+        let mut out = String::with_capacity(48 + payload_b64.len());
+        out.push_str(r#"{"type":"input_audio_buffer.append","audio":""#);
+        out.push_str(payload_b64);
+        out.push_str(r#""}"#);
+        out
+    } else {
+        json!({"type": "input_audio_buffer.append", "audio": payload_b64}).to_string()
+    }
+}
+
+/// A user text message, e.g. to replay the conversation after a reconnect.
+pub fn user_text(text: &str) -> String {
+    json!({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}})
+    .to_string()
+}
+
+/// An assistant text message, to replay what the assistant said after a reconnect.
+pub fn assistant_text(text: &str) -> String {
+    json!({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}})
+    .to_string()
+}
+
+/// A tool's result for `call_id`.
+pub fn function_call_output(call_id: &str, output: &Value) -> String {
+    json!({"type": "conversation.item.create", "item": {
+        "type": "function_call_output", "call_id": call_id, "output": output.to_string()}})
+    .to_string()
+}
+
+/// `response.create`, optionally with instructions for this response only.
+pub fn response_create(instructions: Option<&str>) -> String {
+    match instructions {
+        Some(text) => {
+            json!({"type": "response.create", "response": {"instructions": text}}).to_string()
+        }
+        None => json!({"type": "response.create"}).to_string(),
+    }
+}
+
+/// `response.cancel` of the active response.
+pub fn response_cancel() -> String {
+    json!({"type": "response.cancel"}).to_string()
+}
+
+/// `conversation.item.truncate`: the caller heard only `audio_end_ms` of this item.
+pub fn truncate(item_id: &str, content_index: u32, audio_end_ms: u64) -> String {
+    json!({"type": "conversation.item.truncate", "item_id": item_id,
+           "content_index": content_index, "audio_end_ms": audio_end_ms})
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_fast_path_equals_serde_form() {
+        let fast: Value = serde_json::from_str(&append_audio("/+AB=")).unwrap();
+        assert_eq!(
+            fast,
+            json!({"type": "input_audio_buffer.append", "audio": "/+AB="})
+        );
+        let escaped: Value = serde_json::from_str(&append_audio("a\"b")).unwrap();
+        assert_eq!(escaped["audio"], "a\"b");
+    }
+
+    #[test]
+    fn function_output_is_a_json_string() {
+        let v: Value =
+            serde_json::from_str(&function_call_output("call_1", &json!({"ok": true}))).unwrap();
+        assert_eq!(v["item"]["output"], "{\"ok\":true}");
+    }
+}
