@@ -1,53 +1,64 @@
 //! The embedded store: an ordered in-memory map, optionally persisted as a JSON-lines log.
 //!
-//! Why a log file rather than memory only: the local server keeps a calendar, caller memory and
-//! call history in the store, and a developer restarting `phone-agent serve` expects them to be
-//! there afterwards. Why a log rather than a database: every write is one appended, flushed line
-//! (crash-safe enough for local use: a torn last line is skipped with a warning on the next
-//! open), the format is readable with `jq`, and no native dependency is needed. The log is
-//! compacted on open (live items rewritten to a temporary file, then renamed over the log).
+//! Why a file at all: the local server keeps the local calendar, caller memory and call history
+//! in this store, and a developer who restarts `phone-agent serve` expects the meeting they
+//! booked and what the assistant learnt about a caller to still be there.
 //!
-//! Semantics match the DynamoDB adapter: expired items are invisible and count as absent for
-//! create-once writes; updates of absent items are `NotFound`; failed guards are `Conflict`.
+//! Why an append-only log rather than a database: it is simple (no native dependency, readable
+//! with `jq`), and crash-safe enough for local use. Each change is one line, written with a
+//! single unbuffered write before the call returns, so a crash of the process loses nothing that
+//! was acknowledged; a crash in the middle of a write leaves at most a torn last line, which the
+//! next open skips with a warning (never a panic). Lines are not `fsync`ed one by one: a power
+//! cut may lose the last writes, an accepted trade for a development store. The log is compacted
+//! on open (live items rewritten to a temporary file, synced, renamed over the log), so it does
+//! not grow without bound across restarts. The `log` module describes the format.
+//!
+//! Semantics match the DynamoDB adapter, and both pass the same suite: expired items are
+//! invisible and count as absent for create-once writes; updating an absent item is
+//! `NotFound`; a failed guard is `Conflict`; queries page by the last returned sort key.
 
-use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use phone_core::StoreError;
 use phone_core::store::{Guard, Item, Page, PageRequest, PutMode, Records};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// One line of the log.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-enum LogEntry {
-    Put {
-        pk: String,
-        sk: String,
-        ttl: i64,
-        data: Map<String, Value>,
-    },
-    Delete {
-        pk: String,
-        sk: String,
-    },
-}
+use crate::log::{Entry, Items, Log};
 
-type Key = (String, String);
-
+/// The map and, when file-backed, its log: locked together so the file and the map never
+/// disagree about the order of writes.
+#[derive(Debug)]
 struct Inner {
-    items: BTreeMap<Key, Item>,
-    log: Option<BufWriter<File>>,
+    items: Items,
+    log: Option<Log>,
 }
 
-/// The embedded `Records` store. Cheap enough for tests (`in_memory`) and durable enough for a
-/// local deployment (`open`).
+impl Inner {
+    /// Logs `item` first, then applies it: a write that could not be logged does not happen.
+    fn write(&mut self, item: Item) -> Result<(), StoreError> {
+        if let Some(log) = self.log.as_mut() {
+            log.append(&Entry::put(&item))?;
+        }
+        self.items.insert((item.pk.clone(), item.sk.clone()), item);
+        Ok(())
+    }
+
+    fn live(&self, pk: &str, sk: &str, now: i64) -> Option<&Item> {
+        self.items
+            .get(&(pk.to_owned(), sk.to_owned()))
+            .filter(|item| !item.is_expired(now))
+    }
+}
+
+/// The embedded [`Records`] store: [`LocalRecords::in_memory`] for tests and throw-away runs,
+/// [`LocalRecords::open`] for a local deployment whose data must survive a restart.
+#[derive(Debug)]
 pub struct LocalRecords {
+    // A std mutex, not an async one: it is never held across an `.await`, and the work under it
+    // is a map operation plus at most one small append, cheaper than a hop to a blocking thread.
     inner: Mutex<Inner>,
     path: Option<PathBuf>,
 }
@@ -57,155 +68,101 @@ impl LocalRecords {
     pub fn in_memory() -> Self {
         Self {
             inner: Mutex::new(Inner {
-                items: BTreeMap::new(),
+                items: Items::new(),
                 log: None,
             }),
             path: None,
         }
     }
 
-    /// Opens (or creates) a store backed by the log at `path`, replaying and compacting it.
+    /// Opens (or creates, with its parent directories) the store logged at `path`, replaying the
+    /// log and compacting it to the items that have not expired by the wall clock.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
-        }
-        let items = replay(&path)?;
-        compact(&path, &items)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        tracing::debug!(path = %path.display(), items = items.len(), "local store opened");
+        Self::open_at(path.as_ref(), wall_clock_now())
+    }
+
+    /// [`LocalRecords::open`] with "now" given, so tests can decide what has expired.
+    fn open_at(path: &Path, now: i64) -> Result<Self, StoreError> {
+        let (log, items) = Log::open(path, now)?;
+        tracing::debug!(path = %log.path().display(), items = items.len(), "local store opened");
         Ok(Self {
+            path: Some(log.path().to_path_buf()),
             inner: Mutex::new(Inner {
                 items,
-                log: Some(BufWriter::new(file)),
+                log: Some(log),
             }),
-            path: Some(path),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
-        // A poisoned lock means a panic mid-write elsewhere; the map is still consistent
-        // because every mutation is a single insert/remove, so keep serving.
-        Ok(self
-            .inner
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock means a panic elsewhere while it was held. Every change is logged
+        // before it is applied with a single insert or remove, so the state is still
+        // consistent: keep serving rather than fail every later request.
+        self.inner
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    fn append(&self, inner: &mut Inner, entry: &LogEntry) -> Result<(), StoreError> {
-        let Some(log) = inner.log.as_mut() else {
-            return Ok(());
-        };
-        let line = serde_json::to_string(entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let path = self.path.as_deref().unwrap_or(Path::new("?"));
-        writeln!(log, "{line}")
-            .and_then(|_| log.flush())
-            .map_err(|e| io_error(path, e))
-    }
+fn wall_clock_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
-    fn write_item(&self, inner: &mut Inner, item: Item) -> Result<(), StoreError> {
-        self.append(
-            inner,
-            &LogEntry::Put {
-                pk: item.pk.clone(),
-                sk: item.sk.clone(),
-                ttl: item.ttl,
-                data: item.data.clone(),
+/// Equality as DynamoDB sees it: numbers compare by value (`1` equals `1.0`), the rest by
+/// structure.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => x.as_f64() == y.as_f64(),
             },
-        )?;
-        inner.items.insert((item.pk.clone(), item.sk.clone()), item);
-        Ok(())
+        },
+        _ => a == b,
     }
 }
 
-fn io_error(path: &Path, err: std::io::Error) -> StoreError {
-    StoreError::Unavailable(format!("local store {}: {err}", path.display()))
-}
-
-fn replay(path: &Path) -> Result<BTreeMap<Key, Item>, StoreError> {
-    let mut items = BTreeMap::new();
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(items),
-        Err(e) => return Err(io_error(path, e)),
+/// Whether a stored number is greater than `n`; anything that is not a number is not.
+fn greater_than(value: &Value, n: i64) -> bool {
+    let Value::Number(number) = value else {
+        return false;
     };
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| io_error(path, e))?;
-        match serde_json::from_str::<LogEntry>(&line) {
-            Ok(LogEntry::Put { pk, sk, ttl, data }) => {
-                items.insert((pk.clone(), sk.clone()), Item { pk, sk, ttl, data });
-            }
-            Ok(LogEntry::Delete { pk, sk }) => {
-                items.remove(&(pk, sk));
-            }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), line = n + 1, error = %e, "skipping unreadable store log line")
-            }
-        }
+    if let Some(v) = number.as_i64() {
+        v > n
+    } else if number.as_u64().is_some() {
+        // Only numbers above i64::MAX fail `as_i64` and pass `as_u64`.
+        true
+    } else {
+        number.as_f64().is_some_and(|v| v > n as f64)
     }
-    Ok(items)
-}
-
-fn compact(path: &Path, items: &BTreeMap<Key, Item>) -> Result<(), StoreError> {
-    let tmp = path.with_extension("compacting");
-    let mut out = BufWriter::new(File::create(&tmp).map_err(|e| io_error(&tmp, e))?);
-    for item in items.values() {
-        let entry = LogEntry::Put {
-            pk: item.pk.clone(),
-            sk: item.sk.clone(),
-            ttl: item.ttl,
-            data: item.data.clone(),
-        };
-        let line = serde_json::to_string(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        writeln!(out, "{line}").map_err(|e| io_error(&tmp, e))?;
-    }
-    out.flush().map_err(|e| io_error(&tmp, e))?;
-    drop(out);
-    fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
 fn guard_holds(data: &Map<String, Value>, guard: &Guard) -> bool {
     match guard {
-        Guard::Equals(field, value) => data.get(field) == Some(value),
+        Guard::Equals(field, value) => data.get(field).is_some_and(|v| same_value(v, value)),
         Guard::Missing(field) => !data.contains_key(field),
-        Guard::GreaterThan(field, n) => data
-            .get(field)
-            .and_then(Value::as_i64)
-            .is_some_and(|v| v > *n),
+        Guard::GreaterThan(field, n) => data.get(field).is_some_and(|v| greater_than(v, *n)),
     }
 }
 
 #[async_trait]
 impl Records for LocalRecords {
     async fn put(&self, item: Item, mode: PutMode, now: i64) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        if mode == PutMode::IfAbsent {
-            let key = (item.pk.clone(), item.sk.clone());
-            if inner
-                .items
-                .get(&key)
-                .is_some_and(|existing| !existing.is_expired(now))
-            {
-                return Err(StoreError::Conflict(format!(
-                    "{} / {} already exists",
-                    item.pk, item.sk
-                )));
-            }
+        let mut inner = self.lock();
+        if mode == PutMode::IfAbsent && inner.live(&item.pk, &item.sk, now).is_some() {
+            return Err(StoreError::Conflict(format!(
+                "{} / {} already exists",
+                item.pk, item.sk
+            )));
         }
-        self.write_item(&mut inner, item)
+        inner.write(item)
     }
 
     async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
-        let inner = self.lock()?;
-        Ok(inner
-            .items
-            .get(&(pk.to_owned(), sk.to_owned()))
-            .filter(|i| !i.is_expired(now))
-            .cloned())
+        Ok(self.lock().live(pk, sk, now).cloned())
     }
 
     async fn update(
@@ -216,19 +173,20 @@ impl Records for LocalRecords {
         guards: &[Guard],
         now: i64,
     ) -> Result<Item, StoreError> {
-        let mut inner = self.lock()?;
-        let key = (pk.to_owned(), sk.to_owned());
-        let Some(current) = inner.items.get(&key).filter(|i| !i.is_expired(now)) else {
-            return Err(StoreError::NotFound);
-        };
+        let mut inner = self.lock();
+        let current = inner.live(pk, sk, now).ok_or(StoreError::NotFound)?;
         if let Some(failed) = guards.iter().find(|g| !guard_holds(&current.data, g)) {
             return Err(StoreError::Conflict(format!(
                 "{pk} / {sk}: condition {failed:?} does not hold"
             )));
         }
         let mut updated = current.clone();
+        if fields.is_empty() {
+            // Only the guards were asked about: nothing to log.
+            return Ok(updated);
+        }
         updated.data.extend(fields);
-        self.write_item(&mut inner, updated.clone())?;
+        inner.write(updated.clone())?;
         Ok(updated)
     }
 
@@ -239,7 +197,7 @@ impl Records for LocalRecords {
         page: &PageRequest,
         now: i64,
     ) -> Result<Page<Item>, StoreError> {
-        let inner = self.lock()?;
+        let inner = self.lock();
         let limit = page.clamped_limit() as usize;
         // Keys sharing the partition and prefix are contiguous in the ordered map.
         let mut scope: Vec<&Item> = inner
@@ -253,48 +211,49 @@ impl Records for LocalRecords {
             scope.reverse();
         }
         let after = page.after.as_deref();
-        let mut selected: Vec<Item> = scope
+        // One more than the page, to know whether a next page exists.
+        let mut items: Vec<Item> = scope
             .into_iter()
-            .filter(|i| match after {
+            .filter(|item| match after {
                 None => true,
-                Some(a) if page.newest_first => i.sk.as_str() < a,
-                Some(a) => i.sk.as_str() > a,
+                Some(a) if page.newest_first => item.sk.as_str() < a,
+                Some(a) => item.sk.as_str() > a,
             })
             .take(limit + 1)
             .cloned()
             .collect();
-        let next = if selected.len() > limit {
-            selected.truncate(limit);
-            selected.last().map(|i| i.sk.clone())
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|item| item.sk.clone())
         } else {
             None
         };
-        Ok(Page {
-            items: selected,
-            next,
-        })
+        Ok(Page { items, next })
     }
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        if inner
-            .items
-            .remove(&(pk.to_owned(), sk.to_owned()))
-            .is_some()
-        {
-            self.append(
-                &mut inner,
-                &LogEntry::Delete {
-                    pk: pk.to_owned(),
-                    sk: sk.to_owned(),
-                },
-            )?;
+        let mut inner = self.lock();
+        let key = (pk.to_owned(), sk.to_owned());
+        if !inner.items.contains_key(&key) {
+            return Ok(());
         }
+        if let Some(log) = inner.log.as_mut() {
+            log.append(&Entry::Delete { pk, sk })?;
+        }
+        inner.items.remove(&key);
         Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.lock().map(|_| ())
+        let inner = self.lock();
+        // A file store is healthy while its log exists (someone may have removed the directory).
+        match inner.log.as_ref() {
+            Some(log) if !log.path().exists() => Err(StoreError::Unavailable(format!(
+                "local store {} has disappeared",
+                log.path().display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn describe(&self) -> String {
@@ -307,47 +266,66 @@ impl Records for LocalRecords {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
+    use serde_json::json;
+
     use super::*;
 
-    fn item(pk: &str, sk: &str, n: i64) -> Item {
-        let mut data = Map::new();
-        data.insert("n".into(), n.into());
+    fn item(sk: &str, ttl: i64, data: Value) -> Item {
+        let Value::Object(data) = data else {
+            panic!("object expected")
+        };
         Item {
-            pk: pk.into(),
+            pk: "A".into(),
             sk: sk.into(),
-            ttl: 10_000,
+            ttl,
             data,
         }
     }
 
     #[tokio::test]
-    async fn file_store_survives_reopen_and_skips_a_torn_line() {
+    async fn file_store_keeps_puts_updates_and_deletes_across_a_restart() {
         let dir = std::env::temp_dir().join(format!("phone-local-{}", std::process::id()));
-        let path = dir.join("store.jsonl");
-        let _ = fs::remove_file(&path);
+        let path = dir.join("nested").join("store.jsonl");
+        let _ = fs::remove_dir_all(&dir);
         {
-            let store = LocalRecords::open(&path).unwrap();
-            store
-                .put(item("A", "1", 1), PutMode::Overwrite, 0)
-                .await
-                .unwrap();
-            store
-                .put(item("A", "2", 2), PutMode::Overwrite, 0)
-                .await
-                .unwrap();
+            let store = LocalRecords::open_at(&path, 0).unwrap();
+            assert_eq!(store.describe(), format!("local:{}", path.display()));
+            let put = |sk, ttl, data| store.put(item(sk, ttl, data), PutMode::Overwrite, 0);
+            put("1", 1_000, json!({"n": 1})).await.unwrap();
+            put("2", 1_000, json!({"n": 2})).await.unwrap();
+            put("short", 10, json!({})).await.unwrap();
+            let fields = json!({"seen": true}).as_object().cloned().unwrap();
+            store.update("A", "2", fields, &[], 0).await.unwrap();
             store.delete("A", "1").await.unwrap();
+            store.ping().await.unwrap();
         }
-        // Simulate a crash in the middle of writing a line.
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        write!(f, "{{\"op\":\"put\",\"pk\":\"A\",\"sk\":\"3\"").unwrap();
-        drop(f);
-
-        let store = LocalRecords::open(&path).unwrap();
+        let store = LocalRecords::open_at(&path, 100).unwrap();
         assert!(store.get("A", "1", 0).await.unwrap().is_none());
-        assert_eq!(store.get("A", "2", 0).await.unwrap().unwrap().data["n"], 2);
-        assert!(store.get("A", "3", 0).await.unwrap().is_none());
-        // Compaction rewrote the log to the live items only.
-        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 1);
+        let two = store.get("A", "2", 100).await.unwrap().unwrap();
+        assert_eq!(Value::Object(two.data), json!({"n": 2, "seen": true}));
+        assert!(
+            store.get("A", "short", 0).await.unwrap().is_none(),
+            "expired by the time of the reopen, so compacted away"
+        );
         let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn numbers_compare_by_value_like_dynamodb() {
+        assert!(same_value(&json!(1), &json!(1.0)));
+        assert!(!same_value(&json!(1), &json!("1")));
+        assert!(greater_than(&json!(5.5), 5));
+        assert!(greater_than(&json!(u64::MAX), i64::MAX));
+        assert!(!greater_than(&json!("9"), 5));
+        assert!(!greater_than(&json!(5), 5));
+    }
+
+    #[tokio::test]
+    async fn in_memory_store_describes_itself() {
+        let store = LocalRecords::in_memory();
+        assert_eq!(store.describe(), "local:memory");
+        store.ping().await.unwrap();
     }
 }

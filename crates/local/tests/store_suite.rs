@@ -7,6 +7,7 @@ use phone_local::LocalRecords;
 
 mod in_memory {
     use super::*;
+
     phone_test_support::store_suite!(async {
         Some(Arc::new(LocalRecords::in_memory()) as Arc<dyn Records>)
     });
@@ -15,9 +16,11 @@ mod in_memory {
 mod file_backed {
     use super::*;
 
+    /// A fresh log per test, under Cargo's scratch directory for integration tests.
     async fn open() -> Option<Arc<dyn Records>> {
-        let dir = std::env::temp_dir().join(format!("phone-local-suite-{}", std::process::id()));
-        let path = dir.join(phone_test_support::moto::unique_name("store"));
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("phone-local-suite")
+            .join(phone_test_support::moto::unique_name("store"));
         Some(Arc::new(
             LocalRecords::open(path).expect("open local store"),
         ))
