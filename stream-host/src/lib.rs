@@ -1,1 +1,40 @@
-//! The stream host: one task per call bridging Twilio Media Streams and OpenAI Realtime.
+//! The stream host: for each call, Twilio's Media Streams WebSocket bridged to an OpenAI
+//! Realtime WebSocket.
+//!
+//! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
+//! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
+//! - [`bargein`]: what was played, what to truncate.
+//! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
+//! - [`config`]: settings; [`HostState`]: what connections share.
+
+pub mod bargein;
+mod bridge;
+mod call;
+pub mod config;
+pub mod drain;
+pub mod limits;
+mod openai;
+pub mod server;
+mod state;
+
+pub use bridge::{EndReason, Outcome};
+pub use config::StreamHostConfig;
+pub use server::{router, stream_routes};
+pub use state::HostState;
+
+/// Serves the stream host on `listener` until the drain deadline has passed and every call
+/// has ended.
+pub async fn serve(listener: tokio::net::TcpListener, state: HostState) -> std::io::Result<()> {
+    let mut drain = state.inner.drain.clone();
+    let waiting = state.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            drain.deadline_passed().await;
+            // Calls say goodbye at the deadline; give them the goodbye grace to finish.
+            let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+            while waiting.active_calls() > 0 && tokio::time::Instant::now() < give_up {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await
+}

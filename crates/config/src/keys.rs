@@ -59,3 +59,14 @@ pub const STREAM_TOKEN_TTL_SECS: &str = "STREAM_TOKEN_TTL_SECS";
 pub const CONFIG_SECRET_ID: &str = "CONFIG_SECRET_ID";
 /// `json` or `pretty`; defaults to JSON in AWS and pretty elsewhere.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// Most concurrent calls per stream host (default 500).
+pub const STREAM_MAX_CALLS: &str = "STREAM_MAX_CALLS";
+/// Longest call in seconds before a polite goodbye (default 1800).
+pub const MAX_CALL_SECS: &str = "MAX_CALL_SECS";
+/// Seconds of caller silence before "are you still there?" then goodbye (default 60).
+pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
+/// Seconds live calls get after SIGTERM before they are ended (default 100; Fargate's
+/// stopTimeout is at most 120).
+pub const DRAIN_SECS: &str = "DRAIN_SECS";
+/// Turn detection: `server_vad` (default) or `semantic_vad`.
+pub const TURN_DETECTION: &str = "TURN_DETECTION";

@@ -88,6 +88,21 @@ pub struct AssistantConfig {
     pub instructions: Option<String>,
 }
 
+/// Limits and behaviour of the stream host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// Most concurrent calls on one host.
+    pub max_calls: usize,
+    /// Longest call.
+    pub max_call: Duration,
+    /// Caller silence before the assistant checks in, then says goodbye.
+    pub idle_timeout: Duration,
+    /// Time live calls get after SIGTERM.
+    pub drain: Duration,
+    /// `semantic_vad` instead of `server_vad`.
+    pub semantic_vad: bool,
+}
+
 /// Every setting of the system. Build with [`Config::from_env`] or [`Config::from_map`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -112,6 +127,8 @@ pub struct Config {
     pub prices: PriceTable,
     /// Stream token lifetime: Twilio connects within seconds of the TwiML.
     pub stream_token_ttl: Duration,
+    /// Stream host limits.
+    pub stream: StreamSettings,
 }
 
 impl Config {
@@ -193,6 +210,22 @@ impl Config {
             retention,
             prices,
             stream_token_ttl: Duration::from_secs(src.u64(keys::STREAM_TOKEN_TTL_SECS, 120)?),
+            stream: StreamSettings {
+                max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
+                max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),
+                idle_timeout: Duration::from_secs(src.u64(keys::IDLE_TIMEOUT_SECS, 60)?),
+                drain: Duration::from_secs(src.u64(keys::DRAIN_SECS, 100)?),
+                semantic_vad: match src.string(keys::TURN_DETECTION).as_deref() {
+                    None | Some("server_vad") => false,
+                    Some("semantic_vad") => true,
+                    Some(_) => {
+                        return Err(ConfigError::invalid(
+                            keys::TURN_DETECTION,
+                            "expected server_vad or semantic_vad",
+                        ));
+                    }
+                },
+            },
         })
     }
 

@@ -1,0 +1,163 @@
+//! One call's life: wait for Twilio's `start` while the OpenAI socket opens, check the stream
+//! token, run the bridge, then close both sockets and write the call's outcome.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use phone_core::token::hash_stream_token;
+use phone_core::{CallSid, CallStatus, Cost, PhoneNumber};
+use phone_twilio::media::{StreamEvent, parse_stream_event};
+use tokio::time::timeout;
+use tracing::Instrument;
+
+use crate::HostState;
+use crate::bridge::{Bridge, Outcome};
+use crate::limits::CallSlot;
+use crate::openai;
+
+/// What `start` told us.
+pub(crate) struct StreamStart {
+    pub(crate) stream_sid: String,
+    pub(crate) call_sid: CallSid,
+    pub(crate) token: String,
+    pub(crate) caller: Option<PhoneNumber>,
+}
+
+/// Why a stream was refused before bridging.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("Twilio sent no start within {0:?}")]
+    Timeout(Duration),
+    #[error("the socket closed before start")]
+    Closed,
+    #[error("start without {0}")]
+    Missing(&'static str),
+}
+
+async fn wait_for_start(
+    socket: &mut WebSocket,
+    max_frame: usize,
+    limit: Duration,
+) -> Result<StreamStart, StartError> {
+    let read = async {
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            if text.len() > max_frame {
+                continue;
+            }
+            if let Ok(StreamEvent::Start { start }) = parse_stream_event(text.as_str()) {
+                let mut params = start.custom_parameters;
+                let token = params
+                    .remove("token")
+                    .ok_or(StartError::Missing("customParameters.token"))?;
+                let call_sid = CallSid::parse(&start.call_sid)
+                    .map_err(|_| StartError::Missing("a valid callSid"))?;
+                let caller = params
+                    .get("caller")
+                    .and_then(|c| PhoneNumber::parse(c).ok());
+                return Ok(StreamStart {
+                    stream_sid: start.stream_sid,
+                    call_sid,
+                    token,
+                    caller,
+                });
+            }
+        }
+        Err(StartError::Closed)
+    };
+    timeout(limit, read)
+        .await
+        .unwrap_or(Err(StartError::Timeout(limit)))
+}
+
+/// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
+pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
+    let span = tracing::info_span!("call", call_sid = tracing::field::Empty);
+    run_call(state, socket).instrument(span).await
+}
+
+async fn run_call(state: HostState, mut socket: WebSocket) {
+    let config = &state.inner.config;
+    // Open OpenAI while Twilio sends `connected` and `start`: it saves a round trip of latency
+    // on the first turn. Both must succeed; whichever fails, dropping the other closes it.
+    let (start, openai) = tokio::join!(
+        wait_for_start(&mut socket, config.max_frame_bytes, config.start_timeout),
+        openai::connect(config)
+    );
+    let start = match start {
+        Ok(start) => start,
+        Err(e) => {
+            tracing::warn!(error = %e, "media stream refused");
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let call_sid = start.call_sid.clone();
+    tracing::Span::current().record("call_sid", tracing::field::display(&call_sid));
+    if let Err(e) = state
+        .inner
+        .store
+        .consume_stream_token(&call_sid, &hash_stream_token(&start.token))
+        .await
+    {
+        tracing::warn!(error = %e, "media stream refused: stream token rejected");
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    let openai = match openai {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
+            let _ = socket.send(Message::Close(None)).await;
+            finalise(&state, &call_sid, None).await;
+            return;
+        }
+    };
+    tracing::info!(caller = ?start.caller, "call connected");
+    let instructions = openai::instructions(&state, start.caller.as_ref()).await;
+    let outcome = Bridge::new(state.clone(), start, socket, openai, instructions)
+        .run()
+        .await;
+    finalise(&state, &call_sid, Some(outcome)).await;
+}
+
+/// Writes stats, usage and cost, and marks the call completed.
+async fn finalise(state: &HostState, call_sid: &CallSid, outcome: Option<Outcome>) {
+    let config = &state.inner.config;
+    let store = &state.inner.store;
+    let outcome = outcome.unwrap_or_default();
+    let cost = config.prices.cost(&config.model, &outcome.usage).unwrap_or_else(|| {
+        tracing::warn!(model = %config.model, "no price configured for the model; cost recorded as 0");
+        Cost::default()
+    });
+    if let Err(e) = store
+        .save_call_outcome(
+            call_sid,
+            &config.host_id,
+            &outcome.stats,
+            &outcome.usage,
+            &cost,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "could not save the call outcome");
+    }
+    if let Err(e) = store
+        .set_call_status(call_sid, CallStatus::Completed, None)
+        .await
+    {
+        tracing::error!(error = %e, "could not mark the call completed");
+    }
+    tracing::info!(
+        reason = ?outcome.reason,
+        frames_in = outcome.stats.frames_in,
+        frames_out = outcome.stats.frames_out,
+        interruptions = outcome.stats.interruptions,
+        first_reply_ms = ?outcome.stats.first_reply_ms,
+        cost_usd = cost.total_usd(),
+        "call ended"
+    );
+}

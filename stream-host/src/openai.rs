@@ -1,0 +1,81 @@
+//! The OpenAI side of a call: opening the socket, the session, and the instructions.
+
+use std::time::Duration;
+
+use phone_core::PhoneNumber;
+use phone_core::store::PageRequest;
+use phone_realtime::connect::{ConnectError, RealtimeSocket};
+use phone_realtime::session::{SessionConfig, TurnDetection};
+
+use crate::HostState;
+use crate::config::StreamHostConfig;
+
+/// Opens a Realtime socket with the configured URL and key.
+pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket, ConnectError> {
+    phone_realtime::connect::connect(
+        &config.openai_url,
+        config.openai_api_key.as_ref(),
+        config.openai_connect_timeout,
+    )
+    .await
+}
+
+/// The `session.update` for a call.
+pub(crate) fn session_update(config: &StreamHostConfig, instructions: &str) -> String {
+    let turn_detection = if config.semantic_vad {
+        TurnDetection::SemanticVad {
+            eagerness: "auto".into(),
+        }
+    } else {
+        TurnDetection::default()
+    };
+    SessionConfig {
+        model: config.model.clone(),
+        voice: config.voice.clone(),
+        instructions: instructions.to_owned(),
+        turn_detection,
+        transcription_model: config.transcription_model.clone(),
+        tools: config.tools.clone(),
+    }
+    .to_event()
+}
+
+/// Persona, the time, and what the store remembers about this caller.
+pub(crate) async fn instructions(state: &HostState, caller: Option<&PhoneNumber>) -> String {
+    let config = &state.inner.config;
+    let store = &state.inner.store;
+    let now = store.clock().now();
+    let mut text = format!(
+        "{}\nThe current time is {} (UTC); the caller's time zone is {}.",
+        config.instructions,
+        now.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        config.time_zone
+    );
+    let Some(caller) = caller else { return text };
+    // Memory is a help, not a requirement: a store hiccup must not stop the call.
+    let lookup = async {
+        let memory = store.get_memory(caller).await?;
+        let notes = store.list_notes(caller, &PageRequest::newest(5)).await?;
+        Ok::<_, phone_core::StoreError>((memory, notes.items))
+    };
+    match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+        Ok(Ok((memory, notes))) => {
+            if !memory.summary.is_empty() || !notes.is_empty() {
+                text.push_str("\nWhat you remember about this caller from earlier conversations:");
+                if let Some(name) = &memory.name {
+                    text.push_str(&format!("\n- Their name is {name}."));
+                }
+                if !memory.summary.is_empty() {
+                    text.push_str(&format!("\n- {}", memory.summary));
+                }
+                for note in notes {
+                    text.push_str(&format!("\n- {} ({})", note.text, note.data));
+                }
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "caller memory unavailable"),
+        Err(_) => tracing::warn!("caller memory lookup timed out"),
+    }
+    text
+}

@@ -1,0 +1,79 @@
+//! HTTP side of the stream host: `/health` and the `/voice/stream` WebSocket upgrade.
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::HostState;
+
+/// Largest WebSocket message the transport accepts. Frames above the application cap
+/// (`max_frame_bytes`) but below this are read and dropped with a count, so one oversized frame
+/// never ends a call.
+const TRANSPORT_MAX_MESSAGE: usize = 1 << 20;
+
+/// `GET /voice/stream`, for mounting beside other routes (the local all-in-one server).
+pub fn stream_routes(state: HostState) -> Router {
+    Router::new()
+        .route("/voice/stream", get(upgrade))
+        .with_state(state)
+}
+
+/// `/health` and `/voice/stream`: the stream host on its own.
+pub fn router(state: HostState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .with_state(state.clone())
+        .merge(stream_routes(state))
+}
+
+async fn health(State(state): State<HostState>) -> Response {
+    let draining = state.inner.drain.is_draining();
+    let status = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({
+        "status": if draining { "draining" } else { "ok" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "active_calls": state.active_calls(),
+        "max_calls": state.inner.config.max_calls,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn upgrade(
+    State(state): State<HostState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.inner.drain.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !state
+        .inner
+        .validator
+        .validate_websocket(&state.inner.config.stream_url, signature)
+    {
+        tracing::warn!("media stream upgrade with a missing or invalid signature refused");
+        return (StatusCode::FORBIDDEN, "invalid signature").into_response();
+    }
+    let Some(slot) = state.inner.slots.try_acquire() else {
+        tracing::warn!(
+            max = state.inner.config.max_calls,
+            "media stream refused: host at capacity"
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, "at capacity").into_response();
+    };
+    ws.max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .on_upgrade(move |socket| crate::call::run(state, socket, slot))
+}

@@ -1,0 +1,47 @@
+//! What every connection of the stream host shares.
+
+use std::sync::Arc;
+
+use phone_core::Store;
+use phone_twilio::signature::RequestValidator;
+use secrecy::ExposeSecret;
+
+use crate::config::StreamHostConfig;
+use crate::drain::DrainSignal;
+use crate::limits::CallSlots;
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct HostState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: StreamHostConfig,
+    pub(crate) store: Store,
+    pub(crate) slots: CallSlots,
+    pub(crate) drain: DrainSignal,
+    pub(crate) validator: RequestValidator,
+}
+
+impl HostState {
+    /// Bundles configuration, store and the drain signal.
+    pub fn new(config: StreamHostConfig, store: Store, drain: DrainSignal) -> Self {
+        let validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
+        let slots = CallSlots::new(config.max_calls);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                slots,
+                drain,
+                validator,
+            }),
+        }
+    }
+
+    /// Calls in progress on this host.
+    pub fn active_calls(&self) -> usize {
+        self.inner.slots.active()
+    }
+}
