@@ -1,36 +1,158 @@
-//! `phone-agent serve`: the all-in-one local server.
+//! `phone-agent serve`: every route of every function and the stream host in one process.
+//!
+//! With no configuration it runs entirely locally: the embedded store, a Twilio auth token and
+//! REST API key generated for this run (printed, so a simulated call or curl can use them), and
+//! webhook and stream URLs on the listening address. Set `PUBLIC_BASE_URL`, `STREAM_PUBLIC_URL`
+//! and the real credentials (e.g. in `.env`) to take real calls through a tunnel.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
+use base64::Engine;
 use clap::Args;
+use phone_api::AppState;
+use phone_config::Config;
+use phone_core::{Store, SystemClock};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use stream_host::{HostState, StreamHostConfig, drain};
 
 /// Options of `serve`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 }
 
-/// Starts the server and runs until ctrl-c.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let state = phone_api::bootstrap::app_state()
-        .await
-        .context("starting up")?;
-    let store = state.store.records().describe();
-    let app = phone_api::routes::all(state);
+/// A running all-in-one server.
+pub struct LocalServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The effective configuration (generated secrets included).
+    pub config: Config,
+    /// The store, for inspection by `demo`.
+    pub store: Store,
+    /// Starts a drain (as SIGTERM would).
+    pub drain: drain::DrainController,
+    /// The server task; ends after a drain.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+fn random_secret() -> SecretString {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Fills what a purely local run needs and the environment did not give.
+fn local_defaults(config: &mut Config, addr: SocketAddr) {
+    if config.twilio.auth_token.is_none() {
+        config.twilio.auth_token = Some(random_secret());
+    }
+    if config.api_key.is_none() {
+        config.api_key = Some(random_secret());
+    }
+    if config.public_base_url.is_none() {
+        config.public_base_url = Some(format!("http://{addr}"));
+    }
+    if config.stream_url.is_none() {
+        config.stream_url = Some(format!("ws://{addr}/voice/stream"));
+    }
+}
+
+/// Binds, builds every adapter and starts serving in the background.
+pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<LocalServer> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("phone-agent listening on http://{addr}");
-    println!("  health:  http://{addr}/health");
-    println!("  store:   {store}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    local_defaults(&mut config, addr);
+    let records = phone_api::bootstrap::open_records(&config).await?;
+    let store = Store::new(records, Arc::new(SystemClock), config.retention);
+    let (controller, signal) = drain::channel();
+    let host = HostState::new(
+        StreamHostConfig::from_config(&config)?,
+        store.clone(),
+        signal.clone(),
+    );
+    let app = phone_api::routes::all(AppState::new(config.clone(), store.clone()))
+        .merge(stream_host::stream_routes(host.clone()));
+    let task = tokio::spawn(async move {
+        let mut signal = signal;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                signal.deadline_passed().await;
+                let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+                while host.active_calls() > 0 && tokio::time::Instant::now() < give_up {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            })
+            .await
+    });
+    Ok(LocalServer {
+        addr,
+        config,
+        store,
+        drain: controller,
+        task,
+    })
+}
+
+/// Starts the server, prints what to give Twilio, and runs until ctrl-c (then drains).
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = phone_api::bootstrap::load_config()
         .await
-        .context("serving")
+        .context("reading configuration")?;
+    let server = start(&args, config).await?;
+    print_banner(&server);
+    let _ = tokio::signal::ctrl_c().await;
+    println!(
+        "draining: live calls get {} s",
+        server.config.stream.drain.as_secs()
+    );
+    server.drain.drain(server.config.stream.drain);
+    server.task.await.context("server task")?.context("serving")
+}
+
+fn print_banner(server: &LocalServer) {
+    let c = &server.config;
+    let base = c
+        .public_base_url
+        .as_deref()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    println!("phone-agent listening on http://{}", server.addr);
+    println!("  Twilio voice URL:       POST {base}/voice/incoming");
+    println!("  Twilio status callback: POST {base}/voice/status");
+    println!(
+        "  media stream:           {}",
+        c.stream_url.as_deref().unwrap_or_default()
+    );
+    println!("  health:                 GET  {base}/health");
+    println!("adapters:");
+    println!("  store:    {}", server.store.records().describe());
+    let openai = if c.openai.api_key.is_some() {
+        "real (OPENAI_API_KEY set)"
+    } else {
+        "no key: set OPENAI_API_KEY or use `phone-agent demo`"
+    };
+    println!("  openai:   {} at {openai}", c.openai.realtime_url);
+    if std::env::var(phone_config::keys::TWILIO_AUTH_TOKEN).is_err() {
+        if let Some(token) = &c.twilio.auth_token {
+            println!(
+                "  twilio:   generated auth token for this run: {}",
+                token.expose_secret()
+            );
+        }
+    }
+    if std::env::var(phone_config::keys::API_KEY).is_err() {
+        if let Some(key) = &c.api_key {
+            println!(
+                "  REST API: generated key for this run: Authorization: Bearer {}",
+                key.expose_secret()
+            );
+        }
+    }
 }
