@@ -139,20 +139,20 @@ fn print_banner(server: &LocalServer) {
         "no key: set OPENAI_API_KEY or use `phone-agent demo`"
     };
     println!("  openai:   {} at {openai}", c.openai.realtime_url);
-    if std::env::var(phone_config::keys::TWILIO_AUTH_TOKEN).is_err() {
-        if let Some(token) = &c.twilio.auth_token {
-            println!(
-                "  twilio:   generated auth token for this run: {}",
-                token.expose_secret()
-            );
-        }
+    if std::env::var(phone_config::keys::TWILIO_AUTH_TOKEN).is_err()
+        && let Some(token) = &c.twilio.auth_token
+    {
+        println!(
+            "  twilio:   generated auth token for this run: {}",
+            token.expose_secret()
+        );
     }
-    if std::env::var(phone_config::keys::API_KEY).is_err() {
-        if let Some(key) = &c.api_key {
-            println!(
-                "  REST API: generated key for this run: Authorization: Bearer {}",
-                key.expose_secret()
-            );
-        }
+    if std::env::var(phone_config::keys::API_KEY).is_err()
+        && let Some(key) = &c.api_key
+    {
+        println!(
+            "  REST API: generated key for this run: Authorization: Bearer {}",
+            key.expose_secret()
+        );
     }
 }
