@@ -16,6 +16,7 @@ pub mod clock;
 pub mod memory;
 pub mod phone;
 pub mod ports;
+pub mod sms;
 pub mod store;
 pub mod token;
 pub mod transcript;

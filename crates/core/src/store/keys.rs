@@ -59,6 +59,12 @@ impl Keys {
         format!("{}{:020}#{id}", Self::MSG_PREFIX, at.unix_timestamp_nanos())
     }
 
+    /// `OPTOUT#<E.164>`: an SMS opt-out. Kept apart from the caller's data so that "forget me"
+    /// does not erase the record that they must not be texted.
+    pub fn opt_out(number: &PhoneNumber) -> String {
+        format!("OPTOUT#{}", number.as_str())
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

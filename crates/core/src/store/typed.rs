@@ -351,6 +351,41 @@ impl Store {
         }
     }
 
+    // ---- SMS opt-out ----
+
+    /// Records a STOP (`true`) or START (`false`) from `number`. Opt-outs are compliance
+    /// records, kept for the memory retention period and not erased by "forget me".
+    pub async fn set_sms_opt_out(
+        &self,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), StoreError> {
+        if !opted_out {
+            return self
+                .records
+                .delete(&Keys::opt_out(number), Keys::META)
+                .await;
+        }
+        let mut data = Map::new();
+        data.insert("at".into(), self.now().into());
+        let item = Item {
+            pk: Keys::opt_out(number),
+            sk: Keys::META.into(),
+            ttl: self.ttl(self.retention.memory),
+            data,
+        };
+        self.records.put(item, PutMode::Overwrite, self.now()).await
+    }
+
+    /// Whether `number` has opted out of SMS.
+    pub async fn is_sms_opted_out(&self, number: &PhoneNumber) -> Result<bool, StoreError> {
+        Ok(self
+            .records
+            .get(&Keys::opt_out(number), Keys::META, self.now())
+            .await?
+            .is_some())
+    }
+
     // ---- caller memory ----
 
     /// The caller's memory profile; empty if none is stored.
