@@ -1,8 +1,8 @@
 //! AWS adapters.
 //!
-//! - [`DynamoRecords`]: the `Records` store on one DynamoDB table.
+//! - [`DynamoRecords`]: the `Records` store on one DynamoDB table; [`create_table`] makes one.
 //! - [`secrets`]: configuration from one Secrets Manager secret.
-//! - [`sdk_config`]: SDK configuration with explicit timeouts and retries.
+//! - [`sdk_config`]: SDK configuration with explicit timeouts and bounded retries.
 
 mod dynamo;
 mod sdk;

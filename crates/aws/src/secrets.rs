@@ -4,6 +4,7 @@
 //! Errors name the secret and the offending key, never a value.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -77,7 +78,8 @@ async fn read_json(
 }
 
 /// Reads the secret as `KEY → value`. Strings are taken as they are; numbers and booleans are
-/// turned into their text; anything else is an error naming the key.
+/// turned into their text; `null` means "not set" and the key is left out; an array or object is
+/// an error naming the key (never its value).
 pub async fn load_secret_map(
     client: &Client,
     id: &str,
@@ -99,19 +101,32 @@ pub async fn load_secret_map(
         };
         map.insert(key, text);
     }
+    // Key names only: the values are the secrets.
+    tracing::debug!(secret = id, keys = ?map.keys().collect::<Vec<_>>(), "secret read");
     Ok(map)
 }
 
-static CACHED: OnceCell<BTreeMap<String, String>> = OnceCell::const_new();
+/// One cell per secret id: a process normally reads one secret, but a second id must never be
+/// answered with the first one's values.
+static CACHE: Mutex<BTreeMap<String, Arc<SecretCell>>> = Mutex::new(BTreeMap::new());
 
-/// [`load_secret_map`] once per process: a Lambda reads its secret on the cold start only.
-/// A failure is not cached, so the next invocation tries again.
+/// One secret's map, loaded at most once.
+type SecretCell = OnceCell<BTreeMap<String, String>>;
+
+/// [`load_secret_map`] once per process and secret id: a Lambda reads its secret on the cold
+/// start only, and concurrent first callers share one request. A failure is not cached, so the
+/// next invocation tries again.
 pub async fn load_secret_map_cached(
     client: &Client,
     id: &str,
 ) -> Result<BTreeMap<String, String>, SecretError> {
-    CACHED
-        .get_or_try_init(|| load_secret_map(client, id))
+    let cell = {
+        // The lock only guards the lookup, never an `.await`; a poisoned map of cells is
+        // still a valid map, so recover it.
+        let mut cells = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(cells.entry(id.to_owned()).or_default())
+    };
+    cell.get_or_try_init(|| load_secret_map(client, id))
         .await
         .cloned()
 }

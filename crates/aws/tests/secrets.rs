@@ -1,11 +1,11 @@
 //! Configuration from Secrets Manager, against moto on loopback.
 
-use phone_aws::secrets::{SecretError, load_secret_map, put_secret_key};
+use phone_aws::secrets::{SecretError, load_secret_map, load_secret_map_cached, put_secret_key};
 use phone_test_support::moto;
 
 async fn client_with(secret: Option<&str>) -> Option<(aws_sdk_secretsmanager::Client, String)> {
-    let endpoint = moto::endpoint()?;
-    let client = moto::secrets_client(&endpoint).await;
+    let endpoint = moto::shared_endpoint()?;
+    let client = moto::secrets_client(&endpoint);
     let name = moto::unique_name("phone-agent-config");
     if let Some(text) = secret {
         client
@@ -44,40 +44,43 @@ async fn missing_secret_is_named() {
     assert!(err.to_string().contains(&name));
 }
 
+/// The error text of loading a secret whose SecretString is `text`.
+async fn load_error(text: &str) -> Option<(String, String)> {
+    let (client, name) = client_with(Some(text)).await?;
+    let err = load_secret_map(&client, &name).await.unwrap_err();
+    assert!(matches!(err, SecretError::Malformed { .. }), "{err:?}");
+    Some((err.to_string(), name))
+}
+
 #[tokio::test]
-async fn malformed_secret_names_the_problem_but_not_the_value() {
-    let Some((client, name)) = client_with(Some("[\"sk-secret-value\"]")).await else {
+async fn a_secret_that_is_not_an_object_is_refused_without_echoing_it() {
+    let Some((err, name)) = load_error(r#"["sk-secret-value"]"#).await else {
         return;
     };
-    let err = load_secret_map(&client, &name)
-        .await
-        .unwrap_err()
-        .to_string();
+    assert!(err.contains(&name) && err.contains("JSON object"), "{err}");
+    assert!(!err.contains("sk-secret-value"), "{err}");
+}
+
+#[tokio::test]
+async fn a_secret_that_is_not_json_is_refused_without_echoing_it() {
+    let Some((err, name)) = load_error(r#"{"OPENAI_API_KEY": sk-unquoted}"#).await else {
+        return;
+    };
     assert!(
-        err.contains("JSON object") && !err.contains("sk-secret-value"),
+        err.contains(&name) && err.contains("not valid JSON"),
         "{err}"
     );
+    assert!(!err.contains("sk-unquoted"), "{err}");
+}
 
-    let Some((client, name)) = client_with(Some("{\"OPENAI_API_KEY\": sk-unquoted}")).await else {
+#[tokio::test]
+async fn a_value_of_the_wrong_type_names_its_key_but_not_its_value() {
+    let Some((err, name)) = load_error(r#"{"OK":"1","API_KEY": {"nested": "sk-nested"}}"#).await
+    else {
         return;
     };
-    let err = load_secret_map(&client, &name)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("not valid JSON") && !err.contains("sk-unquoted"),
-        "{err}"
-    );
-
-    let Some((client, name)) = client_with(Some(r#"{"API_KEY": {"nested": "x"}}"#)).await else {
-        return;
-    };
-    let err = load_secret_map(&client, &name)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("API_KEY"), "{err}");
+    assert!(err.contains(&name) && err.contains("API_KEY"), "{err}");
+    assert!(!err.contains("sk-nested"), "{err}");
 }
 
 #[tokio::test]
@@ -91,4 +94,49 @@ async fn put_secret_key_keeps_the_other_keys() {
     let map = load_secret_map(&client, &name).await.unwrap();
     assert_eq!(map["A"], "1");
     assert_eq!(map["GOOGLE_REFRESH_TOKEN"], "1//refresh");
+}
+
+#[tokio::test]
+async fn cached_secret_is_read_once_per_id() {
+    let Some((client, first)) = client_with(Some(r#"{"K":"v1"}"#)).await else {
+        return;
+    };
+    let Some((_, second)) = client_with(Some(r#"{"K":"other"}"#)).await else {
+        return;
+    };
+    assert_eq!(
+        load_secret_map_cached(&client, &first).await.unwrap()["K"],
+        "v1"
+    );
+    put_secret_key(&client, &first, "K", "v2").await.unwrap();
+    assert_eq!(
+        load_secret_map_cached(&client, &first).await.unwrap()["K"],
+        "v1",
+        "served from the cache"
+    );
+    assert_eq!(load_secret_map(&client, &first).await.unwrap()["K"], "v2");
+    assert_eq!(
+        load_secret_map_cached(&client, &second).await.unwrap()["K"],
+        "other",
+        "another id is not answered with the first one's values"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_load_is_not_cached() {
+    let Some((client, name)) = client_with(None).await else {
+        return;
+    };
+    assert!(load_secret_map_cached(&client, &name).await.is_err());
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"K":"now"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        load_secret_map_cached(&client, &name).await.unwrap()["K"],
+        "now"
+    );
 }
