@@ -1,0 +1,396 @@
+//! A simulated Twilio phone call, for `phone-agent call` and the demo: the product
+//! implementation of "a phone rings the server".
+//!
+//! [`place_call`] does what Twilio does for an inbound call: a signed `POST /voice/incoming`
+//! with a realistic form, reads the TwiML, opens the `<Stream>` WebSocket with a signed
+//! upgrade, sends `connected` and `start` (with the TwiML `<Parameter>`s), streams the
+//! caller's [`CallPlan`] in real time, plays the server's audio out as a phone would (echoing
+//! marks, honouring `clear`), records what the caller heard, hangs up with `stop` and posts the
+//! `completed` status callback. With the REST API key it also follows the call's transcript
+//! and tool calls live through `GET /calls/{sid}`.
+
+mod monitor;
+mod playout;
+mod stream;
+mod webhook;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use phone_twilio::signature::compute_signature;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+pub use playout::Playout;
+pub use webhook::{StreamInstruction, incoming_form, new_sid, parse_twiml};
+
+use crate::audio::{self, AudioError, FRAME_BYTES};
+use crate::vad::frame_dbfs;
+
+/// Why a simulated call failed. Each variant names the step of the path that broke.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// An HTTP request could not be made.
+    #[error("HTTP: {0}")]
+    Http(String),
+    /// The server answered a webhook with an error status.
+    #[error("{step} answered HTTP {status}: {body}")]
+    Rejected {
+        /// Which request.
+        step: &'static str,
+        /// Status code.
+        status: u16,
+        /// Body, for the reason.
+        body: String,
+    },
+    /// The TwiML was not a usable `<Connect><Stream>`.
+    #[error("TwiML: {0}")]
+    Twiml(String),
+    /// The media stream WebSocket failed.
+    #[error("media stream WebSocket: {0}")]
+    WebSocket(String),
+    /// The server sent something Twilio would refuse.
+    #[error("media stream protocol: {0}")]
+    Protocol(String),
+    /// Caller audio could not be prepared or the recording written.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+}
+
+/// When the caller starts an utterance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    /// As soon as the stream is up (or the previous utterance ends).
+    Immediately,
+    /// Once the assistant has answered and then been quiet for `pause`.
+    AfterReply {
+        /// Quiet time after the reply.
+        pause: Duration,
+    },
+    /// While the assistant is answering, `after` into its reply: a barge-in.
+    IntoReply {
+        /// Reply audio played before the caller speaks over it.
+        after: Duration,
+    },
+}
+
+/// One thing the caller says.
+#[derive(Debug, Clone)]
+pub struct Utterance {
+    /// For the log: the text said, or the file played.
+    pub label: String,
+    /// 8 kHz μ-law, 160-byte frames.
+    pub frames: Vec<Vec<u8>>,
+    /// When to say it.
+    pub cue: Cue,
+    /// Frames up to the end of speech (trailing silence excluded), for reply latency.
+    pub speech_end_frame: usize,
+}
+
+/// A frame is speech for latency purposes above this level.
+const SPEECH_DBFS: f32 = -40.0;
+
+impl Utterance {
+    /// An utterance from 8 kHz μ-law audio.
+    pub fn new(label: impl Into<String>, mulaw_audio: &[u8], cue: Cue) -> Self {
+        let frames = audio::frames(mulaw_audio);
+        let speech_end_frame = frames
+            .iter()
+            .rposition(|f| frame_dbfs(&audio::mulaw::decode_all(f)) > SPEECH_DBFS)
+            .map_or(frames.len(), |i| i + 1);
+        Self {
+            label: label.into(),
+            frames,
+            cue,
+            speech_end_frame,
+        }
+    }
+
+    /// Length in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        (self.frames.len() * FRAME_BYTES) as u64 / 8
+    }
+}
+
+/// What the caller does on the call.
+#[derive(Debug, Clone)]
+pub struct CallPlan {
+    /// Utterances in order.
+    pub utterances: Vec<Utterance>,
+    /// Longest wait for a reply before speaking (or hanging up) anyway.
+    pub reply_timeout: Duration,
+    /// Quiet time after the last reply before hanging up.
+    pub linger: Duration,
+    /// Hard limit on the call's length.
+    pub max_duration: Duration,
+}
+
+/// Where and as whom to call.
+#[derive(Debug, Clone)]
+pub struct CallTarget {
+    /// Base URL requests are sent to, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// Base URL the server believes Twilio calls (its `PUBLIC_BASE_URL`), which signatures
+    /// cover; `None` means the same as `server`.
+    pub public_url: Option<String>,
+    /// Twilio auth token shared with the server.
+    pub auth_token: String,
+    /// REST API key, to follow the call through `GET /calls/{sid}`.
+    pub api_key: Option<String>,
+    /// Caller number (E.164).
+    pub from: String,
+    /// Called number (E.164).
+    pub to: String,
+}
+
+/// Who ended the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    /// The caller hung up after the plan was done.
+    Caller,
+    /// The server closed the stream.
+    Server,
+    /// The plan's time limit was reached.
+    TimeLimit,
+}
+
+/// Something that happened on the call, for a live log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallEvent {
+    /// The voice webhook answered with TwiML.
+    Answered {
+        /// The call.
+        call_sid: String,
+        /// Webhook round trip.
+        webhook_ms: u64,
+        /// `<Stream url>`.
+        stream_url: String,
+        /// `<Parameter>` names.
+        parameters: Vec<String>,
+    },
+    /// The signed WebSocket upgrade succeeded.
+    StreamOpen,
+    /// The caller started an utterance.
+    CallerSpeaks {
+        /// Which.
+        index: usize,
+        /// Its label.
+        label: String,
+    },
+    /// The caller finished an utterance.
+    CallerDone {
+        /// Which.
+        index: usize,
+    },
+    /// First reply audio after the caller stopped speaking.
+    ReplyAudio {
+        /// End of caller speech to first reply audio.
+        latency_ms: u64,
+    },
+    /// The server cleared the assistant's queued audio (barge-in).
+    Interrupted {
+        /// Queued audio dropped.
+        dropped_ms: u64,
+    },
+    /// A transcript turn stored by the server.
+    Turn {
+        /// `caller` or `assistant`.
+        role: String,
+        /// Text.
+        text: String,
+        /// Cut short by the caller.
+        interrupted: bool,
+    },
+    /// A tool call stored by the server.
+    ToolCall {
+        /// Tool.
+        name: String,
+        /// Arguments.
+        arguments: Value,
+        /// Result.
+        result: Value,
+        /// Whether it failed.
+        is_error: bool,
+    },
+    /// The call ended.
+    Ended(EndedBy),
+    /// Anything else worth a line.
+    Note(String),
+}
+
+/// Sends call events to whoever listens; no listener is fine.
+#[derive(Debug, Clone, Default)]
+pub struct Emitter(Option<UnboundedSender<CallEvent>>);
+
+impl Emitter {
+    /// Events go to `tx`.
+    pub fn new(tx: UnboundedSender<CallEvent>) -> Self {
+        Self(Some(tx))
+    }
+
+    /// Sends one event (dropped if nobody listens any more).
+    pub fn emit(&self, event: CallEvent) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// What a finished call measured.
+#[derive(Debug, Clone)]
+pub struct CallSummary {
+    /// The call.
+    pub call_sid: String,
+    /// Voice webhook round trip.
+    pub webhook_ms: u64,
+    /// Media frames the caller sent (20 ms each).
+    pub frames_sent: u64,
+    /// Media messages received from the server.
+    pub media_received: u64,
+    /// Assistant audio received, in milliseconds.
+    pub audio_received_ms: u64,
+    /// Marks echoed back.
+    pub marks_echoed: u64,
+    /// `clear`s received (interruptions).
+    pub clears: u64,
+    /// Queued assistant audio dropped by those clears.
+    pub cleared_ms: u64,
+    /// Messages Twilio would have refused.
+    pub unknown_messages: u64,
+    /// End of caller speech → first reply audio, per answered utterance.
+    pub reply_latencies_ms: Vec<u64>,
+    /// Who ended the call.
+    pub ended_by: EndedBy,
+    /// Where the caller's recording went.
+    pub recording: Option<PathBuf>,
+    /// Length of the call as heard.
+    pub duration_ms: u64,
+    /// `GET /calls/{sid}` after the call (stats, transcript, tool calls, cost), when an API
+    /// key was given and the server answered.
+    pub server_report: Option<Value>,
+}
+
+/// Places one simulated call and returns what it measured.
+pub async fn place_call(
+    target: &CallTarget,
+    plan: &CallPlan,
+    events: Emitter,
+    record_to: Option<PathBuf>,
+) -> Result<CallSummary, CallError> {
+    let http = reqwest::Client::new();
+    let server = target.server.trim_end_matches('/').to_owned();
+    let public = target
+        .public_url
+        .as_deref()
+        .unwrap_or(&server)
+        .trim_end_matches('/')
+        .to_owned();
+    let call_sid = new_sid("CA");
+    let account_sid = new_sid("AC");
+    let form = incoming_form(&call_sid, &account_sid, &target.from, &target.to);
+    let started = Instant::now();
+    let (status, body) = webhook::post_signed(
+        &http,
+        &format!("{server}/voice/incoming"),
+        &format!("{public}/voice/incoming"),
+        &target.auth_token,
+        &form,
+    )
+    .await?;
+    if status != 200 {
+        return Err(CallError::Rejected {
+            step: "POST /voice/incoming",
+            status,
+            body,
+        });
+    }
+    let webhook_ms = started.elapsed().as_millis() as u64;
+    let stream = parse_twiml(&body)?;
+    events.emit(CallEvent::Answered {
+        call_sid: call_sid.clone(),
+        webhook_ms,
+        stream_url: stream.url.clone(),
+        parameters: stream.parameters.iter().map(|(k, _)| k.clone()).collect(),
+    });
+
+    // Twilio signs the upgrade over the stream URL with no parameters.
+    let mut request = stream
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| CallError::WebSocket(e.to_string()))?;
+    let signature = compute_signature(&target.auth_token, &stream.url, &[]);
+    let header =
+        HeaderValue::from_str(&signature).map_err(|e| CallError::WebSocket(e.to_string()))?;
+    request.headers_mut().insert("X-Twilio-Signature", header);
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| CallError::WebSocket(format!("upgrade to {}: {e}", stream.url)))?;
+    events.emit(CallEvent::StreamOpen);
+
+    let monitor = target
+        .api_key
+        .as_ref()
+        .map(|key| monitor::Monitor::start(http.clone(), &server, key, &call_sid, events.clone()));
+    let ids = stream::StreamIds {
+        account_sid: account_sid.clone(),
+        call_sid: call_sid.clone(),
+        stream_sid: new_sid("MZ"),
+        parameters: stream.parameters,
+    };
+    let stats = stream::run(socket, &ids, plan, &events).await?;
+    let ended_by = stats.ended_by.unwrap_or(EndedBy::Server);
+    events.emit(CallEvent::Ended(ended_by));
+    let duration_ms = stats.heard.len() as u64 / 8;
+
+    let mut status_form = form.clone();
+    status_form.retain(|(k, _)| k != "CallStatus");
+    status_form.push(("CallStatus".into(), "completed".into()));
+    status_form.push((
+        "CallDuration".into(),
+        duration_ms.div_ceil(1000).to_string(),
+    ));
+    status_form.push(("CallbackSource".into(), "call-progress-events".into()));
+    status_form.push(("SequenceNumber".into(), "0".into()));
+    let (status, body) = webhook::post_signed(
+        &http,
+        &format!("{server}/voice/status"),
+        &format!("{public}/voice/status"),
+        &target.auth_token,
+        &status_form,
+    )
+    .await?;
+    if !(200..300).contains(&status) {
+        return Err(CallError::Rejected {
+            step: "POST /voice/status",
+            status,
+            body,
+        });
+    }
+
+    if let Some(path) = &record_to {
+        audio::write_mulaw_wav(path, &stats.heard)?;
+    }
+    let server_report = match monitor {
+        Some(m) => m.finish().await,
+        None => None,
+    };
+    Ok(CallSummary {
+        call_sid,
+        webhook_ms,
+        frames_sent: stats.frames_sent,
+        media_received: stats.media_received,
+        audio_received_ms: stats.bytes_received / 8,
+        marks_echoed: stats.marks_echoed,
+        clears: stats.clears,
+        cleared_ms: stats.cleared_ms,
+        unknown_messages: stats.unknown_messages,
+        reply_latencies_ms: stats.reply_latencies_ms,
+        ended_by,
+        recording: record_to,
+        duration_ms,
+        server_report,
+    })
+}
