@@ -68,7 +68,7 @@ impl MotoServer {
             .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
         let mut moto = Self {
             endpoint: format!("http://127.0.0.1:{port}"),
-            watchdog: spawn_watchdog(server.id()),
+            watchdog: spawn_watchdog(server.id(), &log),
             server,
             log,
         };
@@ -168,16 +168,17 @@ fn answers_http(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
 
-/// A shell loop that kills moto once this test process is gone, however it ends: the shared
-/// server lives in a static, and statics are never dropped. `None` if `sh` is unavailable (the
+/// A shell loop that kills moto (and removes its log) once this test process is gone, however
+/// it ends: the shared server lives in a static, and statics are never dropped. `None` if `sh` is unavailable (the
 /// server is then only stopped by `Drop`).
-fn spawn_watchdog(server_pid: u32) -> Option<Child> {
+fn spawn_watchdog(server_pid: u32, log: &Path) -> Option<Child> {
     let script = "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; do sleep 1; done; \
-                  kill \"$2\" 2>/dev/null";
+                  kill \"$2\" 2>/dev/null; rm -f \"$3\"";
     Command::new("sh")
         .args(["-c", script, "moto-watchdog"])
         .arg(std::process::id().to_string())
         .arg(server_pid.to_string())
+        .arg(log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

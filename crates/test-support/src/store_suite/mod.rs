@@ -6,6 +6,7 @@
 //! explicitly ([`T0`]) or drive a [`Store`] with a [`TestClock`], so nothing depends on the
 //! wall clock.
 
+mod paging;
 mod records;
 mod typed;
 
@@ -19,6 +20,7 @@ use phone_core::store::{Item, Records, Retention, Store};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use paging::*;
 pub use records::*;
 pub use typed::*;
 
@@ -95,6 +97,7 @@ macro_rules! store_suite {
         $crate::store_suite!(@cases $make;
             put_get_round_trips_nested_json_and_overwrite_replaces,
             create_once_conflicts_and_writes_nothing,
+            concurrent_create_once_has_one_winner,
             expired_items_are_invisible_and_replaceable,
             update_guards_pass_and_fail,
             guard_only_update_checks_without_writing,
@@ -105,6 +108,7 @@ macro_rules! store_suite {
             delete_is_idempotent,
             create_call_is_idempotent,
             stream_token_is_single_use_and_expires,
+            concurrent_token_consumers_have_one_winner,
             turns_are_written_once_and_listed_in_order,
             tool_call_is_recorded_once,
             idempotency_key_is_claimed_once,

@@ -202,6 +202,7 @@ pub async fn forget_caller_erases_only_that_caller(r: Arc<dyn Records>) {
         .await
         .unwrap();
     }
+    s.set_sms_opt_out(&alice, true).await.unwrap();
     let call_row = s.create_call(&call(7, T0), "h", at(T0 + 60)).await.unwrap();
     assert_eq!(call_row, Created::New);
 
@@ -244,6 +245,10 @@ pub async fn forget_caller_erases_only_that_caller(r: Arc<dyn Records>) {
     assert!(
         s.get_call(&sid(7)).await.is_ok(),
         "call rows are not the caller's memory"
+    );
+    assert!(
+        s.is_sms_opted_out(&alice).await.unwrap(),
+        "an opt-out outlives forgetting"
     );
     assert_eq!(
         s.forget_caller(&alice).await.unwrap(),
@@ -311,4 +316,25 @@ pub async fn final_call_status_is_never_reopened(r: Arc<dyn Records>) {
             .await,
         Err(StoreError::NotFound)
     );
+}
+
+/// Concurrent consumers of one stream token: exactly one wins, the others get `Conflict`.
+pub async fn concurrent_token_consumers_have_one_winner(r: Arc<dyn Records>) {
+    let s = store(r, TestClock::at(T0));
+    s.create_call(&call(8, T0), "h", at(T0 + 60)).await.unwrap();
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.consume_stream_token(&sid(8), "h").await })
+        })
+        .collect();
+    let mut wins = 0;
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(_) => wins += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
 }
