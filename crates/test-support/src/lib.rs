@@ -3,6 +3,10 @@
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
+//! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
 pub mod moto;
+pub mod realtime_server;
 pub mod store_suite;
+pub mod twilio_stream;

@@ -1,0 +1,146 @@
+//! A stream host on loopback with an embedded store and a scripted Realtime server.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use phone_core::token::hash_stream_token;
+use phone_core::{CallSession, CallSid, PhoneNumber, PriceTable, Store, SystemClock};
+use phone_local::LocalRecords;
+use phone_test_support::realtime_server::{Mode, RealtimeTestServer};
+use phone_test_support::twilio_stream::{Signing, TwilioStream};
+use secrecy::SecretString;
+use stream_host::drain::{self, DrainController};
+use stream_host::{HostState, StreamHostConfig};
+
+pub const AUTH_TOKEN: &str = "stream-test-auth-token";
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct Host {
+    pub base: String,
+    pub stream_url: String,
+    pub store: Store,
+    pub state: HostState,
+    pub drain: DrainController,
+    pub openai: RealtimeTestServer,
+}
+
+pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
+    StreamHostConfig {
+        stream_url: stream_url.to_owned(),
+        twilio_auth_token: SecretString::from(AUTH_TOKEN),
+        openai_url: openai_url.to_owned(),
+        openai_api_key: Some(SecretString::from("sk-test-key")),
+        model: "gpt-realtime".into(),
+        voice: "marin".into(),
+        greeting: "Hello from the test line".into(),
+        instructions: "Test assistant.".into(),
+        time_zone: "Europe/Paris".into(),
+        semantic_vad: false,
+        transcription_model: Some("gpt-4o-transcribe".into()),
+        tools: vec![],
+        max_calls: 10,
+        max_call: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(60),
+        drain: Duration::from_secs(10),
+        start_timeout: Duration::from_secs(5),
+        openai_connect_timeout: Duration::from_secs(5),
+        reconnect_attempts: 3,
+        max_frame_bytes: 64 * 1024,
+        host_id: "test-host".into(),
+        prices: PriceTable::default(),
+    }
+}
+
+/// Starts a host; `tweak` adjusts the configuration.
+pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -> Host {
+    let openai = RealtimeTestServer::start(mode).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stream_url = format!("ws://{addr}/voice/stream");
+    let mut config = config(&stream_url, openai.url());
+    tweak(&mut config);
+    let store = Store::new(
+        Arc::new(LocalRecords::in_memory()),
+        Arc::new(SystemClock),
+        Default::default(),
+    );
+    let (drain, signal) = drain::channel();
+    let state = HostState::new(config, store.clone(), signal);
+    tokio::spawn(stream_host::serve(listener, state.clone()));
+    Host {
+        base: format!("http://{addr}"),
+        stream_url,
+        store,
+        state,
+        drain,
+        openai,
+    }
+}
+
+pub async fn start() -> Host {
+    start_with(Mode::Scripted, |_| {}).await
+}
+
+pub fn sid(n: u8) -> String {
+    format!("CA{n:032x}")
+}
+
+impl Host {
+    /// Creates the call row as the voice webhook would and returns the stream token.
+    pub async fn ring(&self, call_sid: &str) -> String {
+        let token = format!("token-for-{call_sid}");
+        let now = time::OffsetDateTime::now_utc();
+        let call = CallSession::new(
+            CallSid::parse(call_sid).unwrap(),
+            Some(PhoneNumber::parse("+14155550123").unwrap()),
+            Some(PhoneNumber::parse("+14155550999").unwrap()),
+            now,
+        );
+        self.store
+            .create_call(
+                &call,
+                &hash_stream_token(&token),
+                now + Duration::from_secs(120),
+            )
+            .await
+            .unwrap();
+        token
+    }
+
+    /// Rings, connects with a valid signature and sends `start`.
+    pub async fn connect_call(&self, call_sid: &str) -> TwilioStream {
+        let token = self.ring(call_sid).await;
+        let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
+            .await
+            .unwrap();
+        twilio
+            .start(call_sid, &[("token", &token), ("caller", "+14155550123")])
+            .await;
+        twilio
+    }
+
+    pub async fn wait_no_active_calls(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.state.active_calls() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a call task outlived its call"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn call_row(&self, call_sid: &str) -> CallSession {
+        self.store
+            .get_call(&CallSid::parse(call_sid).unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
