@@ -42,14 +42,17 @@ impl MotoServer {
                 panic!("moto_server not installed; .ci/run must install moto[server]");
             }
             let rule = "!".repeat(78);
-            eprintln!(
+            let banner = format!(
                 "\n{rule}\n\
                  !! SKIPPED: moto_server is not installed (not found on PATH), so the\n\
                  !! DynamoDB and Secrets Manager adapter tests did NOT run; they pass vacuously.\n\
                  !! Install it with:  python3 -m pip install 'moto[server]'\n\
                  !! (In CI, where CI is set, a missing moto_server fails the tests instead.)\n\
-                 {rule}\n"
+                 {rule}\n\n"
             );
+            // Straight to the process's stderr: `eprintln!` inside a test is captured by the
+            // harness and shown only when the test fails, and these tests pass.
+            let _ = std::io::stderr().lock().write_all(banner.as_bytes());
             return None;
         };
         let port = free_port();
