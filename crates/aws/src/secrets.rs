@@ -132,7 +132,11 @@ pub async fn load_secret_map_cached(
 }
 
 /// Sets one key of the secret's JSON, keeping the others (e.g. the Google refresh token after
-/// the OAuth consent).
+/// the OAuth consent), and drops this process's cached copy so the next
+/// [`load_secret_map_cached`] sees the new value.
+///
+/// A read-modify-write, not atomic: two concurrent writers of different keys could lose one
+/// update. It has one caller (the OAuth callback), where that cannot happen in practice.
 pub async fn put_secret_key(
     client: &Client,
     id: &str,
@@ -152,6 +156,7 @@ pub async fn put_secret_key(
         .send()
         .await
         .map_err(|e| service_error(id, e))?;
+    CACHE.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     tracing::info!(secret = id, key, "secret key updated");
     Ok(())
 }

@@ -108,13 +108,26 @@ async fn cached_secret_is_read_once_per_id() {
         load_secret_map_cached(&client, &first).await.unwrap()["K"],
         "v1"
     );
-    put_secret_key(&client, &first, "K", "v2").await.unwrap();
+    // Changed behind this process's back: the cache does not notice.
+    client
+        .put_secret_value()
+        .secret_id(&first)
+        .secret_string(r#"{"K":"v2"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         load_secret_map_cached(&client, &first).await.unwrap()["K"],
         "v1",
         "served from the cache"
     );
     assert_eq!(load_secret_map(&client, &first).await.unwrap()["K"], "v2");
+    // Changed through `put_secret_key`: the cached copy is dropped.
+    put_secret_key(&client, &first, "K", "v3").await.unwrap();
+    assert_eq!(
+        load_secret_map_cached(&client, &first).await.unwrap()["K"],
+        "v3"
+    );
     assert_eq!(
         load_secret_map_cached(&client, &second).await.unwrap()["K"],
         "other",
