@@ -2,7 +2,11 @@
 //!
 //! - `serve`: every HTTP route of every function (and the stream host) in one process, on the
 //!   embedded defaults unless configured otherwise.
+//! - `call`: a simulated Twilio call against a server (or one started here).
+//! - `demo`: everything on this machine and one checked call, with no account and no network.
 
+mod call;
+mod demo;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,14 +27,25 @@ struct Cli {
 enum Command {
     /// Serve every route and the stream host in one process.
     Serve(serve::ServeArgs),
+    /// Place a simulated Twilio call: signed webhook, TwiML, signed media stream, real-time audio.
+    Call(call::CallArgs),
+    /// Run everything locally and place one scripted call through the whole path.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // A `.env` file, when present, configures a local deployment; the environment wins.
     let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A simulated call prints its own live log; server lines would bury it.
+        demo::quiet_logging();
+    }
     phone_config::logging::init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Call(args) => call::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }

@@ -11,6 +11,7 @@
 
 mod monitor;
 mod playout;
+mod probe;
 mod stream;
 mod webhook;
 
@@ -24,6 +25,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 pub use playout::Playout;
+pub use probe::{ForgeryProbe, probe_forgeries};
 pub use webhook::{StreamInstruction, incoming_form, new_sid, parse_twiml};
 
 use crate::audio::{self, AudioError, FRAME_BYTES};
@@ -179,7 +181,7 @@ pub enum CallEvent {
         /// Its label.
         label: String,
     },
-    /// The caller finished an utterance.
+    /// The caller's speech in an utterance ended (trailing silence excluded).
     CallerDone {
         /// Which.
         index: usize,

@@ -313,14 +313,15 @@ impl Run<'_> {
             .cloned()
             .unwrap_or_else(|| vec![mulaw::SILENCE; FRAME_BYTES]);
         if pos + 1 == u.speech_end_frame {
-            // Measured from the end of this frame, when the last speech has left the phone.
+            // Measured from the end of this frame, when the last speech has left the phone;
+            // the trailing silence that follows is not part of the turn.
             self.awaiting_reply = Some(Instant::now() + Duration::from_millis(FRAME_MS));
+            self.spoke_until = self.tick;
+            self.events.emit(CallEvent::CallerDone { index: self.next });
         }
         if pos + 1 >= u.frames.len() {
-            self.events.emit(CallEvent::CallerDone { index: self.next });
             self.speaking = None;
             self.next += 1;
-            self.spoke_until = self.tick;
         } else {
             self.speaking = Some(pos + 1);
         }

@@ -67,11 +67,13 @@ pub struct SessionReport {
     pub audio_in_ms: u64,
     /// Reply audio sent, in milliseconds.
     pub audio_out_ms: u64,
+    /// The `function_call_output`s the bridge sent back, as received.
+    pub tool_outputs: Vec<String>,
 }
 
 impl SessionReport {
     fn add(&mut self, other: &SessionReport) {
-        self.sessions += 1;
+        self.sessions += other.sessions;
         self.caller_turns += other.caller_turns;
         self.responses += other.responses;
         self.tool_calls += other.tool_calls;
@@ -80,6 +82,7 @@ impl SessionReport {
         self.truncations += other.truncations;
         self.audio_in_ms += other.audio_in_ms;
         self.audio_out_ms += other.audio_out_ms;
+        self.tool_outputs.extend(other.tool_outputs.iter().cloned());
     }
 }
 

@@ -77,7 +77,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             tool_output: None,
             sent_ms: HashMap::new(),
             usage: Usage::default(),
-            report: SessionReport::default(),
+            report: SessionReport {
+                sessions: 1,
+                ..SessionReport::default()
+            },
         }
     }
 
@@ -291,6 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 // The output is a JSON string; anything else is kept as text.
                 let output = serde_json::from_str(raw).unwrap_or_else(|_| Value::from(raw));
                 tracing::info!(%call_id, output = %raw, "offline stand-in: tool output received");
+                self.report.tool_outputs.push(raw.to_owned());
                 self.tool_output = Some(output);
             }
         }
