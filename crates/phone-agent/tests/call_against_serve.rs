@@ -1,0 +1,214 @@
+//! `phone-agent call` against `phone-agent serve` on loopback: the real binary serves, with the
+//! offline Realtime stand-in as its OpenAI, and a simulated Twilio call goes through it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phone_simulator::caller::{self, CallEvent, CallPlan, CallTarget, Cue, Emitter, Utterance};
+use phone_simulator::offline::{OfflineConfig, OfflineRealtime, Script};
+use phone_simulator::{audio, audio::speech};
+
+const TOKEN: &str = "test-auth-token";
+const API_KEY: &str = "test-api-key";
+const OPENAI_KEY: &str = "offline-test-key";
+
+/// `phone-agent serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn serve(realtime_url: &str) -> Serve {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .env("API_KEY", API_KEY)
+        .env("OPENAI_API_KEY", OPENAI_KEY)
+        .env("OPENAI_REALTIME_URL", realtime_url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Serve { child, base };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{}/health", server.base)).await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("phone-agent serve did not become healthy");
+}
+
+async fn standin() -> OfflineRealtime {
+    OfflineRealtime::start(OfflineConfig {
+        model: "gpt-realtime".into(),
+        script: Script::dentist(time::macros::date!(2026 - 11 - 25)),
+        api_key: Some(OPENAI_KEY.into()),
+        use_espeak: false,
+    })
+    .await
+    .unwrap()
+}
+
+fn target(base: &str) -> CallTarget {
+    CallTarget {
+        server: base.into(),
+        public_url: None,
+        auth_token: TOKEN.into(),
+        api_key: Some(API_KEY.into()),
+        from: "+15550100123".into(),
+        to: "+15550100999".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_call_goes_through_serve_and_is_reported() {
+    let standin = standin().await;
+    let server = serve(&standin.url()).await;
+    let words = speech::speech_like("I would like to book a dentist appointment", 120.0);
+    let mut bytes = audio::to_mulaw(&words).unwrap();
+    bytes.extend(vec![audio::mulaw::SILENCE; 2400]);
+    let plan = CallPlan {
+        utterances: vec![Utterance::new(
+            "book a dentist",
+            &bytes,
+            Cue::AfterReply {
+                pause: Duration::from_millis(400),
+            },
+        )],
+        reply_timeout: Duration::from_secs(15),
+        linger: Duration::from_millis(800),
+        max_duration: Duration::from_secs(60),
+    };
+    let record = std::env::temp_dir().join(format!("call-test-{}.wav", std::process::id()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let summary = caller::place_call(
+        &target(&server.base),
+        &plan,
+        Emitter::new(tx),
+        Some(record.clone()),
+    )
+    .await
+    .unwrap();
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+
+    assert!(
+        matches!(events[0], CallEvent::Answered { ref parameters, .. } if parameters.contains(&"token".to_string()))
+    );
+    // The greeting and the reply to the one utterance were heard, and the reply's latency
+    // (end of speech to first audio) includes the stand-in's 500 ms VAD hangover.
+    assert_eq!(summary.reply_latencies_ms.len(), 1, "{events:?}");
+    assert!((400..3000).contains(&summary.reply_latencies_ms[0]));
+    assert!(summary.audio_received_ms > 2000);
+    assert_eq!(
+        summary.marks_echoed, summary.media_received,
+        "every mark comes back"
+    );
+    assert_eq!(summary.unknown_messages, 0);
+    // About one frame per 20 ms of call.
+    let expected = summary.duration_ms / 20;
+    assert!(summary.frames_sent.abs_diff(expected) <= 2);
+
+    let report = summary.server_report.expect("GET /calls/{sid} answered");
+    assert_eq!(report["status"], "completed");
+    assert_eq!(
+        report["stats"]["frames_in"].as_u64(),
+        Some(summary.frames_sent)
+    );
+    assert!(report["cost_usd"].as_f64().unwrap() > 0.0);
+    let transcript = report["transcript"].as_array().unwrap();
+    assert_eq!(transcript[0]["role"], "assistant", "greeting first");
+    assert!(
+        transcript
+            .iter()
+            .any(|t| t["text"] == "Hi, I'd like to book a dentist appointment.")
+    );
+
+    let heard = audio::read_wav(&record).unwrap();
+    std::fs::remove_file(&record).ok();
+    assert_eq!(heard.rate, 8000);
+    assert_eq!(heard.duration_ms(), summary.duration_ms);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_requests_are_refused_by_serve() {
+    let standin = standin().await;
+    let server = serve(&standin.url()).await;
+    let probe = caller::probe_forgeries(
+        &target(&server.base),
+        &format!("{}/voice/stream", server.base.replace("http://", "ws://")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(probe.webhook_status, 403);
+    assert!(probe.stream_refused);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_subcommand_runs_against_serve() {
+    let standin = standin().await;
+    let server = serve(&standin.url()).await;
+    let record = std::env::temp_dir().join(format!("call-cli-{}.wav", std::process::id()));
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+        .args([
+            "call",
+            "--server",
+            &server.base,
+            "--auth-token",
+            TOKEN,
+            "--api-key",
+            API_KEY,
+        ])
+        .args([
+            "--say",
+            "Hello there, can you hear me?",
+            "--max-seconds",
+            "40",
+        ])
+        .arg("--record")
+        .arg(&record)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("ring: POST /voice/incoming (signed) -> 200"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("assistant audio starts"), "{stdout}");
+    assert!(stdout.contains("summary of CA"), "{stdout}");
+    assert!(record.exists());
+    std::fs::remove_file(&record).ok();
+}
