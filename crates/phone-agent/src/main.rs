@@ -4,9 +4,11 @@
 //!   embedded defaults unless configured otherwise.
 //! - `call`: a simulated Twilio call against a server (or one started here).
 //! - `demo`: everything on this machine and one checked call, with no account and no network.
+//! - `load`: the stream host's load measurement through the real `serve` binary.
 
 mod call;
 mod demo;
+mod load;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +33,8 @@ enum Command {
     Call(call::CallArgs),
     /// Run everything locally and place one scripted call through the whole path.
     Demo(demo::DemoArgs),
+    /// Measure the bridge under N concurrent simulated calls through `serve`.
+    Load(load::LoadArgs),
 }
 
 #[tokio::main]
@@ -47,5 +51,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Call(args) => call::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Load(args) => load::run(args).await,
     }
 }

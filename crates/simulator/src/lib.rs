@@ -4,8 +4,10 @@
 //! - [`vad`]: an energy-based voice activity detector.
 //! - [`offline`]: the offline OpenAI Realtime stand-in used by the demo without an API key.
 //! - [`caller`]: a simulated Twilio call (webhook, TwiML, signed Media Stream, play-out).
+//! - [`echo`]: a Realtime peer that echoes caller audio, for load measurement.
 
 pub mod audio;
 pub mod caller;
+pub mod echo;
 pub mod offline;
 pub mod vad;

@@ -9,6 +9,7 @@
 //! `completed` status callback. With the REST API key it also follows the call's transcript
 //! and tool calls live through `GET /calls/{sid}`.
 
+mod load;
 mod monitor;
 mod playout;
 mod probe;
@@ -24,6 +25,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+pub use load::{EchoCallResult, echo_call};
 pub use playout::Playout;
 pub use probe::{ForgeryProbe, probe_forgeries};
 pub use webhook::{StreamInstruction, incoming_form, new_sid, parse_twiml};

@@ -1,0 +1,76 @@
+//! An echo Realtime peer for load measurement: after `session.created` / `session.updated`,
+//! every `input_audio_buffer.append` comes straight back as a `response.output_audio.delta`
+//! with the same audio. No VAD and no script, so the cost measured is the bridge's alone.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running echo server; it stops when dropped.
+#[derive(Debug)]
+pub struct EchoRealtime {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl EchoRealtime {
+    /// Binds `127.0.0.1:0` and serves until dropped.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(echo(stream));
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// The URL to use as `OPENAI_REALTIME_URL`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/v1/realtime?model=gpt-realtime", self.addr)
+    }
+}
+
+impl Drop for EchoRealtime {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn echo(stream: TcpStream) {
+    let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    let (mut tx, mut rx) = socket.split();
+    let created = json!({"type": "session.created", "event_id": "event_echo",
+                         "session": {"type": "realtime", "model": "gpt-realtime"}});
+    if tx.send(Message::text(created.to_string())).await.is_err() {
+        return;
+    }
+    while let Some(Ok(message)) = rx.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        let reply = match event["type"].as_str() {
+            Some("input_audio_buffer.append") => json!({
+                "type": "response.output_audio.delta", "response_id": "resp_echo",
+                "item_id": "item_echo", "output_index": 0, "content_index": 0,
+                "delta": event["audio"]}),
+            Some("session.update") => {
+                json!({"type": "session.updated", "session": event["session"]})
+            }
+            _ => continue,
+        };
+        if tx.send(Message::text(reply.to_string())).await.is_err() {
+            return;
+        }
+    }
+}
