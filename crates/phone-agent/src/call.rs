@@ -38,9 +38,10 @@ pub struct CallArgs {
     /// Text the caller says (espeak-ng when installed); repeat for several turns.
     #[arg(long)]
     pub say: Vec<String>,
-    /// WAV file to write what the caller heard to.
-    #[arg(long, default_value = "call-heard.wav")]
-    pub record: PathBuf,
+    /// WAV file to write what the caller heard to (default: `phone-agent-call-heard.wav` in the temporary
+    /// directory).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
     /// Caller number.
     #[arg(long, default_value = "+15550100123")]
     pub from: String,
@@ -284,7 +285,11 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
         &target,
         &plan,
         Emitter::new(tx),
-        Some(args.record.clone()),
+        Some(
+            args.record
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("phone-agent-call-heard.wav")),
+        ),
     )
     .await
     .context("the simulated call failed")?;

@@ -29,9 +29,10 @@ use crate::serve::{self, LocalServer, ServeArgs};
 /// Options of `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// WAV file to write what the caller heard to.
-    #[arg(long, default_value = "demo-call-heard.wav")]
-    pub record: PathBuf,
+    /// WAV file to write what the caller heard to (default: `phone-agent-demo-heard.wav` in the temporary
+    /// directory).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 /// The scripted conversation, dated from today (UTC).
@@ -198,12 +199,39 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("\nlive call log:");
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = call::print_live(rx);
-    let summary = caller::place_call(&target, &plan, Emitter::new(tx), Some(args.record.clone()))
-        .await
-        .context("the simulated call failed")?;
+    let summary = caller::place_call(
+        &target,
+        &plan,
+        Emitter::new(tx),
+        Some(
+            args.record
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("phone-agent-demo-heard.wav")),
+        ),
+    )
+    .await
+    .context("the simulated call failed")?;
     let _ = printer.await;
     call::print_summary(&summary);
 
+    let ok = verify(&stack, &summary, &probe).await?;
+    println!("\ndemo took {:.1} s", t0.elapsed().as_secs_f64());
+    if !ok {
+        println!("the demo found a broken step (see FAILED above)");
+        // A plain exit status for scripts, without an error backtrace: the list says it all.
+        std::process::exit(1);
+    }
+    println!("every step worked.");
+    Ok(())
+}
+
+/// Checks every step of the path from what the caller measured, the server's report and the
+/// store; prints one line per step and returns whether all worked.
+async fn verify(
+    stack: &LocalStack,
+    summary: &caller::CallSummary,
+    probe: &caller::ForgeryProbe,
+) -> anyhow::Result<bool> {
     let sid = CallSid::parse(&summary.call_sid).context("call SID")?;
     let store = &stack.server.store;
     let tools: Vec<ToolCallRecord> = store
@@ -294,14 +322,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             r.caller_turns, r.responses, r.tool_calls, r.barge_ins, r.truncations
         );
     }
-    println!("\ndemo took {:.1} s", t0.elapsed().as_secs_f64());
-    if !ok {
-        println!("the demo found a broken step (see FAILED above)");
-        // A plain exit status for scripts, without an error backtrace: the list says it all.
-        std::process::exit(1);
-    }
-    println!("every step worked.");
-    Ok(())
+    Ok(ok)
 }
 
 /// Logging for `call`, `demo` and `load`: warnings, plus the offline stand-in's lines (it says
