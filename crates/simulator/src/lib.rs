@@ -6,6 +6,8 @@
 //! - [`caller`]: a simulated Twilio call (webhook, TwiML, signed Media Stream, play-out).
 //! - [`echo`]: a Realtime peer that echoes caller audio, for load measurement.
 
+#![warn(missing_docs)]
+
 pub mod audio;
 pub mod caller;
 pub mod echo;
