@@ -9,6 +9,7 @@
 //! `completed` status callback. With the REST API key it also follows the call's transcript
 //! and tool calls live through `GET /calls/{sid}`.
 
+mod event;
 mod load;
 mod monitor;
 mod playout;
@@ -21,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use phone_twilio::signature::compute_signature;
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+pub use event::{CallEvent, Emitter};
 pub use load::{EchoCallResult, echo_call};
 pub use playout::Playout;
 pub use probe::{ForgeryProbe, probe_forgeries};
@@ -158,88 +159,6 @@ pub enum EndedBy {
     Server,
     /// The plan's time limit was reached.
     TimeLimit,
-}
-
-/// Something that happened on the call, for a live log.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallEvent {
-    /// The voice webhook answered with TwiML.
-    Answered {
-        /// The call.
-        call_sid: String,
-        /// Webhook round trip.
-        webhook_ms: u64,
-        /// `<Stream url>`.
-        stream_url: String,
-        /// `<Parameter>` names.
-        parameters: Vec<String>,
-    },
-    /// The signed WebSocket upgrade succeeded.
-    StreamOpen,
-    /// The caller started an utterance.
-    CallerSpeaks {
-        /// Which.
-        index: usize,
-        /// Its label.
-        label: String,
-    },
-    /// The caller's speech in an utterance ended (trailing silence excluded).
-    CallerDone {
-        /// Which.
-        index: usize,
-    },
-    /// First reply audio after the caller stopped speaking.
-    ReplyAudio {
-        /// End of caller speech to first reply audio.
-        latency_ms: u64,
-    },
-    /// The server cleared the assistant's queued audio (barge-in).
-    Interrupted {
-        /// Queued audio dropped.
-        dropped_ms: u64,
-    },
-    /// A transcript turn stored by the server.
-    Turn {
-        /// `caller` or `assistant`.
-        role: String,
-        /// Text.
-        text: String,
-        /// Cut short by the caller.
-        interrupted: bool,
-    },
-    /// A tool call stored by the server.
-    ToolCall {
-        /// Tool.
-        name: String,
-        /// Arguments.
-        arguments: Value,
-        /// Result.
-        result: Value,
-        /// Whether it failed.
-        is_error: bool,
-    },
-    /// The call ended.
-    Ended(EndedBy),
-    /// Anything else worth a line.
-    Note(String),
-}
-
-/// Sends call events to whoever listens; no listener is fine.
-#[derive(Debug, Clone, Default)]
-pub struct Emitter(Option<UnboundedSender<CallEvent>>);
-
-impl Emitter {
-    /// Events go to `tx`.
-    pub fn new(tx: UnboundedSender<CallEvent>) -> Self {
-        Self(Some(tx))
-    }
-
-    /// Sends one event (dropped if nobody listens any more).
-    pub fn emit(&self, event: CallEvent) {
-        if let Some(tx) = &self.0 {
-            let _ = tx.send(event);
-        }
-    }
 }
 
 /// What a finished call measured.
@@ -397,4 +316,19 @@ pub async fn place_call(
         duration_ms,
         server_report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_end_excludes_trailing_silence() {
+        let mut bytes = vec![0x80u8; 8 * 400];
+        bytes.extend(vec![audio::mulaw::SILENCE; 8 * 300]);
+        let u = Utterance::new("loud then quiet", &bytes, Cue::Immediately);
+        assert_eq!(u.frames.len(), 35);
+        assert_eq!(u.speech_end_frame, 20);
+        assert_eq!(u.duration_ms(), 700);
+    }
 }

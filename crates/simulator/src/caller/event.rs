@@ -1,0 +1,88 @@
+//! What a simulated call reports while it runs, for a live log.
+
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::EndedBy;
+
+/// Something that happened on the call, for a live log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallEvent {
+    /// The voice webhook answered with TwiML.
+    Answered {
+        /// The call.
+        call_sid: String,
+        /// Webhook round trip.
+        webhook_ms: u64,
+        /// `<Stream url>`.
+        stream_url: String,
+        /// `<Parameter>` names.
+        parameters: Vec<String>,
+    },
+    /// The signed WebSocket upgrade succeeded.
+    StreamOpen,
+    /// The caller started an utterance.
+    CallerSpeaks {
+        /// Which.
+        index: usize,
+        /// Its label.
+        label: String,
+    },
+    /// The caller's speech in an utterance ended (trailing silence excluded).
+    CallerDone {
+        /// Which.
+        index: usize,
+    },
+    /// First reply audio after the caller stopped speaking.
+    ReplyAudio {
+        /// End of caller speech to first reply audio.
+        latency_ms: u64,
+    },
+    /// The server cleared the assistant's queued audio (barge-in).
+    Interrupted {
+        /// Queued audio dropped.
+        dropped_ms: u64,
+    },
+    /// A transcript turn stored by the server.
+    Turn {
+        /// `caller` or `assistant`.
+        role: String,
+        /// Text.
+        text: String,
+        /// Cut short by the caller.
+        interrupted: bool,
+    },
+    /// A tool call stored by the server.
+    ToolCall {
+        /// Tool.
+        name: String,
+        /// Arguments.
+        arguments: Value,
+        /// Result.
+        result: Value,
+        /// Whether it failed.
+        is_error: bool,
+    },
+    /// The call ended.
+    Ended(EndedBy),
+    /// Anything else worth a line.
+    Note(String),
+}
+
+/// Sends call events to whoever listens; no listener is fine.
+#[derive(Debug, Clone, Default)]
+pub struct Emitter(Option<UnboundedSender<CallEvent>>);
+
+impl Emitter {
+    /// Events go to `tx`.
+    pub fn new(tx: UnboundedSender<CallEvent>) -> Self {
+        Self(Some(tx))
+    }
+
+    /// Sends one event (dropped if nobody listens any more).
+    pub fn emit(&self, event: CallEvent) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(event);
+        }
+    }
+}
