@@ -26,12 +26,19 @@ pub struct Playback {
     played_ms: u64,
     generation: u64,
     mark_seq: u64,
+    marked_ms: u64,
     active_response: Option<String>,
     cancelled: Vec<String>,
 }
 
 /// Bytes of μ-law per millisecond at 8 kHz.
 const BYTES_PER_MS: u64 = 8;
+
+/// A mark is sent once at least this much audio has gone out since the last one (and at the
+/// end of each item). One mark per delta would double the messages to Twilio for little
+/// precision: a truncate lands within this much of what was heard, and the model is told the
+/// caller heard slightly less, never more.
+pub const MARK_EVERY_MS: u64 = 100;
 
 /// How many cancelled response ids to remember (late deltas arrive within a second).
 const CANCELLED_KEPT: usize = 8;
@@ -54,19 +61,38 @@ impl Playback {
         self.cancelled.iter().any(|r| r == response_id)
     }
 
-    /// Records `audio_bytes` of μ-law sent to Twilio for `item_id`, and returns the name of the
-    /// mark to send after it: `{item}:{sent_ms}:g{generation}:m{seq}`.
-    pub fn audio_sent(&mut self, item_id: &str, content_index: u32, audio_bytes: usize) -> String {
+    /// Records `audio_bytes` of μ-law sent to Twilio for `item_id`. Returns the name of a mark
+    /// to send after it, `{item}:{sent_ms}:g{generation}:m{seq}`, when [`MARK_EVERY_MS`] of
+    /// audio has gone out since the last mark.
+    pub fn audio_sent(
+        &mut self,
+        item_id: &str,
+        content_index: u32,
+        audio_bytes: usize,
+    ) -> Option<String> {
         if self.item_id.as_deref() != Some(item_id) || self.content_index != content_index {
             self.item_id = Some(item_id.to_owned());
             self.content_index = content_index;
             self.sent_ms = 0;
             self.played_ms = 0;
+            self.marked_ms = 0;
         }
         self.sent_ms += audio_bytes as u64 / BYTES_PER_MS;
+        (self.sent_ms - self.marked_ms >= MARK_EVERY_MS).then(|| self.mark())
+    }
+
+    /// All audio of `item_id` has been sent: the mark for whatever is not marked yet.
+    pub fn audio_done(&mut self, item_id: &str) -> Option<String> {
+        (self.item_id.as_deref() == Some(item_id) && self.sent_ms > self.marked_ms)
+            .then(|| self.mark())
+    }
+
+    fn mark(&mut self) -> String {
         self.mark_seq += 1;
+        self.marked_ms = self.sent_ms;
+        let item = self.item_id.as_deref().unwrap_or_default();
         format!(
-            "{item_id}:{}:g{}:m{}",
+            "{item}:{}:g{}:m{}",
             self.sent_ms, self.generation, self.mark_seq
         )
     }
@@ -136,8 +162,8 @@ mod tests {
     fn truncate_is_at_played_audio_plus_slack_clamped_to_sent() {
         let mut p = Playback::default();
         p.response_started("r1");
-        let m1 = p.audio_sent("item_a", 0, 1600); // 200 ms
-        let _m2 = p.audio_sent("item_a", 0, 1600); // 400 ms
+        let m1 = p.audio_sent("item_a", 0, 1600).unwrap(); // 200 ms
+        let _m2 = p.audio_sent("item_a", 0, 1600).unwrap(); // 400 ms
         p.mark_played(&m1);
         let cut = p.caller_started_speaking().unwrap();
         assert_eq!(
@@ -152,9 +178,8 @@ mod tests {
         assert!(p.is_cancelled("r1"));
 
         let mut p = Playback::default();
-        let m = p.audio_sent("item_b", 0, 80); // 10 ms
+        assert_eq!(p.audio_sent("item_b", 0, 80), None, "10 ms: no mark yet");
         p.mark_played("item_b:5:g0:m0");
-        let _ = m;
         assert_eq!(
             p.caller_started_speaking().unwrap().audio_end_ms,
             10,
@@ -163,9 +188,17 @@ mod tests {
     }
 
     #[test]
+    fn marks_come_every_hundred_ms_of_audio() {
+        let mut p = Playback::default();
+        let marks: Vec<Option<String>> = (0..10).map(|_| p.audio_sent("item_a", 0, 160)).collect();
+        let names: Vec<&str> = marks.iter().flatten().map(String::as_str).collect();
+        assert_eq!(names, ["item_a:100:g0:m1", "item_a:200:g0:m2"]);
+    }
+
+    #[test]
     fn marks_of_an_old_generation_are_ignored() {
         let mut p = Playback::default();
-        let old = p.audio_sent("item_a", 0, 800);
+        let old = p.audio_sent("item_a", 0, 800).unwrap();
         p.response_started("r1");
         p.caller_started_speaking().unwrap();
         p.audio_sent("item_b", 0, 800);
@@ -182,7 +215,9 @@ mod tests {
     fn silence_from_the_assistant_is_not_an_interruption() {
         let mut p = Playback::default();
         assert_eq!(p.caller_started_speaking(), None);
-        let m = p.audio_sent("item_a", 0, 160);
+        assert_eq!(p.audio_sent("item_a", 0, 160), None);
+        let m = p.audio_done("item_a").unwrap();
+        assert_eq!(p.audio_done("item_a"), None, "one mark for the tail");
         p.mark_played(&m);
         assert_eq!(
             p.caller_started_speaking(),

@@ -283,18 +283,34 @@ impl Bridge {
                 let audio_bytes = delta.len() * 3 / 4;
                 self.outcome.stats.frames_out += 1;
                 self.outcome.stats.bytes_out += audio_bytes as u64;
-                let mark = self
+                let media = media::media_message(&self.stream_sid, &delta);
+                match self
                     .playback
-                    .audio_sent(&item_id, content_index, audio_bytes);
-                if let Step::End(r) = self
-                    .send_twilio(media::media_message(&self.stream_sid, &delta))
-                    .await
+                    .audio_sent(&item_id, content_index, audio_bytes)
                 {
-                    return Step::End(r);
+                    Some(mark) => {
+                        // Queue the audio and send it with its mark in one write.
+                        if self
+                            .twilio_tx
+                            .feed(TwilioMessage::Text(media.into()))
+                            .await
+                            .is_err()
+                        {
+                            return Step::End(EndReason::CallerHungUp);
+                        }
+                        self.send_twilio(media::mark_message(&self.stream_sid, &mark))
+                            .await
+                    }
+                    None => self.send_twilio(media).await,
                 }
-                self.send_twilio(media::mark_message(&self.stream_sid, &mark))
-                    .await
             }
+            ServerEvent::AudioDone { item_id } => match self.playback.audio_done(&item_id) {
+                Some(mark) => {
+                    self.send_twilio(media::mark_message(&self.stream_sid, &mark))
+                        .await
+                }
+                None => Step::Continue,
+            },
             ServerEvent::SessionUpdated => self.on_session_ready().await,
             ServerEvent::SpeechStarted { .. } => {
                 self.last_activity = Instant::now();

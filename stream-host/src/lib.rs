@@ -22,12 +22,22 @@ pub use config::StreamHostConfig;
 pub use server::{router, stream_routes};
 pub use state::HostState;
 
+use axum::serve::ListenerExt;
+
+/// Turns Nagle's algorithm off on an accepted socket: a 20 ms audio frame must leave now, not
+/// wait up to 40 ms for more bytes or an ACK.
+pub fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::warn!(error = %e, "could not set TCP_NODELAY");
+    }
+}
+
 /// Serves the stream host on `listener` until the drain deadline has passed and every call
 /// has ended.
 pub async fn serve(listener: tokio::net::TcpListener, state: HostState) -> std::io::Result<()> {
     let mut drain = state.inner.drain.clone();
     let waiting = state.clone();
-    axum::serve(listener, router(state))
+    axum::serve(listener.tap_io(no_delay), router(state))
         .with_graceful_shutdown(async move {
             drain.deadline_passed().await;
             // Calls say goodbye at the deadline; give them the goodbye grace to finish.

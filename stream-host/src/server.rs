@@ -15,6 +15,9 @@ use crate::HostState;
 /// never ends a call.
 const TRANSPORT_MAX_MESSAGE: usize = 1 << 20;
 
+/// Read and write buffer of each call socket (tungstenite's default is 128 KiB each).
+pub const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// `GET /voice/stream`, for mounting beside other routes (the local all-in-one server).
 pub fn stream_routes(state: HostState) -> Router {
     Router::new()
@@ -73,7 +76,10 @@ async fn upgrade(
         );
         return (StatusCode::SERVICE_UNAVAILABLE, "at capacity").into_response();
     };
-    ws.max_message_size(TRANSPORT_MAX_MESSAGE)
+    // Small buffers: a call holds two sockets for minutes, and messages are a few hundred bytes.
+    ws.read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| crate::call::run(state, socket, slot))
 }

@@ -43,7 +43,7 @@ async fn audio_passes_both_ways_byte_exact_and_nothing_is_lost_before_the_sessio
         "every early frame arrives, in order, byte for byte"
     );
 
-    let reply: Vec<u8> = (0..=255u8).cycle().take(480).collect();
+    let reply: Vec<u8> = (0..=255u8).cycle().take(960).collect(); // 120 ms: one mark
     host.openai
         .send(json!({"type": "response.created", "response": {"id": "resp_1"}}))
         .await;
@@ -56,7 +56,7 @@ async fn audio_passes_both_ways_byte_exact_and_nothing_is_lost_before_the_sessio
         mark["mark"]["name"]
             .as_str()
             .unwrap()
-            .starts_with("item_1:60:g0:"),
+            .starts_with("item_1:120:g0:"),
         "{mark}"
     );
 }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use base64::Engine;
 use clap::Args;
 use phone_api::AppState;
@@ -81,7 +82,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         .merge(stream_host::stream_routes(host.clone()));
     let task = tokio::spawn(async move {
         let mut signal = signal;
-        axum::serve(listener, app)
+        axum::serve(listener.tap_io(stream_host::no_delay), app)
             .with_graceful_shutdown(async move {
                 signal.deadline_passed().await;
                 let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);

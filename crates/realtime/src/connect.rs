@@ -42,7 +42,10 @@ pub async fn connect(
         request.headers_mut().insert("Authorization", value);
     }
     // A frame can carry a whole response's audio; 1 MiB is ample and bounds memory per call.
+    // Small buffers keep a call's memory low (tungstenite defaults to 128 KiB each).
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(Some(1 << 20))
         .max_frame_size(Some(1 << 20));
     match tokio::time::timeout(

@@ -195,8 +195,34 @@ pub enum ServerEvent<'a> {
     Other,
 }
 
-/// Parses one text frame from OpenAI.
+/// An audio delta read without the tagged-enum machinery (which buffers every field).
+#[derive(Deserialize)]
+struct AudioDeltaFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    response_id: Cow<'a, str>,
+    #[serde(borrow)]
+    item_id: Cow<'a, str>,
+    #[serde(default)]
+    content_index: u32,
+    #[serde(borrow)]
+    delta: Cow<'a, str>,
+}
+
+/// Parses one text frame from OpenAI. Audio deltas, most of the traffic, take a direct path.
 pub fn parse_server_event(text: &str) -> Result<ServerEvent<'_>, serde_json::Error> {
+    if text.contains(r#""response.output_audio.delta""#)
+        && let Ok(frame) = serde_json::from_str::<AudioDeltaFrame<'_>>(text)
+        && frame.kind == "response.output_audio.delta"
+    {
+        return Ok(ServerEvent::AudioDelta {
+            response_id: frame.response_id,
+            item_id: frame.item_id,
+            content_index: frame.content_index,
+            delta: frame.delta,
+        });
+    }
     serde_json::from_str(text)
 }
 

@@ -176,6 +176,8 @@ async fn serve_connection(tcp: tokio::net::TcpStream, shared: Arc<Shared>, mode:
             .map(str::to_owned);
         Ok(response)
     };
+    // Audio frames must leave at once, not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
         return;
     };

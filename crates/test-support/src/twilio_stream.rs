@@ -50,7 +50,7 @@ impl TwilioStream {
                 HeaderValue::from_str(&sig).map_err(|e| e.to_string())?,
             );
         }
-        match tokio_tungstenite::connect_async(request).await {
+        match tokio_tungstenite::connect_async_with_config(request, None, true).await {
             Ok((socket, _)) => {
                 let (tx, rx) = socket.split();
                 Ok(Self {
@@ -139,6 +139,21 @@ impl TwilioStream {
                     );
                 }
                 Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Like [`recv`](Self::recv) but `None` on timeout instead of panicking; `Some(None)` when
+    /// the socket closed.
+    pub async fn recv_or_timeout(&mut self, limit: Duration) -> Option<Option<Value>> {
+        loop {
+            match tokio::time::timeout(limit, self.rx.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(serde_json::from_str(text.as_str()).ok());
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return Some(None),
                 Ok(Some(Ok(_))) => continue,
             }
         }
