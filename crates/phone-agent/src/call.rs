@@ -51,6 +51,10 @@ pub struct CallArgs {
     /// Hang up after this many seconds at most.
     #[arg(long, default_value_t = 120)]
     pub max_seconds: u64,
+    /// Say the last utterance over the assistant's reply, this many milliseconds into it
+    /// (barge-in), instead of waiting for the reply to end.
+    #[arg(long, value_name = "MS")]
+    pub barge_in: Option<u64>,
 }
 
 /// The caller's words as 8 kHz μ-law: espeak-ng, else speech-like audio (said in the log).
@@ -101,6 +105,11 @@ async fn utterances(args: &CallArgs) -> anyhow::Result<Vec<Utterance>> {
             );
         }
         out.push(Utterance::new(text, &bytes, after_reply));
+    }
+    if let (Some(ms), Some(last)) = (args.barge_in, out.last_mut()) {
+        last.cue = Cue::IntoReply {
+            after: Duration::from_millis(ms),
+        };
     }
     Ok(out)
 }

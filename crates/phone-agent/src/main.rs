@@ -30,7 +30,7 @@ enum Command {
     /// Serve every route and the stream host in one process.
     Serve(serve::ServeArgs),
     /// Place a simulated Twilio call: signed webhook, TwiML, signed media stream, real-time audio.
-    Call(call::CallArgs),
+    Call(Box<call::CallArgs>),
     /// Run everything locally and place one scripted call through the whole path.
     Demo(demo::DemoArgs),
     /// Measure the bridge under N concurrent simulated calls through `serve`.
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     phone_config::logging::init();
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Call(args) => call::run(args).await,
+        Command::Call(args) => call::run(*args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Load(args) => load::run(args).await,
     }
