@@ -197,10 +197,11 @@ pub fn print_summary(summary: &CallSummary) {
         summary.frames_sent
     );
     println!(
-        "  frames server -> caller: {} media messages, {:.1} s of audio; {} marks echoed",
+        "  frames server -> caller: {} media messages, {:.1} s of audio; marks {} echoed of {}",
         summary.media_received,
         summary.audio_received_ms as f64 / 1000.0,
-        summary.marks_echoed
+        summary.marks_echoed,
+        summary.marks_received
     );
     println!(
         "  interruptions:           {} clear(s), {:.1} s of queued audio dropped",

@@ -126,8 +126,9 @@ async fn simulated_call_goes_through_serve_and_is_reported() {
     assert_eq!(summary.reply_latencies_ms.len(), 1, "{events:?}");
     assert!((400..3000).contains(&summary.reply_latencies_ms[0]));
     assert!(summary.audio_received_ms > 2000);
+    assert!(summary.marks_received > 0);
     assert_eq!(
-        summary.marks_echoed, summary.media_received,
+        summary.marks_echoed, summary.marks_received,
         "every mark comes back"
     );
     assert_eq!(summary.unknown_messages, 0);

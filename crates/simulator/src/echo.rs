@@ -43,6 +43,8 @@ impl Drop for EchoRealtime {
 }
 
 async fn echo(stream: TcpStream) {
+    // Echoed frames must leave at once, not wait for Nagle.
+    let _ = stream.set_nodelay(true);
     let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };

@@ -69,7 +69,8 @@ pub async fn echo_call(
     let header =
         HeaderValue::from_str(&signature).map_err(|e| CallError::WebSocket(e.to_string()))?;
     request.headers_mut().insert("X-Twilio-Signature", header);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    // No Nagle: each 20 ms frame is sent when Twilio would send it.
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map_err(|e| CallError::WebSocket(e.to_string()))?;
     let stream_sid = new_sid("MZ");

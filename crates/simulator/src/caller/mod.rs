@@ -174,7 +174,9 @@ pub struct CallSummary {
     pub media_received: u64,
     /// Assistant audio received, in milliseconds.
     pub audio_received_ms: u64,
-    /// Marks echoed back.
+    /// Marks the server sent.
+    pub marks_received: u64,
+    /// Marks echoed back (all of them, once their audio played or was cleared).
     pub marks_echoed: u64,
     /// `clear`s received (interruptions).
     pub clears: u64,
@@ -306,6 +308,7 @@ pub async fn place_call(
         frames_sent: stats.frames_sent,
         media_received: stats.media_received,
         audio_received_ms: stats.bytes_received / 8,
+        marks_received: stats.marks_received,
         marks_echoed: stats.marks_echoed,
         clears: stats.clears,
         cleared_ms: stats.cleared_ms,

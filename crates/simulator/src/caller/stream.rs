@@ -34,6 +34,7 @@ pub(super) struct StreamStats {
     pub(super) frames_sent: u64,
     pub(super) media_received: u64,
     pub(super) bytes_received: u64,
+    pub(super) marks_received: u64,
     pub(super) marks_echoed: u64,
     pub(super) clears: u64,
     pub(super) cleared_ms: u64,
@@ -183,6 +184,7 @@ impl Run<'_> {
                         .emit(CallEvent::Note("server sent a mark without a name".into()));
                     return Ok(());
                 };
+                self.stats.marks_received += 1;
                 if let Some(now) = self.playout.push_mark(name) {
                     self.echo_mark(now).await?;
                 }
