@@ -129,8 +129,6 @@ impl Bridge {
     /// Runs until the call ends, then closes both sockets and waits for pending store writes.
     pub(crate) async fn run(mut self) -> Outcome {
         let config = self.state.inner.config.clone();
-        let mut drain = self.state.inner.drain.clone();
-        let hard_stop = Instant::now() + config.max_call;
         let reason = match self
             .send_openai(openai::session_update(&config, &self.instructions))
             .await
@@ -140,45 +138,7 @@ impl Bridge {
                 .await
                 .err()
                 .unwrap_or(EndReason::OpenAiLost),
-            Ok(()) => loop {
-                let idle_at = self.last_activity + config.idle_timeout;
-                let goodbye_at = self.ending.map(|(_, at)| at);
-                let step = tokio::select! {
-                    message = self.twilio_rx.next() => match message {
-                        Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
-                        Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => Step::End(EndReason::CallerHungUp),
-                        Some(Ok(TwilioMessage::Binary(_))) => {
-                            self.outcome.stats.dropped_frames += 1;
-                            Step::Continue
-                        }
-                        Some(Ok(_)) => Step::Continue,
-                    },
-                    message = self.openai_rx.next() => match message {
-                        Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
-                        Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match self.reconnect().await {
-                            Ok(()) => Step::Continue,
-                            Err(reason) => Step::End(reason),
-                        },
-                        Some(Ok(_)) => Step::Continue,
-                    },
-                    _ = sleep_until(hard_stop), if self.ending.is_none() => self.begin_goodbye(EndReason::MaxDuration).await,
-                    _ = sleep_until(idle_at), if self.ending.is_none() => {
-                        if self.playback.has_unplayed_audio() {
-                            self.last_activity = Instant::now();
-                            Step::Continue
-                        } else {
-                            self.begin_goodbye(EndReason::Idle).await
-                        }
-                    }
-                    _ = drain.deadline_passed(), if self.ending.is_none() => self.begin_goodbye(EndReason::Drain).await,
-                    _ = sleep_until(goodbye_at.unwrap_or(hard_stop)), if goodbye_at.is_some() => {
-                        Step::End(self.ending.map(|(r, _)| r).unwrap_or_default())
-                    }
-                };
-                if let Step::End(reason) = step {
-                    break reason;
-                }
-            },
+            Ok(()) => self.pump(config.max_call, config.idle_timeout).await,
         };
         self.outcome.reason = reason;
         let _ = self.twilio_tx.send(TwilioMessage::Close(None)).await;
@@ -189,6 +149,63 @@ impl Bridge {
             }
         }
         self.outcome
+    }
+
+    /// Moves messages both ways until the call ends. The timers live across iterations: a
+    /// timer created per message would be registered and dropped 100 times a second per call.
+    async fn pump(&mut self, max_call: Duration, idle_timeout: Duration) -> EndReason {
+        let mut drain = self.state.inner.drain.clone();
+        let drain_deadline = drain.deadline_passed();
+        let max_timer = sleep_until(Instant::now() + max_call);
+        // The idle timer is checked lazily: when it fires early because of activity since it
+        // was set, it is pushed back instead of being reset on every frame.
+        let idle_timer = sleep_until(self.last_activity + idle_timeout);
+        let goodbye_timer = sleep_until(Instant::now() + max_call);
+        tokio::pin!(drain_deadline, max_timer, idle_timer, goodbye_timer);
+        loop {
+            let was_ending = self.ending.is_some();
+            let step = tokio::select! {
+                message = self.twilio_rx.next() => match message {
+                    Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
+                    Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => Step::End(EndReason::CallerHungUp),
+                    Some(Ok(TwilioMessage::Binary(_))) => {
+                        self.outcome.stats.dropped_frames += 1;
+                        Step::Continue
+                    }
+                    Some(Ok(_)) => Step::Continue,
+                },
+                message = self.openai_rx.next() => match message {
+                    Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
+                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match self.reconnect().await {
+                        Ok(()) => Step::Continue,
+                        Err(reason) => Step::End(reason),
+                    },
+                    Some(Ok(_)) => Step::Continue,
+                },
+                _ = &mut max_timer, if !was_ending => self.begin_goodbye(EndReason::MaxDuration).await,
+                _ = &mut idle_timer, if !was_ending => {
+                    let due = self.last_activity + idle_timeout;
+                    if due > Instant::now() {
+                        idle_timer.as_mut().reset(due);
+                        Step::Continue
+                    } else if self.playback.has_unplayed_audio() {
+                        self.last_activity = Instant::now();
+                        idle_timer.as_mut().reset(self.last_activity + idle_timeout);
+                        Step::Continue
+                    } else {
+                        self.begin_goodbye(EndReason::Idle).await
+                    }
+                }
+                _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
+                _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
+            };
+            if let Step::End(reason) = step {
+                return reason;
+            }
+            if let (false, Some((_, at))) = (was_ending, self.ending) {
+                goodbye_timer.as_mut().reset(at);
+            }
+        }
     }
 
     async fn send_openai(&mut self, text: String) -> Result<(), ()> {
