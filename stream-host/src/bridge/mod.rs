@@ -1,0 +1,254 @@
+//! The bridge loop of one call: Twilio audio to OpenAI, OpenAI audio and marks to Twilio,
+//! barge-in, transcripts, usage, timers, reconnection and the goodbye.
+//!
+//! One task owns both sockets; no lock is shared with other calls. Audio payloads pass through
+//! as base64 strings and are never decoded.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::ws::{Message as TwilioMessage, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use phone_core::{CallStats, Role, Usage};
+use phone_realtime::client;
+use phone_realtime::connect::RealtimeSocket;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::Message as OpenAiMessage;
+
+use crate::HostState;
+use crate::bargein::Playback;
+use crate::call::StreamStart;
+use crate::openai;
+
+mod openai_side;
+mod reconnect;
+mod twilio_side;
+
+/// Why a call ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EndReason {
+    /// Twilio sent `stop` or closed: the caller hung up.
+    #[default]
+    CallerHungUp,
+    /// The call reached its maximum duration.
+    MaxDuration,
+    /// The caller was silent too long.
+    Idle,
+    /// The host is shutting down.
+    Drain,
+    /// OpenAI could not be reached again.
+    OpenAiLost,
+}
+
+/// What the bridge measured.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Why it ended.
+    pub reason: EndReason,
+    /// Counters.
+    pub stats: CallStats,
+    /// Tokens.
+    pub usage: Usage,
+}
+
+/// Most caller frames held while the session is not ready (30 s of audio).
+const MAX_QUEUED_FRAMES: usize = 1500;
+/// Time a goodbye gets to be spoken and played.
+const GOODBYE_GRACE: Duration = Duration::from_secs(10);
+/// Turns replayed to a new OpenAI session after a reconnect.
+const REPLAYED_TURNS: usize = 50;
+
+type OpenAiSink = SplitSink<RealtimeSocket, OpenAiMessage>;
+type OpenAiStream = SplitStream<RealtimeSocket>;
+
+/// One call's bridge.
+pub(crate) struct Bridge {
+    state: HostState,
+    stream_sid: String,
+    call_sid: phone_core::CallSid,
+    twilio_tx: SplitSink<WebSocket, TwilioMessage>,
+    twilio_rx: SplitStream<WebSocket>,
+    openai_tx: OpenAiSink,
+    openai_rx: OpenAiStream,
+    instructions: String,
+    session_ready: bool,
+    greeted: bool,
+    queued: Vec<String>,
+    playback: Playback,
+    truncated_items: HashSet<String>,
+    conversation: Vec<(Role, String)>,
+    next_turn: u32,
+    speech_stopped_at: Option<Instant>,
+    last_activity: Instant,
+    ending: Option<(EndReason, Instant)>,
+    goodbye_response_done: bool,
+    writes: JoinSet<()>,
+    outcome: Outcome,
+}
+
+enum Step {
+    Continue,
+    End(EndReason),
+}
+
+impl Bridge {
+    pub(crate) fn new(
+        state: HostState,
+        start: StreamStart,
+        twilio: WebSocket,
+        openai: RealtimeSocket,
+        instructions: String,
+    ) -> Self {
+        let (twilio_tx, twilio_rx) = twilio.split();
+        let (openai_tx, openai_rx) = openai.split();
+        Self {
+            state,
+            stream_sid: start.stream_sid,
+            call_sid: start.call_sid,
+            twilio_tx,
+            twilio_rx,
+            openai_tx,
+            openai_rx,
+            instructions,
+            session_ready: false,
+            greeted: false,
+            queued: Vec::new(),
+            playback: Playback::default(),
+            truncated_items: HashSet::new(),
+            conversation: Vec::new(),
+            next_turn: 0,
+            speech_stopped_at: None,
+            last_activity: Instant::now(),
+            ending: None,
+            goodbye_response_done: false,
+            writes: JoinSet::new(),
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// Runs until the call ends, then closes both sockets and waits for pending store writes.
+    pub(crate) async fn run(mut self) -> Outcome {
+        let config = self.state.inner.config.clone();
+        let reason = match self
+            .send_openai(openai::session_update(&config, &self.instructions))
+            .await
+        {
+            Err(()) => self
+                .reconnect()
+                .await
+                .err()
+                .unwrap_or(EndReason::OpenAiLost),
+            Ok(()) => self.pump(config.max_call, config.idle_timeout).await,
+        };
+        self.outcome.reason = reason;
+        let _ = self.twilio_tx.send(TwilioMessage::Close(None)).await;
+        let _ = self.openai_tx.send(OpenAiMessage::Close(None)).await;
+        while let Some(joined) = self.writes.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "store write task failed");
+            }
+        }
+        self.outcome
+    }
+
+    /// Moves messages both ways until the call ends. The timers live across iterations: a
+    /// timer created per message would be registered and dropped 100 times a second per call.
+    async fn pump(&mut self, max_call: Duration, idle_timeout: Duration) -> EndReason {
+        let mut drain = self.state.inner.drain.clone();
+        let drain_deadline = drain.deadline_passed();
+        let max_timer = sleep_until(Instant::now() + max_call);
+        // The idle timer is checked lazily: when it fires early because of activity since it
+        // was set, it is pushed back instead of being reset on every frame.
+        let idle_timer = sleep_until(self.last_activity + idle_timeout);
+        let goodbye_timer = sleep_until(Instant::now() + max_call);
+        tokio::pin!(drain_deadline, max_timer, idle_timer, goodbye_timer);
+        loop {
+            let was_ending = self.ending.is_some();
+            let step = tokio::select! {
+                message = self.twilio_rx.next() => match message {
+                    Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
+                    Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => Step::End(EndReason::CallerHungUp),
+                    Some(Ok(TwilioMessage::Binary(_))) => {
+                        self.outcome.stats.dropped_frames += 1;
+                        Step::Continue
+                    }
+                    Some(Ok(_)) => Step::Continue,
+                },
+                message = self.openai_rx.next() => match message {
+                    Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
+                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match self.reconnect().await {
+                        Ok(()) => Step::Continue,
+                        Err(reason) => Step::End(reason),
+                    },
+                    Some(Ok(_)) => Step::Continue,
+                },
+                _ = &mut max_timer, if !was_ending => self.begin_goodbye(EndReason::MaxDuration).await,
+                _ = &mut idle_timer, if !was_ending => {
+                    let due = self.last_activity + idle_timeout;
+                    if due > Instant::now() {
+                        idle_timer.as_mut().reset(due);
+                        Step::Continue
+                    } else if self.playback.has_unplayed_audio() {
+                        self.last_activity = Instant::now();
+                        idle_timer.as_mut().reset(self.last_activity + idle_timeout);
+                        Step::Continue
+                    } else {
+                        self.begin_goodbye(EndReason::Idle).await
+                    }
+                }
+                _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
+                _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
+            };
+            if let Step::End(reason) = step {
+                return reason;
+            }
+            if let (false, Some((_, at))) = (was_ending, self.ending) {
+                goodbye_timer.as_mut().reset(at);
+            }
+        }
+    }
+
+    async fn send_openai(&mut self, text: String) -> Result<(), ()> {
+        self.outcome.stats.messages += 1;
+        self.openai_tx
+            .send(OpenAiMessage::Text(text.into()))
+            .await
+            .map_err(|_| ())
+    }
+
+    async fn send_twilio(&mut self, text: String) -> Step {
+        match self.twilio_tx.send(TwilioMessage::Text(text.into())).await {
+            Ok(()) => Step::Continue,
+            Err(_) => Step::End(EndReason::CallerHungUp),
+        }
+    }
+
+    async fn begin_goodbye(&mut self, reason: EndReason) -> Step {
+        tracing::info!(?reason, "ending the call with a goodbye");
+        self.ending = Some((reason, Instant::now() + GOODBYE_GRACE));
+        let words = match reason {
+            EndReason::Idle => {
+                "The caller has been silent for a while. Say a short, friendly goodbye."
+            }
+            EndReason::MaxDuration => {
+                "The call has reached its time limit. Apologise and say a short goodbye."
+            }
+            _ => "You must end the call now for maintenance. Apologise briefly and say goodbye.",
+        };
+        let _ = self.send_openai(client::response_create(Some(words))).await;
+        Step::Continue
+    }
+
+    fn maybe_finish_goodbye(&mut self) -> Step {
+        match self.ending {
+            Some((reason, _))
+                if self.goodbye_response_done && !self.playback.last_mark_pending() =>
+            {
+                Step::End(reason)
+            }
+            _ => Step::Continue,
+        }
+    }
+}
