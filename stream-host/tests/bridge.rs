@@ -385,3 +385,41 @@ async fn drain_turns_health_503_refuses_new_calls_and_ends_live_ones_politely() 
     twilio.expect_closed(WAIT).await;
     host.wait_no_active_calls().await;
 }
+
+#[tokio::test]
+async fn silent_caller_gets_a_goodbye_and_the_call_ends() {
+    let host = harness::start_with(Mode::Scripted, |c| {
+        c.idle_timeout = Duration::from_millis(400)
+    })
+    .await;
+    let mut twilio = host.connect_call(&sid(13)).await;
+    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
+    assert!(
+        creates[1]["response"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("silent")
+    );
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
+        .await;
+    twilio.expect_closed(WAIT).await;
+    host.wait_no_active_calls().await;
+}
+
+#[tokio::test]
+async fn call_at_its_time_limit_ends_even_if_the_goodbye_never_finishes() {
+    let host =
+        harness::start_with(Mode::Scripted, |c| c.max_call = Duration::from_millis(300)).await;
+    let mut twilio = host.connect_call(&sid(14)).await;
+    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
+    assert!(
+        creates[1]["response"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("time limit")
+    );
+    // No response.done: the goodbye grace (10 s) bounds the wait.
+    twilio.expect_closed(Duration::from_secs(15)).await;
+    host.wait_no_active_calls().await;
+}
