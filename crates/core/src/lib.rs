@@ -19,6 +19,7 @@ pub mod ports;
 pub mod sms;
 pub mod store;
 pub mod token;
+pub mod tools;
 pub mod transcript;
 pub mod usage;
 

@@ -2,8 +2,17 @@
 //! fresh machine with no accounts.
 //!
 //! - [`LocalRecords`]: the `Records` store, in memory or backed by an append-only file log.
+//! - [`LocalCalendar`]: a calendar kept in the store.
+//! - [`SmsOutbox`], [`MailOutbox`]: messages recorded instead of sent.
+//! - [`LocalCallControl`]: hang-ups and transfers of simulated calls.
 
+mod calendar;
+mod call_control;
 mod log;
+mod outbox;
 mod records;
 
+pub use calendar::LocalCalendar;
+pub use call_control::{CallAction, LocalCallControl};
+pub use outbox::{MailOutbox, SmsOutbox};
 pub use records::LocalRecords;

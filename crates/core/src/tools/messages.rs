@@ -1,0 +1,101 @@
+//! `send_sms` and `send_email`.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ToolContext, ToolDef, ToolOutcome, bounded, parse_args};
+use crate::phone::PhoneNumber;
+use crate::ports::OutgoingEmail;
+
+/// The messaging tools' descriptions.
+pub fn definitions() -> Vec<ToolDef> {
+    vec![
+        ToolDef {
+            name: "send_sms",
+            description: "Send a text message. Without `to`, it goes to the person you are talking with. Read the text back to them first.",
+            parameters: json!({"type": "object", "properties": {
+                "to": {"type": "string", "description": "E.164 number like +14155550123"},
+                "body": {"type": "string", "maxLength": 1600}
+            }, "required": ["body"], "additionalProperties": false}),
+            writes: true,
+            voice_only: false,
+        },
+        ToolDef {
+            name: "send_email",
+            description: "Send an email. Confirm the recipient and content with the user first.",
+            parameters: json!({"type": "object", "properties": {
+                "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "subject": {"type": "string"},
+                "body": {"type": "string"}
+            }, "required": ["to", "subject", "body"], "additionalProperties": false}),
+            writes: true,
+            voice_only: false,
+        },
+    ]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsArgs {
+    to: Option<String>,
+    body: String,
+}
+
+pub(super) async fn send_sms(
+    ctx: &ToolContext,
+    arguments: &str,
+) -> Result<ToolOutcome, ToolOutcome> {
+    let args: SmsArgs = parse_args("send_sms", arguments)?;
+    bounded("body", &args.body, 1600)?;
+    let to = match &args.to {
+        Some(raw) => {
+            PhoneNumber::parse(raw).map_err(|e| ToolOutcome::error(format!("`to`: {e}")))?
+        }
+        None => ctx.caller.clone().ok_or_else(|| {
+            ToolOutcome::error("`to` is required: the caller's number is unknown")
+        })?,
+    };
+    if ctx.store.is_sms_opted_out(&to).await.unwrap_or(false) {
+        return Err(ToolOutcome::error(
+            "that number has opted out of text messages (STOP); do not text it",
+        ));
+    }
+    let sent = ctx.messaging.send_sms(&to, &args.body).await?;
+    Ok(ToolOutcome::ok(
+        json!({"sent": {"sid": sent.sid, "to": to.masked(), "status": sent.status}}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailArgs {
+    to: Vec<String>,
+    subject: String,
+    body: String,
+}
+
+pub(super) async fn send_email(
+    ctx: &ToolContext,
+    arguments: &str,
+) -> Result<ToolOutcome, ToolOutcome> {
+    let args: EmailArgs = parse_args("send_email", arguments)?;
+    if args.to.is_empty()
+        || args.to.len() > 20
+        || args.to.iter().any(|a| !a.contains('@') || a.len() > 254)
+    {
+        return Err(ToolOutcome::error("`to` must be 1 to 20 email addresses"));
+    }
+    bounded("subject", &args.subject, 300)?;
+    bounded("body", &args.body, 20_000)?;
+    let email = OutgoingEmail {
+        to: args.to,
+        subject: args.subject,
+        body: args.body,
+        in_reply_to: None,
+        thread_id: None,
+    };
+    let sent = ctx.mail.send_email(&email).await?;
+    Ok(ToolOutcome::ok(
+        json!({"sent": {"id": sent.id, "to": email.to}}),
+    ))
+}

@@ -1,0 +1,272 @@
+//! The tool catalog: what the assistant can do, described for the model, with typed arguments,
+//! and one dispatcher shared by voice calls, SMS and the REST agent.
+//!
+//! - [`calendar`]: `list_events`, `create_event`, `update_event`, `delete_event`, `find_free_time`.
+//! - [`messages`]: `send_sms`, `send_email`.
+//! - [`call`]: `end_call`, `transfer_call` (voice only).
+//! - [`clock_time`]: local wall times in the configured zone.
+//!
+//! Write tools are idempotent per (owner, tool call id): the id is claimed with a conditional
+//! put before the tool runs, so a model retry, a replayed event or a reconnect never sends two
+//! SMS or creates two events.
+
+pub mod calendar;
+pub mod call;
+pub mod clock_time;
+pub mod messages;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::phone::PhoneNumber;
+use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
+use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
+use clock_time::LocalZone;
+
+/// What a tool asks the voice bridge to do once the assistant has finished speaking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEffect {
+    /// Hang up after the goodbye has played.
+    EndCall,
+    /// Hand the caller to this number after the announcement has played.
+    Transfer(PhoneNumber),
+}
+
+/// A tool's answer for the model, and what it asks of the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutcome {
+    /// JSON the model reads.
+    pub result: Value,
+    /// Whether the tool failed (`result.error` says why).
+    pub is_error: bool,
+    /// For voice calls: what to do after the assistant's next words.
+    pub effect: Option<CallEffect>,
+}
+
+impl ToolOutcome {
+    fn ok(result: Value) -> Self {
+        Self {
+            result,
+            is_error: false,
+            effect: None,
+        }
+    }
+
+    /// A failure the model can act on.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            result: json!({"error": message.into()}),
+            is_error: true,
+            effect: None,
+        }
+    }
+}
+
+impl From<PortError> for ToolOutcome {
+    fn from(err: PortError) -> Self {
+        Self::error(err.to_string())
+    }
+}
+
+/// Everything a tool may use.
+#[derive(Clone)]
+pub struct ToolContext {
+    /// Calendar adapter.
+    pub calendar: Arc<dyn Calendar>,
+    /// SMS adapter.
+    pub messaging: Arc<dyn Messaging>,
+    /// Mail adapter.
+    pub mail: Arc<dyn Mail>,
+    /// The store (tool records, memory notes).
+    pub store: Store,
+    /// The assistant's time zone.
+    pub zone: LocalZone,
+    /// Where `transfer_call` sends callers.
+    pub transfer_number: Option<PhoneNumber>,
+    /// Partition the tool calls are recorded under: `CALL#<sid>`, `SMS#<number>`, `AGENT#<id>`.
+    pub owner_pk: String,
+    /// The person the assistant is serving, for memory notes.
+    pub caller: Option<PhoneNumber>,
+    /// Whether this is a phone call (call-control tools exist only there).
+    pub voice: bool,
+}
+
+/// One tool's description.
+pub struct ToolDef {
+    /// Name the model calls.
+    pub name: &'static str,
+    /// What it does, for the model.
+    pub description: &'static str,
+    /// JSON schema of its arguments.
+    pub parameters: Value,
+    /// Whether running it twice would do something twice.
+    pub writes: bool,
+    /// Only on phone calls.
+    pub voice_only: bool,
+}
+
+/// Every tool.
+pub fn catalog() -> Vec<ToolDef> {
+    let mut all = calendar::definitions();
+    all.extend(messages::definitions());
+    all.extend(call::definitions());
+    all
+}
+
+/// Tools for a Realtime session: `{type: "function", name, description, parameters}`.
+pub fn realtime_tools() -> Vec<Value> {
+    catalog()
+        .into_iter()
+        .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}))
+        .collect()
+}
+
+/// Tools for the text agent (no call control).
+pub fn chat_tools() -> Vec<ToolSpec> {
+    catalog()
+        .into_iter()
+        .filter(|t| !t.voice_only)
+        .map(|t| ToolSpec {
+            name: t.name.into(),
+            description: t.description.into(),
+            parameters: t.parameters,
+        })
+        .collect()
+}
+
+/// Largest arguments string accepted from the model.
+pub const MAX_ARGUMENTS_BYTES: usize = 16 * 1024;
+
+/// Parses a tool's arguments, naming the field at fault.
+pub(crate) fn parse_args<T: DeserializeOwned>(
+    tool: &str,
+    arguments: &str,
+) -> Result<T, ToolOutcome> {
+    let text = if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    };
+    serde_json::from_str(text)
+        .map_err(|e| ToolOutcome::error(format!("{tool}: invalid arguments: {e}")))
+}
+
+/// Checks a text argument's length.
+pub(crate) fn bounded(field: &str, value: &str, max: usize) -> Result<(), ToolOutcome> {
+    if value.trim().is_empty() {
+        return Err(ToolOutcome::error(format!("`{field}` must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ToolOutcome::error(format!(
+            "`{field}` is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+const PENDING: &str = "pending";
+
+/// Runs `name` with the model's `arguments` (a JSON string) for tool call `call_id`, records it,
+/// and returns what to tell the model. Never panics on bad input.
+pub async fn run_tool(
+    ctx: &ToolContext,
+    name: &str,
+    arguments: &str,
+    call_id: &str,
+) -> ToolOutcome {
+    let Some(def) = catalog()
+        .into_iter()
+        .find(|t| t.name == name && (ctx.voice || !t.voice_only))
+    else {
+        return ToolOutcome::error(format!("there is no tool named {name}"));
+    };
+    if arguments.len() > MAX_ARGUMENTS_BYTES {
+        return ToolOutcome::error(format!(
+            "{name}: arguments larger than {MAX_ARGUMENTS_BYTES} bytes"
+        ));
+    }
+    let args_value: Value =
+        serde_json::from_str(arguments).unwrap_or(Value::String(arguments.into()));
+    let now = ctx.store.clock().now();
+    let record = |result: Value, is_error: bool, latency_ms: u64| ToolCallRecord {
+        call_id: call_id.into(),
+        name: name.into(),
+        arguments: args_value.clone(),
+        result,
+        is_error,
+        latency_ms,
+        at: now,
+    };
+    if def.writes {
+        match ctx
+            .store
+            .record_tool_call(&ctx.owner_pk, &record(json!(PENDING), false, 0))
+            .await
+        {
+            Ok(Created::New) => {}
+            Ok(Created::Existing(previous)) if previous.result == json!(PENDING) => {
+                return ToolOutcome::error(format!("{name} call {call_id} is already in progress"));
+            }
+            Ok(Created::Existing(previous)) => {
+                tracing::info!(
+                    tool = name,
+                    call_id,
+                    "repeated tool call answered from its record"
+                );
+                return ToolOutcome {
+                    result: previous.result,
+                    is_error: previous.is_error,
+                    effect: None,
+                };
+            }
+            Err(e) => {
+                return ToolOutcome::error(format!("{name} could not be started safely: {e}"));
+            }
+        }
+    }
+    let started = Instant::now();
+    let outcome = dispatch(ctx, name, arguments, call_id).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let done = record(outcome.result.clone(), outcome.is_error, latency_ms);
+    let mode = if def.writes {
+        PutMode::Overwrite
+    } else {
+        PutMode::IfAbsent
+    };
+    let keep: Duration = ctx.store.retention().calls;
+    if let Err(e) = ctx
+        .store
+        .put_value(&ctx.owner_pk, &Keys::tool(call_id), &done, keep, mode)
+        .await
+    {
+        tracing::warn!(tool = name, error = %e, "tool call not recorded");
+    }
+    tracing::info!(
+        tool = name,
+        latency_ms,
+        is_error = outcome.is_error,
+        "tool ran"
+    );
+    outcome
+}
+
+async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str) -> ToolOutcome {
+    let result = match name {
+        "list_events" => calendar::list_events(ctx, arguments).await,
+        "create_event" => calendar::create_event(ctx, arguments, call_id).await,
+        "update_event" => calendar::update_event(ctx, arguments).await,
+        "delete_event" => calendar::delete_event(ctx, arguments).await,
+        "find_free_time" => calendar::find_free_time(ctx, arguments).await,
+        "send_sms" => messages::send_sms(ctx, arguments).await,
+        "send_email" => messages::send_email(ctx, arguments).await,
+        "end_call" => call::end_call(ctx, arguments),
+        "transfer_call" => call::transfer_call(ctx, arguments),
+        other => Err(ToolOutcome::error(format!(
+            "there is no tool named {other}"
+        ))),
+    };
+    result.unwrap_or_else(|e| e)
+}

@@ -1,0 +1,226 @@
+//! The tool catalog and dispatcher on the embedded adapters.
+
+use std::sync::Arc;
+
+use phone_core::ports::{Messaging, SmsQuery};
+use phone_core::store::PageRequest;
+use phone_core::tools::clock_time::LocalZone;
+use phone_core::tools::{CallEffect, ToolContext, run_tool};
+use phone_core::{PhoneNumber, Store};
+use phone_local::{LocalCalendar, LocalRecords, MailOutbox, SmsOutbox};
+use phone_test_support::store_suite::TestClock;
+use serde_json::json;
+
+// 2026-11-24T10:00:00Z, a Tuesday.
+const NOW: i64 = 1_795_514_400;
+
+fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
+    let store = Store::new(
+        Arc::new(LocalRecords::in_memory()),
+        TestClock::at(NOW),
+        Default::default(),
+    );
+    let sms = Arc::new(SmsOutbox::new(store.clone(), None));
+    let ctx = ToolContext {
+        calendar: Arc::new(LocalCalendar::new(store.clone())),
+        messaging: sms.clone(),
+        mail: Arc::new(MailOutbox::new(store.clone())),
+        store,
+        zone: LocalZone::new("Europe/Paris").unwrap(),
+        transfer_number: None,
+        owner_pk: "CALL#CA00000000000000000000000000000001".into(),
+        caller: Some(PhoneNumber::parse("+14155550123").unwrap()),
+        voice,
+    };
+    (ctx, sms)
+}
+
+#[tokio::test]
+async fn create_list_move_remind_and_delete_an_event() {
+    let (ctx, _) = context(true);
+    let created = run_tool(
+        &ctx,
+        "create_event",
+        r#"{"title":"Dentist","start":"2026-11-26T15:00","duration_minutes":30}"#,
+        "c1",
+    )
+    .await;
+    assert!(!created.is_error, "{}", created.result);
+    let event = &created.result["created"];
+    assert_eq!(event["start"], "2026-11-26T15:00 (Europe/Paris)");
+    assert_eq!(event["end"], "2026-11-26T15:30 (Europe/Paris)");
+    let id = event["id"].as_str().unwrap().to_owned();
+
+    let listed = run_tool(&ctx, "list_events", r#"{"day":"2026-11-26"}"#, "c2").await;
+    assert_eq!(listed.result["events"][0]["id"], id.as_str());
+    let other_day = run_tool(&ctx, "list_events", r#"{"day":"2026-11-27"}"#, "c3").await;
+    assert_eq!(other_day.result["events"], json!([]));
+
+    let moved = run_tool(
+        &ctx,
+        "update_event",
+        &json!({"event_id": id, "start": "2026-11-26T16:00", "reminders_minutes": [15]})
+            .to_string(),
+        "c4",
+    )
+    .await;
+    assert!(!moved.is_error, "{}", moved.result);
+    assert_eq!(
+        moved.result["updated"]["end"], "2026-11-26T16:30 (Europe/Paris)",
+        "moving keeps the length"
+    );
+    assert_eq!(moved.result["updated"]["reminders_minutes"], json!([15]));
+
+    let deleted = run_tool(
+        &ctx,
+        "delete_event",
+        &json!({"event_id": id}).to_string(),
+        "c5",
+    )
+    .await;
+    assert!(!deleted.is_error);
+    let again = run_tool(
+        &ctx,
+        "delete_event",
+        &json!({"event_id": id}).to_string(),
+        "c6",
+    )
+    .await;
+    assert!(
+        again.is_error
+            && again.result["error"]
+                .as_str()
+                .unwrap()
+                .contains("not found"),
+        "{}",
+        again.result
+    );
+
+    // The caller's memory now knows about "that meeting".
+    let notes = ctx
+        .store
+        .list_notes(ctx.caller.as_ref().unwrap(), &PageRequest::newest(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(notes[0].data["event_id"], id.as_str());
+    // Every call is recorded.
+    let records = ctx
+        .store
+        .list_tool_calls(&ctx.owner_pk, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(records.len(), 6);
+}
+
+#[tokio::test]
+async fn a_retried_tool_call_sends_one_sms_not_two() {
+    let (ctx, sms) = context(false);
+    let args = r#"{"to":"+14155550199","body":"See you at 3"}"#;
+    let first = run_tool(&ctx, "send_sms", args, "call_x").await;
+    let second = run_tool(&ctx, "send_sms", args, "call_x").await;
+    assert!(!first.is_error, "{}", first.result);
+    assert_eq!(first.result, second.result);
+    let sent = sms
+        .list_sms(&SmsQuery {
+            limit: 10,
+            ..SmsQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1);
+    let third = run_tool(&ctx, "send_sms", args, "call_y").await;
+    assert_ne!(
+        third.result, first.result,
+        "a new tool call id is a new message"
+    );
+}
+
+#[tokio::test]
+async fn bad_arguments_get_errors_the_model_can_act_on() {
+    let (ctx, _) = context(true);
+    let cases = [
+        ("create_event", r#"{"title":"X"}"#, "start"),
+        (
+            "create_event",
+            r#"{"title":"X","start":"tomorrow at 3"}"#,
+            "2026-11-26T15:00",
+        ),
+        (
+            "create_event",
+            r#"{"title":"X","start":"2026-03-29T02:30"}"#,
+            "does not exist",
+        ),
+        (
+            "create_event",
+            r#"{"title":"X","start":"2026-10-25T02:30"}"#,
+            "twice",
+        ),
+        (
+            "create_event",
+            r#"{"title":"X","start":"2026-11-26T15:00","colour":"red"}"#,
+            "colour",
+        ),
+        (
+            "create_event",
+            r#"{"title":"X","start":"2026-11-26T15:00","end":"2026-11-26T14:00"}"#,
+            "after",
+        ),
+        ("send_sms", r#"{"to":"555-1234","body":"hi"}"#, "E.164"),
+        ("list_events", "{not json", "invalid arguments"),
+        ("teleport", "{}", "no tool named"),
+    ];
+    for (tool, args, expected) in cases {
+        let outcome = run_tool(&ctx, tool, args, &format!("bad-{tool}-{expected}")).await;
+        assert!(outcome.is_error, "{tool} {args}");
+        let message = outcome.result["error"].as_str().unwrap();
+        assert!(message.contains(expected), "{tool} {args}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn free_time_avoids_busy_slots_and_working_hours() {
+    let (ctx, _) = context(false);
+    run_tool(
+        &ctx,
+        "create_event",
+        r#"{"title":"Standup","start":"2026-11-26T09:00","duration_minutes":60}"#,
+        "a",
+    )
+    .await;
+    let free = run_tool(
+        &ctx,
+        "find_free_time",
+        r#"{"start":"2026-11-26T08:00","end":"2026-11-26T12:00","duration_minutes":60}"#,
+        "b",
+    )
+    .await;
+    assert!(!free.is_error, "{}", free.result);
+    assert_eq!(
+        free.result["free"][0]["start"],
+        "2026-11-26T10:00 (Europe/Paris)"
+    );
+}
+
+#[tokio::test]
+async fn call_tools_return_effects_and_exist_only_on_calls() {
+    let (mut ctx, _) = context(true);
+    let end = run_tool(&ctx, "end_call", "{}", "e1").await;
+    assert_eq!(end.effect, Some(CallEffect::EndCall));
+    let transfer = run_tool(&ctx, "transfer_call", "{}", "t1").await;
+    assert!(transfer.is_error, "no transfer number configured");
+    ctx.transfer_number = Some(PhoneNumber::parse("+14155550100").unwrap());
+    let transfer = run_tool(&ctx, "transfer_call", "{}", "t2").await;
+    assert_eq!(
+        transfer.effect,
+        Some(CallEffect::Transfer(
+            PhoneNumber::parse("+14155550100").unwrap()
+        ))
+    );
+    ctx.voice = false;
+    assert!(
+        run_tool(&ctx, "end_call", "{}", "e2").await.is_error,
+        "no hanging up an SMS thread"
+    );
+}
