@@ -25,7 +25,12 @@ async fn main() -> anyhow::Result<()> {
         controller.drain(grace);
     });
     tracing::info!(%addr, "stream host listening");
-    stream_host::serve(listener, HostState::new(host_config, store, signal)).await?;
+    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    stream_host::serve(
+        listener,
+        HostState::with_tools(host_config, store, signal, Some(tools)),
+    )
+    .await?;
     tracing::info!("stream host stopped");
     Ok(())
 }

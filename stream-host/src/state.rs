@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use phone_core::Store;
+use phone_core::tools::ToolPorts;
 use phone_twilio::signature::RequestValidator;
 use secrecy::ExposeSecret;
 
@@ -22,11 +23,26 @@ pub(crate) struct Inner {
     pub(crate) slots: CallSlots,
     pub(crate) drain: DrainSignal,
     pub(crate) validator: RequestValidator,
+    pub(crate) tools: Option<ToolPorts>,
 }
 
 impl HostState {
-    /// Bundles configuration, store and the drain signal.
+    /// Bundles configuration, store and the drain signal; calls get no tools.
     pub fn new(config: StreamHostConfig, store: Store, drain: DrainSignal) -> Self {
+        Self::with_tools(config, store, drain, None)
+    }
+
+    /// Like [`HostState::new`], with the tool adapters calls may use. The tools are offered to
+    /// the model unless the configuration already lists some.
+    pub fn with_tools(
+        mut config: StreamHostConfig,
+        store: Store,
+        drain: DrainSignal,
+        tools: Option<ToolPorts>,
+    ) -> Self {
+        if tools.is_some() && config.tools.is_empty() {
+            config.tools = phone_core::tools::realtime_tools();
+        }
         let validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
         let slots = CallSlots::new(config.max_calls);
         Self {
@@ -36,6 +52,7 @@ impl HostState {
                 slots,
                 drain,
                 validator,
+                tools,
             }),
         }
     }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
 use phone_core::store::Records;
+use phone_core::tools::ToolPorts;
+use phone_core::tools::clock_time::LocalZone;
 use phone_core::{Store, StoreError, SystemClock};
 
 use crate::AppState;
@@ -61,6 +63,38 @@ pub async fn open_records(config: &Config) -> Result<Arc<dyn Records>, Bootstrap
     };
     tracing::info!(store = %records.describe(), "store ready");
     Ok(records)
+}
+
+/// The adapters the tools act through. With no cloud configuration they are the embedded
+/// ones: a calendar kept in the store, SMS and mail outboxes, and local call control (which
+/// ends a call by closing its media stream — with Twilio that also ends a real call, since
+/// nothing follows `<Connect>` in the TwiML).
+pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, BootstrapError> {
+    let zone = LocalZone::new(&config.assistant.time_zone).map_err(|e| {
+        BootstrapError::Config(ConfigError::Invalid {
+            key: keys::TIME_ZONE,
+            reason: e.0,
+        })
+    })?;
+    let ports = ToolPorts {
+        calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
+        messaging: Arc::new(phone_local::SmsOutbox::new(
+            store.clone(),
+            config.twilio.from_number.clone(),
+        )),
+        mail: Arc::new(phone_local::MailOutbox::new(store.clone())),
+        call_control: Arc::new(phone_local::LocalCallControl::default()),
+        zone,
+        transfer_number: config.twilio.transfer_number.clone(),
+    };
+    tracing::info!(
+        calendar = %ports.calendar.describe(),
+        sms = %ports.messaging.describe(),
+        mail = %ports.mail.describe(),
+        call_control = %ports.call_control.describe(),
+        "tool adapters ready"
+    );
+    Ok(ports)
 }
 
 /// Configuration and store, ready for the routers.

@@ -73,10 +73,12 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let records = phone_api::bootstrap::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
-    let host = HostState::new(
+    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let host = HostState::with_tools(
         StreamHostConfig::from_config(&config)?,
         store.clone(),
         signal.clone(),
+        Some(tools),
     );
     let app = phone_api::routes::all(AppState::new(config.clone(), store.clone()))
         .merge(stream_host::stream_routes(host.clone()));

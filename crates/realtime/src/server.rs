@@ -177,6 +177,9 @@ pub enum ServerEvent<'a> {
     /// The model wants a tool run.
     #[serde(rename = "response.function_call_arguments.done")]
     FunctionCall {
+        /// The response that made the call.
+        #[serde(default)]
+        response_id: String,
         /// Id to answer with.
         call_id: String,
         /// Tool.

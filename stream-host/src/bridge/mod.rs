@@ -4,12 +4,13 @@
 //! One task owns both sockets; no lock is shared with other calls. Audio payloads pass through
 //! as base64 strings and are never decoded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use phone_core::tools::{CallEffect, ToolContext};
 use phone_core::{CallStats, Role, Usage};
 use phone_realtime::client;
 use phone_realtime::connect::RealtimeSocket;
@@ -24,7 +25,10 @@ use crate::openai;
 
 mod openai_side;
 mod reconnect;
+mod tools;
 mod twilio_side;
+
+use tools::ToolRun;
 
 /// Why a call ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,6 +44,10 @@ pub enum EndReason {
     Drain,
     /// OpenAI could not be reached again.
     OpenAiLost,
+    /// The assistant ended the call (`end_call`) after its goodbye.
+    AssistantHungUp,
+    /// The assistant transferred the caller (`transfer_call`) after announcing it.
+    Transferred,
 }
 
 /// What the bridge measured.
@@ -86,6 +94,13 @@ pub(crate) struct Bridge {
     goodbye_response_done: bool,
     writes: JoinSet<()>,
     outcome: Outcome,
+    tool_ctx: Option<ToolContext>,
+    tool_tasks: JoinSet<()>,
+    tool_tx: tokio::sync::mpsc::UnboundedSender<ToolRun>,
+    tool_rx: tokio::sync::mpsc::UnboundedReceiver<ToolRun>,
+    /// Per response with tool calls: outputs still running, and whether the response is done.
+    tool_responses: HashMap<String, (usize, bool)>,
+    effect: Option<CallEffect>,
 }
 
 enum Step {
@@ -103,7 +118,18 @@ impl Bridge {
     ) -> Self {
         let (twilio_tx, twilio_rx) = twilio.split();
         let (openai_tx, openai_rx) = openai.split();
+        let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
+        let tool_ctx = state.inner.tools.as_ref().map(|ports| {
+            let owner = phone_core::store::Keys::call(&start.call_sid);
+            ports.context(&state.inner.store, owner, start.caller.clone(), true)
+        });
         Self {
+            tool_ctx,
+            tool_tasks: JoinSet::new(),
+            tool_tx,
+            tool_rx,
+            tool_responses: HashMap::new(),
+            effect: None,
             state,
             stream_sid: start.stream_sid,
             call_sid: start.call_sid,
@@ -143,6 +169,8 @@ impl Bridge {
             Ok(()) => self.pump(config.max_call, config.idle_timeout).await,
         };
         self.outcome.reason = reason;
+        self.tool_tasks.abort_all();
+        self.apply_effect(reason).await;
         let _ = self.twilio_tx.send(TwilioMessage::Close(None)).await;
         let _ = self.openai_tx.send(OpenAiMessage::Close(None)).await;
         while let Some(joined) = self.writes.join_next().await {
@@ -199,6 +227,7 @@ impl Bridge {
                     }
                 }
                 _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
+                Some(run) = self.tool_rx.recv() => self.on_tool_done(run).await,
                 _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
             };
             if let Step::End(reason) = step {

@@ -89,6 +89,7 @@ impl Bridge {
                     self.goodbye_response_done = true;
                     return self.maybe_finish_goodbye();
                 }
+                self.response_done_for_tools(&response.id).await;
                 Step::Continue
             }
             ServerEvent::InputTranscript { transcript, .. } => {
@@ -103,13 +104,13 @@ impl Bridge {
                 self.record_turn(Role::Assistant, transcript, interrupted);
                 Step::Continue
             }
-            ServerEvent::FunctionCall { call_id, name, .. } => {
-                // Tools are wired by the tools issue; until then the model gets a clear refusal.
-                let output = serde_json::json!({"error": format!("tool {name} is not available on this line")});
-                let _ = self
-                    .send_openai(client::function_call_output(&call_id, &output))
-                    .await;
-                let _ = self.send_openai(client::response_create(None)).await;
+            ServerEvent::FunctionCall {
+                response_id,
+                call_id,
+                name,
+                arguments,
+            } => {
+                self.start_tool(response_id, call_id, name, arguments).await;
                 Step::Continue
             }
             ServerEvent::Error { error } => {

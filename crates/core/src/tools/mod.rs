@@ -71,6 +71,46 @@ impl From<PortError> for ToolOutcome {
     }
 }
 
+/// The adapters tools act through, chosen once at start-up by configuration.
+#[derive(Clone)]
+pub struct ToolPorts {
+    /// Calendar adapter.
+    pub calendar: Arc<dyn Calendar>,
+    /// SMS adapter.
+    pub messaging: Arc<dyn Messaging>,
+    /// Mail adapter.
+    pub mail: Arc<dyn Mail>,
+    /// Call control (hang up, transfer).
+    pub call_control: Arc<dyn crate::ports::CallControl>,
+    /// The assistant's time zone.
+    pub zone: LocalZone,
+    /// Where `transfer_call` sends callers.
+    pub transfer_number: Option<PhoneNumber>,
+}
+
+impl ToolPorts {
+    /// A context for one conversation owned by `owner_pk`.
+    pub fn context(
+        &self,
+        store: &Store,
+        owner_pk: String,
+        caller: Option<PhoneNumber>,
+        voice: bool,
+    ) -> ToolContext {
+        ToolContext {
+            calendar: self.calendar.clone(),
+            messaging: self.messaging.clone(),
+            mail: self.mail.clone(),
+            store: store.clone(),
+            zone: self.zone.clone(),
+            transfer_number: self.transfer_number.clone(),
+            owner_pk,
+            caller,
+            voice,
+        }
+    }
+}
+
 /// Everything a tool may use.
 #[derive(Clone)]
 pub struct ToolContext {
