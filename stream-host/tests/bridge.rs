@@ -423,3 +423,109 @@ async fn call_at_its_time_limit_ends_even_if_the_goodbye_never_finishes() {
     twilio.expect_closed(Duration::from_secs(15)).await;
     host.wait_no_active_calls().await;
 }
+
+#[tokio::test]
+async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
+    let host = harness::start_with_tools().await;
+    let mut twilio = host.connect_call(&sid(15)).await;
+    let update = &host.openai.wait_for("session.update", 1, WAIT).await[0];
+    let tools = update["session"]["tools"].as_array().unwrap();
+    assert!(
+        tools
+            .iter()
+            .any(|t| t["name"] == "create_event" && t["type"] == "function")
+    );
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_t"}}))
+        .await;
+    for (id, args) in [
+        (
+            "call_1",
+            r#"{"title":"Dentist","start":"2026-11-26T15:00","duration_minutes":30}"#,
+        ),
+        ("call_2", r#"{"day":"2026-11-26"}"#),
+    ] {
+        let name = if id == "call_1" {
+            "create_event"
+        } else {
+            "list_events"
+        };
+        host.openai
+            .send(
+                json!({"type": "response.function_call_arguments.done", "response_id": "resp_t",
+            "item_id": "fc", "output_index": 0, "call_id": id, "name": name, "arguments": args}),
+            )
+            .await;
+    }
+    let outputs = host
+        .openai
+        .wait_for("conversation.item.create", 2, WAIT)
+        .await;
+    let created: serde_json::Value =
+        serde_json::from_str(outputs[0]["item"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        created["created"]["start"],
+        "2026-11-26T15:00 (Europe/Paris)"
+    );
+    // The follow-up waits for response.done, and there is only one for both outputs.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        1,
+        "only the greeting so far"
+    );
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "resp_t", "status": "completed"}}))
+        .await;
+    host.openai.wait_for("response.create", 2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(host.openai.events_of("response.create").await.len(), 2);
+
+    twilio.stop(&sid(15)).await;
+    host.wait_no_active_calls().await;
+    let records = host
+        .store
+        .list_tool_calls(
+            &format!("CALL#{}", sid(15)),
+            &phone_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| !r.is_error));
+}
+
+#[tokio::test]
+async fn end_call_waits_for_the_goodbye_to_play_then_hangs_up_once() {
+    let host = harness::start_with_tools().await;
+    let mut twilio = host.connect_call(&sid(16)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
+        .await;
+    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1",
+        "item_id": "fc", "output_index": 0, "call_id": "end_1", "name": "end_call", "arguments": "{}"})).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
+        .await;
+    host.openai.wait_for("response.create", 2, WAIT).await;
+    // The goodbye plays; the call must stay up until its mark comes back.
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "bye"}}))
+        .await;
+    host.openai.send(delta("bye", "item_bye", &[5; 1600])).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
+        .await;
+    let mark = twilio.recv_event("mark", WAIT).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        host.state.active_calls(),
+        1,
+        "not hung up before the goodbye was heard"
+    );
+    twilio.mark(mark["mark"]["name"].as_str().unwrap()).await;
+    twilio.expect_closed(WAIT).await;
+    host.wait_no_active_calls().await;
+}

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use phone_core::token::hash_stream_token;
+use phone_core::tools::ToolPorts;
+use phone_core::tools::clock_time::LocalZone;
 use phone_core::{CallSession, CallSid, PhoneNumber, PriceTable, Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::realtime_server::{Mode, RealtimeTestServer};
@@ -56,6 +58,15 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
 
 /// Starts a host; `tweak` adjusts the configuration.
 pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -> Host {
+    start_full(mode, tweak, false).await
+}
+
+/// A host whose calls have the tools, on the embedded adapters.
+pub async fn start_with_tools() -> Host {
+    start_full(Mode::Scripted, |_| {}, true).await
+}
+
+async fn start_full(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig), tools: bool) -> Host {
     let openai = RealtimeTestServer::start(mode).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -68,7 +79,15 @@ pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -
         Default::default(),
     );
     let (drain, signal) = drain::channel();
-    let state = HostState::new(config, store.clone(), signal);
+    let ports = tools.then(|| ToolPorts {
+        calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
+        messaging: Arc::new(phone_local::SmsOutbox::new(store.clone(), None)),
+        mail: Arc::new(phone_local::MailOutbox::new(store.clone())),
+        call_control: Arc::new(phone_local::LocalCallControl::default()),
+        zone: LocalZone::new("Europe/Paris").unwrap(),
+        transfer_number: None,
+    });
+    let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));
     Host {
         base: format!("http://{addr}"),
