@@ -18,7 +18,9 @@ use base64::Engine;
 use clap::Args;
 use phone_config::{Config, keys};
 use phone_core::CallSid;
+use phone_core::ports::{Calendar, CalendarEvent};
 use phone_core::store::{Keys, PageRequest, ToolCallRecord};
+use phone_local::LocalCalendar;
 use phone_simulator::caller::{self, CallTarget, Cue, Emitter, Utterance};
 use phone_simulator::offline::{OfflineConfig, OfflineRealtime, Script};
 use rand::RngCore;
@@ -294,7 +296,8 @@ async fn verify(
         .as_ref()
         .and_then(|o| o.report().tool_outputs.last().cloned());
     let tool_detail = match (created, bridge_answer) {
-        (Some(t), _) => format!("{} -> {}", t.arguments, t.result),
+        (Some(t), _) if t.is_error => format!("{} -> error {}", t.arguments, t.result),
+        (Some(t), _) => format!("{} -> ok in {} ms", t.arguments, t.latency_ms),
         (None, Some(answer)) => {
             format!("not recorded by the server, which answered the model: {answer}")
         }
@@ -309,11 +312,28 @@ async fn verify(
         .and_then(|v| v.as_f64())
         .unwrap_or(0.0);
     ok &= check(cost > 0.0, "cost recorded", format!("${cost:.4}"));
-    if let Some(event) = created.filter(|t| !t.is_error) {
-        println!(
-            "\ncalendar event created by the tool (from the store):\n  {}",
-            event.result
-        );
+    let stored = match created.filter(|t| !t.is_error) {
+        Some(record) => stored_event(&stack.server.store, &record.result).await,
+        None => None,
+    };
+    ok &= check(
+        stored.is_some(),
+        "event stored",
+        match &stored {
+            Some(e) => format!("{} in the local calendar", e.id),
+            None => "no event in the local calendar".into(),
+        },
+    );
+    if let Some(e) = &stored {
+        println!("\ncalendar event created by the tool, read back from the store:");
+        println!("  id:    {}", e.id);
+        println!("  title: {}", e.title);
+        let when = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| t.to_string())
+        };
+        println!("  start: {}", when(e.start));
+        println!("  end:   {}", when(e.end));
     }
     if let Some(offline) = &stack.offline {
         let r = offline.report();
@@ -323,6 +343,15 @@ async fn verify(
         );
     }
     Ok(ok)
+}
+
+/// The event a `create_event` result names, read back from the local calendar in the store.
+async fn stored_event(
+    store: &phone_core::Store,
+    result: &serde_json::Value,
+) -> Option<CalendarEvent> {
+    let id = result["created"]["id"].as_str().or(result["id"].as_str())?;
+    LocalCalendar::new(store.clone()).get_event(id).await.ok()
 }
 
 /// Logging for `call`, `demo` and `load`: warnings, plus the offline stand-in's lines (it says

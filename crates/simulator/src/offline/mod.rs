@@ -234,7 +234,13 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     }
     tracing::info!("offline stand-in: Realtime session opened (scripted, offline)");
     let report = session::Session::new(socket, shared.clone()).run().await;
-    tracing::info!(?report, "offline stand-in: session closed");
+    tracing::info!(
+        caller_turns = report.caller_turns,
+        responses = report.responses,
+        tool_calls = report.tool_calls,
+        barge_ins = report.barge_ins,
+        "offline stand-in: session closed"
+    );
     match shared.report.lock() {
         Ok(mut total) => total.add(&report),
         Err(poisoned) => poisoned.into_inner().add(&report),
