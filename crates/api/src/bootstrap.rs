@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
+use phone_core::ports::ChatModel;
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
@@ -24,6 +25,9 @@ pub enum BootstrapError {
     /// The configuration secret could not be read.
     #[error("reading the configuration secret: {0}")]
     Secret(String),
+    /// An adapter could not be built.
+    #[error("setting up an adapter: {0}")]
+    Adapter(String),
     /// The store could not be opened.
     #[error("opening the store: {0}")]
     Store(#[from] StoreError),
@@ -97,10 +101,27 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
     Ok(ports)
 }
 
+/// The text agent's model: OpenAI Chat Completions when `OPENAI_API_KEY` is set.
+pub fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, BootstrapError> {
+    let Some(key) = config.openai.api_key.clone() else {
+        return Ok(None);
+    };
+    let chat =
+        phone_openai::OpenAiChat::new(&config.openai.api_base_url, key, &config.openai.text_model)
+            .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
+    Ok(Some(Arc::new(chat)))
+}
+
 /// Configuration and store, ready for the routers.
 pub async fn app_state() -> Result<AppState, BootstrapError> {
     let config = load_config().await?;
     let records = open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
-    Ok(AppState::new(config, store))
+    let tools = tool_ports(&config, &store)?;
+    let chat = chat_model(&config)?;
+    let mut state = AppState::new(config, store).with_tools(tools);
+    if let Some(chat) = chat {
+        state = state.with_chat(chat);
+    }
+    Ok(state)
 }

@@ -4,14 +4,31 @@ use std::sync::Arc;
 
 use phone_config::Config;
 use phone_core::Store;
+use phone_core::ports::ChatModel;
+use phone_core::tools::ToolPorts;
 
 /// Configuration and adapters, cheap to clone into each request.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     /// Settings; secrets inside are redacted in `Debug`.
     pub config: Arc<Config>,
     /// The typed store over DynamoDB or the embedded store.
     pub store: Store,
+    /// Adapters the tools act through; REST tool routes answer 503 without them.
+    pub tools: Option<ToolPorts>,
+    /// The text agent's model; `POST /agent` messages answer 503 without it.
+    pub chat: Option<Arc<dyn ChatModel>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .field("tools", &self.tools.is_some())
+            .field("chat", &self.chat.as_ref().map(|c| c.describe()))
+            .finish()
+    }
 }
 
 impl AppState {
@@ -20,6 +37,20 @@ impl AppState {
         Self {
             config: Arc::new(config),
             store,
+            tools: None,
+            chat: None,
         }
+    }
+
+    /// With the tool adapters.
+    pub fn with_tools(mut self, tools: ToolPorts) -> Self {
+        self.tools = Some(tools);
+        self
+    }
+
+    /// With a chat model for the text agent.
+    pub fn with_chat(mut self, chat: Arc<dyn ChatModel>) -> Self {
+        self.chat = Some(chat);
+        self
     }
 }

@@ -11,6 +11,7 @@
 //! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
 //! implement the traits defined here.
 
+pub mod agent;
 pub mod call;
 pub mod clock;
 pub mod memory;

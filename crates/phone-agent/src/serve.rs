@@ -78,10 +78,11 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         StreamHostConfig::from_config(&config)?,
         store.clone(),
         signal.clone(),
-        Some(tools),
+        Some(tools.clone()),
     );
-    let app = phone_api::routes::all(AppState::new(config.clone(), store.clone()))
-        .merge(stream_host::stream_routes(host.clone()));
+    let app =
+        phone_api::routes::all(AppState::new(config.clone(), store.clone()).with_tools(tools))
+            .merge(stream_host::stream_routes(host.clone()));
     let task = tokio::spawn(async move {
         let mut signal = signal;
         axum::serve(listener.tap_io(stream_host::no_delay), app)

@@ -7,6 +7,7 @@
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
 pub mod moto;
+pub mod openai_chat;
 pub mod realtime_server;
 pub mod store_suite;
 pub mod twilio_stream;

@@ -1,7 +1,11 @@
 //! One router per area. Each Lambda serves one of them; the local server merges them all.
 
+pub mod agent;
+pub mod calendar;
 pub mod calls;
 pub mod health;
+pub mod messages;
+pub mod tool_call;
 pub mod voice;
 
 use axum::Router;
@@ -13,5 +17,9 @@ pub fn all(state: AppState) -> Router {
     Router::new()
         .merge(health::routes(state.clone()))
         .merge(calls::routes(state.clone()))
-        .merge(voice::routes(state))
+        .merge(voice::routes(state.clone()))
+        .merge(calendar::routes(state.clone()))
+        .merge(messages::sms_routes(state.clone()))
+        .merge(messages::email_routes(state.clone()))
+        .merge(agent::routes(state))
 }

@@ -13,6 +13,8 @@ impl Keys {
     pub const META: &'static str = "META";
     /// Sort key of a caller's memory profile.
     pub const MEMORY: &'static str = "MEMORY";
+    /// Sort key of a text conversation's history.
+    pub const HISTORY: &'static str = "HISTORY";
     /// Sort key of an idempotency marker.
     pub const IDEMPOTENCY: &'static str = "-";
     /// Prefix of transcript turn sort keys.

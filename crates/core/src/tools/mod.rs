@@ -55,19 +55,52 @@ impl ToolOutcome {
         }
     }
 
-    /// A failure the model can act on.
+    /// A failure of the request itself (bad or missing argument) the model can act on.
     pub fn error(message: impl Into<String>) -> Self {
+        Self::failure(ErrorKind::InvalidArguments, message)
+    }
+
+    fn failure(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            result: json!({"error": message.into()}),
+            result: json!({"error": message.into(), "kind": kind}),
             is_error: true,
             effect: None,
         }
     }
+
+    /// For a failed outcome, what kind of failure it was (the REST API maps it to a status).
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        if !self.is_error {
+            return None;
+        }
+        serde_json::from_value(self.result["kind"].clone())
+            .ok()
+            .or(Some(ErrorKind::InvalidArguments))
+    }
+}
+
+/// What kind of failure a tool had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The arguments were wrong; the message says which.
+    InvalidArguments,
+    /// The thing referred to does not exist.
+    NotFound,
+    /// The service behind the tool failed or is not authorised.
+    Upstream,
+    /// The same call is still running.
+    InProgress,
 }
 
 impl From<PortError> for ToolOutcome {
     fn from(err: PortError) -> Self {
-        Self::error(err.to_string())
+        let kind = match &err {
+            PortError::NotFound(_) => ErrorKind::NotFound,
+            PortError::Invalid(_) => ErrorKind::InvalidArguments,
+            _ => ErrorKind::Upstream,
+        };
+        Self::failure(kind, err.to_string())
     }
 }
 
@@ -248,7 +281,10 @@ pub async fn run_tool(
         {
             Ok(Created::New) => {}
             Ok(Created::Existing(previous)) if previous.result == json!(PENDING) => {
-                return ToolOutcome::error(format!("{name} call {call_id} is already in progress"));
+                return ToolOutcome::failure(
+                    ErrorKind::InProgress,
+                    format!("{name} call {call_id} is already in progress"),
+                );
             }
             Ok(Created::Existing(previous)) => {
                 tracing::info!(

@@ -1,0 +1,105 @@
+//! `POST /agent`: the text agent, or a tool run directly.
+//!
+//! - `{"message": "...", "session_id"?: "..."}` runs the agent (the model plus the tools), with
+//!   the session's history kept in the store.
+//! - `{"action": "list_events" | "create_event" | "update_event" | "delete_event", "params": {...}}`
+//!   runs that tool without the model.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use phone_core::agent::{load_history, run_agent, save_history, system_prompt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::tool_call::{context, run};
+use crate::auth::ApiKeyAuth;
+use crate::{ApiError, AppState};
+
+/// The agent router.
+pub fn routes(state: AppState) -> Router {
+    Router::new().route("/agent", post(agent)).with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, untagged)]
+enum AgentRequest {
+    Message {
+        message: String,
+        session_id: Option<String>,
+    },
+    Action {
+        action: String,
+        #[serde(default)]
+        params: Value,
+    },
+}
+
+const ACTIONS: [&str; 4] = [
+    "list_events",
+    "create_event",
+    "update_event",
+    "delete_event",
+];
+
+async fn agent(
+    _auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let request: AgentRequest = serde_json::from_value(body).map_err(|_| {
+        ApiError::BadRequest("expected {\"message\": string, \"session_id\"?: string} or {\"action\": string, \"params\": object}".into())
+    })?;
+    let (mut ctx, key) = context(&state, &headers)?;
+    match request {
+        AgentRequest::Action { action, params } => {
+            if !ACTIONS.contains(&action.as_str()) {
+                return Err(ApiError::BadRequest(format!(
+                    "`action` must be one of {}",
+                    ACTIONS.join(", ")
+                )));
+            }
+            let params = if params.is_null() { json!({}) } else { params };
+            run(&ctx, &action, &params, &key).await
+        }
+        AgentRequest::Message {
+            message,
+            session_id,
+        } => {
+            if message.trim().is_empty() || message.len() > 8000 {
+                return Err(ApiError::BadRequest(
+                    "`message` must be 1 to 8000 bytes".into(),
+                ));
+            }
+            let session = session_id.unwrap_or_else(|| key.clone());
+            if session.len() > 128
+                || !session
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(ApiError::BadRequest(
+                    "`session_id` must be up to 128 letters, digits, '-', '_' or '.'".into(),
+                ));
+            }
+            let model = state.chat.clone().ok_or_else(|| {
+                ApiError::Unavailable(
+                    "the text agent needs OPENAI_API_KEY; the action form works without it".into(),
+                )
+            })?;
+            let pk = format!("AGENT#{session}");
+            ctx.owner_pk = pk.clone();
+            let mut history = load_history(&ctx, &pk).await?;
+            let system = system_prompt(&ctx, "the REST API", "");
+            let reply = run_agent(&ctx, model.as_ref(), &system, &mut history, &message, &key)
+                .await
+                .map_err(|e| ApiError::Upstream(e.to_string()))?;
+            // Nothing half-written: history is saved only after a complete answer.
+            save_history(&ctx, &pk, &history).await?;
+            Ok(Json(
+                json!({"session_id": session, "reply": reply.text, "tool_calls": reply.tool_calls, "usage": reply.usage}),
+            ))
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Lambda for the agent REST routes (Bearer API key).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    phone_config::logging::init();
+    let state = phone_api::bootstrap::app_state().await?;
+    lambda_http::run(phone_api::routes::agent::routes(state)).await
+}

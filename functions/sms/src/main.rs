@@ -1,0 +1,8 @@
+//! Lambda for the sms REST routes (Bearer API key).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    phone_config::logging::init();
+    let state = phone_api::bootstrap::app_state().await?;
+    lambda_http::run(phone_api::routes::messages::sms_routes(state)).await
+}
