@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
-use phone_core::ports::ChatModel;
+use phone_core::ports::{CallControl, ChatModel, Messaging};
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
@@ -71,8 +71,9 @@ pub async fn open_records(config: &Config) -> Result<Arc<dyn Records>, Bootstrap
 
 /// The adapters the tools act through. With no cloud configuration they are the embedded
 /// ones: a calendar kept in the store, SMS and mail outboxes, and local call control (which
-/// ends a call by closing its media stream — with Twilio that also ends a real call, since
-/// nothing follows `<Connect>` in the TwiML).
+/// ends a call by closing its media stream). `TWILIO_ACCOUNT_SID` switches SMS and call control
+/// to Twilio's REST API. Google Calendar and Gmail adapters are not built yet: the calendar and
+/// mail stay embedded whatever the configuration, and the log says so.
 pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, BootstrapError> {
     let zone = LocalZone::new(&config.assistant.time_zone).map_err(|e| {
         BootstrapError::Config(ConfigError::Invalid {
@@ -80,14 +81,25 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
             reason: e.0,
         })
     })?;
+    let (messaging, call_control): (Arc<dyn Messaging>, Arc<dyn CallControl>) =
+        match twilio_rest(config)? {
+            Some(rest) => {
+                let rest = Arc::new(rest);
+                (rest.clone(), rest)
+            }
+            None => (
+                Arc::new(phone_local::SmsOutbox::new(
+                    store.clone(),
+                    config.twilio.from_number.clone(),
+                )),
+                Arc::new(phone_local::LocalCallControl::default()),
+            ),
+        };
     let ports = ToolPorts {
         calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
-        messaging: Arc::new(phone_local::SmsOutbox::new(
-            store.clone(),
-            config.twilio.from_number.clone(),
-        )),
+        messaging,
         mail: Arc::new(phone_local::MailOutbox::new(store.clone())),
-        call_control: Arc::new(phone_local::LocalCallControl::default()),
+        call_control,
         zone,
         transfer_number: config.twilio.transfer_number.clone(),
     };
@@ -99,6 +111,27 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
         "tool adapters ready"
     );
     Ok(ports)
+}
+
+/// The Twilio REST adapter when `TWILIO_ACCOUNT_SID` is set, authenticated with an API key
+/// if one is configured, else with the auth token.
+fn twilio_rest(config: &Config) -> Result<Option<phone_twilio::rest::TwilioRest>, BootstrapError> {
+    let Some(account) = &config.twilio.account_sid else {
+        return Ok(None);
+    };
+    let (user, password) = match (&config.twilio.api_key_sid, &config.twilio.api_key_secret) {
+        (Some(sid), Some(secret)) => (sid.clone(), secret.clone()),
+        _ => (account.clone(), config.require_twilio_auth_token()?.clone()),
+    };
+    let rest = phone_twilio::rest::TwilioRest::new(
+        &config.twilio.api_base_url,
+        account,
+        &user,
+        password,
+        config.twilio.from_number.clone(),
+    )
+    .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
+    Ok(Some(rest))
 }
 
 /// The text agent's model: OpenAI Chat Completions when `OPENAI_API_KEY` is set.

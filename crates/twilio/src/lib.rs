@@ -4,8 +4,10 @@
 //! - [`twiml`]: the TwiML the webhooks answer with.
 //! - [`webhook`]: typed webhook forms (voice, status callback, SMS).
 //! - [`media`]: Media Streams messages, both directions.
+//! - [`rest`]: the REST API as the SMS and call-control adapters.
 
 pub mod media;
+pub mod rest;
 pub mod signature;
 pub mod twiml;
 pub mod webhook;
