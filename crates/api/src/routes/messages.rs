@@ -14,13 +14,14 @@ use super::tool_call::{context, run};
 use crate::auth::ApiKeyAuth;
 use crate::{ApiError, AppState};
 
-/// The SMS router (`sms` Lambda).
+/// The SMS router (`sms` Lambda), with the incoming-message webhook.
 pub fn sms_routes(state: AppState) -> Router {
     Router::new()
         .route("/sms/send", post(send_sms))
         .route("/sms/list", get(list_sms))
         .route("/sms/details/{sid}", get(sms_details))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(super::sms_incoming::routes(state))
 }
 
 /// The email router (`email` Lambda).

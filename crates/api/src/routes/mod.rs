@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod calls;
 pub mod health;
 pub mod messages;
+pub mod sms_incoming;
 pub mod tool_call;
 pub mod voice;
 

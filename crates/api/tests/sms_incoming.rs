@@ -1,0 +1,238 @@
+//! The SMS webhook over real HTTP: signatures, keywords, re-delivery, history and a tool call.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use phone_api::AppState;
+use phone_config::Config;
+use phone_core::store::PageRequest;
+use phone_core::{PhoneNumber, Store, SystemClock};
+use phone_local::LocalRecords;
+use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
+use phone_twilio::signature::compute_signature;
+
+const TOKEN: &str = "sms-test-auth-token";
+
+struct Server {
+    base: String,
+    store: Store,
+    http: reqwest::Client,
+}
+
+async fn start(openai: &ChatTestServer) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let env = BTreeMap::from([
+        ("TWILIO_AUTH_TOKEN".to_owned(), TOKEN.to_owned()),
+        ("PUBLIC_BASE_URL".to_owned(), base.clone()),
+        ("OPENAI_API_KEY".to_owned(), "sk-sms".to_owned()),
+        (
+            "OPENAI_API_BASE_URL".to_owned(),
+            openai.base_url().to_owned(),
+        ),
+        ("TIME_ZONE".to_owned(), "Europe/Paris".to_owned()),
+    ]);
+    let config = Config::from_map(&env).unwrap();
+    let store = Store::new(
+        Arc::new(LocalRecords::in_memory()),
+        Arc::new(SystemClock),
+        config.retention,
+    );
+    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
+    let state = AppState::new(config, store.clone())
+        .with_tools(tools)
+        .with_chat(chat);
+    tokio::spawn(async move { axum::serve(listener, phone_api::routes::all(state)).await });
+    Server {
+        base,
+        store,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn text(&self, sid: &str, body: &str, sign: bool) -> (u16, String) {
+        let url = format!("{}/sms/incoming", self.base);
+        let form: Vec<(String, String)> = [
+            ("MessageSid", sid),
+            ("AccountSid", "AC00000000000000000000000000000001"),
+            ("From", "+14155550123"),
+            ("To", "+14155550999"),
+            ("Body", body),
+            ("NumMedia", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut req = self.http.post(&url).form(&form);
+        if sign {
+            req = req.header("X-Twilio-Signature", compute_signature(TOKEN, &url, &form));
+        }
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+fn caller() -> PhoneNumber {
+    PhoneNumber::parse("+14155550123").unwrap()
+}
+
+#[tokio::test]
+async fn sms_exchange_with_history_and_a_tool_call_answered_once() {
+    let openai = ChatTestServer::start(vec![
+        ChatScript::ToolCall {
+            id: "c1".into(),
+            name: "create_event".into(),
+            arguments: r#"{"title":"Haircut","start":"2026-11-28T10:00"}"#.into(),
+        },
+        ChatScript::Text("Booked: haircut Saturday 10:00.".into()),
+        ChatScript::Text("It's at 10:00.".into()),
+    ])
+    .await;
+    let server = start(&openai).await;
+    let (status, twiml) = server
+        .text(
+            "SM00000000000000000000000000000001",
+            "Book a haircut Saturday at 10",
+            true,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        twiml.contains("<Message>Booked: haircut Saturday 10:00.</Message>"),
+        "{twiml}"
+    );
+
+    // Twilio re-delivers the same webhook: same answer, the model is not asked again.
+    let (_, again) = server
+        .text(
+            "SM00000000000000000000000000000001",
+            "Book a haircut Saturday at 10",
+            true,
+        )
+        .await;
+    assert_eq!(again, twiml);
+    assert_eq!(openai.requests().len(), 2);
+
+    // A follow-up sees the earlier exchange, and the memory of the event.
+    let (_, follow) = server
+        .text(
+            "SM00000000000000000000000000000002",
+            "what time was it?",
+            true,
+        )
+        .await;
+    assert!(follow.contains("It&apos;s at 10:00."), "{follow}");
+    let third = &openai.requests()[2].1;
+    let roles: Vec<&str> = third["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "assistant", "tool", "assistant", "user"]
+    );
+    assert!(
+        third["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Haircut"),
+        "memory in the prompt"
+    );
+    let notes = server
+        .store
+        .list_notes(&caller(), &PageRequest::newest(5))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(notes[0].kind, "event_created");
+}
+
+#[tokio::test]
+async fn stop_opts_out_silently_and_blocks_replies_until_start() {
+    let openai = ChatTestServer::start(vec![ChatScript::Text("Welcome back!".into())]).await;
+    let server = start(&openai).await;
+    let (_, stop) = server
+        .text("SM00000000000000000000000000000011", "STOP", true)
+        .await;
+    assert!(
+        !stop.contains("<Message>"),
+        "Twilio sends the STOP confirmation itself: {stop}"
+    );
+    assert!(server.store.is_sms_opted_out(&caller()).await.unwrap());
+    let (_, ignored) = server
+        .text("SM00000000000000000000000000000012", "hello?", true)
+        .await;
+    assert!(!ignored.contains("<Message>"));
+    assert!(
+        openai.requests().is_empty(),
+        "no model call for an opted-out number"
+    );
+    let (_, help) = server
+        .text("SM00000000000000000000000000000013", "help", true)
+        .await;
+    assert!(help.contains("Reply STOP"), "{help}");
+    server
+        .text("SM00000000000000000000000000000014", "START", true)
+        .await;
+    let (_, back) = server
+        .text("SM00000000000000000000000000000015", "hi", true)
+        .await;
+    assert!(back.contains("Welcome back!"), "{back}");
+}
+
+#[tokio::test]
+async fn forget_me_erases_the_history_and_memory() {
+    let openai = ChatTestServer::start(vec![
+        ChatScript::ToolCall {
+            id: "c1".into(),
+            name: "create_event".into(),
+            arguments: r#"{"title":"Gym","start":"2026-11-28T08:00"}"#.into(),
+        },
+        ChatScript::Text("Done.".into()),
+    ])
+    .await;
+    let server = start(&openai).await;
+    server
+        .text(
+            "SM00000000000000000000000000000021",
+            "gym saturday 8am",
+            true,
+        )
+        .await;
+    assert!(
+        !server
+            .store
+            .list_notes(&caller(), &PageRequest::first(5))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let (_, forgot) = server
+        .text("SM00000000000000000000000000000022", "forget me", true)
+        .await;
+    assert!(forgot.contains("erased"), "{forgot}");
+    assert!(
+        server
+            .store
+            .list_notes(&caller(), &PageRequest::first(5))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn unsigned_sms_webhook_is_refused() {
+    let openai = ChatTestServer::start(vec![]).await;
+    let server = start(&openai).await;
+    let (status, _) = server
+        .text("SM00000000000000000000000000000031", "hi", false)
+        .await;
+    assert_eq!(status, 403);
+}
