@@ -1,5 +1,5 @@
-//! `phone-agent load`: the stream host's load measurement (the same as
-//! `cargo bench -p stream-host --bench load`) run through the real `phone-agent serve` binary:
+//! `phone-agent load`: the stream host's load benchmark, run through the real `phone-agent serve`
+//! binary as a separate process (so the load generator's own CPU is not counted):
 //! N simulated Twilio calls, each rung through the signed voice webhook, stream 20 ms frames in
 //! real time to a Realtime peer that echoes the audio back through the bridge.
 //!
