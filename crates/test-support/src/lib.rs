@@ -6,6 +6,7 @@
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
+pub mod lambda_runtime;
 pub mod moto;
 pub mod openai_chat;
 pub mod realtime_server;

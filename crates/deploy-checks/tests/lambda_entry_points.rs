@@ -1,0 +1,224 @@
+//! Each function binary, run as Lambda runs it: a child process polling an emulated Runtime API
+//! (`phone_test_support::lambda_runtime`), fed API Gateway HTTP API (payload 2.0) events. This
+//! covers what router tests cannot: `main`, configuration from the environment, the cold-start
+//! bootstrap, and `lambda_http`'s event decoding and response encoding.
+//!
+//! Adding a function is one line in `CASES`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use phone_test_support::lambda_runtime::{API_DOMAIN, ApiGatewayV2Request, LambdaProcess};
+use serde_json::Value;
+
+const AUTH_TOKEN: &str = "deploy-checks-auth-token";
+const API_KEY: &str = "deploy-checks-api-key";
+const CALL_SID: &str = "CA0123456789abcdef0123456789abcdef";
+
+/// The configuration every function is started with: no `TABLE_NAME` (the embedded in-memory
+/// store), no secret, and the public URLs a deployment would have.
+fn function_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("PUBLIC_BASE_URL", format!("https://{API_DOMAIN}")),
+        (
+            "STREAM_PUBLIC_URL",
+            "wss://stream.example.test/voice/stream".into(),
+        ),
+        (
+            "TWILIO_ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef".into(),
+        ),
+        ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.into()),
+        ("API_KEY", API_KEY.into()),
+        ("TIME_ZONE", "Europe/Paris".into()),
+        ("LOG_FORMAT", "json".into()),
+        ("RUST_LOG", "warn".into()),
+    ]
+}
+
+/// One request to one function and the status it must answer with.
+struct Case {
+    function: &'static str,
+    request: fn() -> ApiGatewayV2Request,
+    status: u16,
+}
+
+/// Every function binary that exists, with requests that need no outside service.
+const CASES: &[Case] = &[
+    Case {
+        function: "health",
+        request: || ApiGatewayV2Request::get("/health"),
+        status: 200,
+    },
+    Case {
+        function: "voice",
+        request: || unsigned_form("/voice/incoming"),
+        status: 403,
+    },
+    Case {
+        function: "voice",
+        request: || unsigned_form("/voice/status"),
+        status: 403,
+    },
+    Case {
+        function: "voice",
+        request: || signed_form("/voice/incoming", &incoming_call()),
+        status: 200,
+    },
+    Case {
+        function: "calls",
+        request: || ApiGatewayV2Request::get(&format!("/calls/{CALL_SID}")),
+        status: 401,
+    },
+    Case {
+        function: "calls",
+        request: || {
+            with_key(ApiGatewayV2Request::get(
+                "/calls/CAffffffffffffffffffffffffffffffff",
+            ))
+        },
+        status: 404,
+    },
+];
+
+fn incoming_call() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+        ("CallSid", CALL_SID),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+15551230001"),
+        ("To", "+15551230002"),
+    ]
+}
+
+/// A Twilio-shaped webhook with no `X-Twilio-Signature`: must be refused.
+fn unsigned_form(path: &str) -> ApiGatewayV2Request {
+    ApiGatewayV2Request::post_form(path, &incoming_call())
+}
+
+/// A webhook signed as Twilio signs it: over the public URL it called and the form fields.
+fn signed_form(path: &str, fields: &[(&str, &str)]) -> ApiGatewayV2Request {
+    let params: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let url = format!("https://{API_DOMAIN}{path}");
+    let signature = phone_twilio::signature::compute_signature(AUTH_TOKEN, &url, &params);
+    ApiGatewayV2Request::post_form(path, fields).header("x-twilio-signature", &signature)
+}
+
+fn with_key(request: ApiGatewayV2Request) -> ApiGatewayV2Request {
+    request.header("authorization", &format!("Bearer {API_KEY}"))
+}
+
+/// Builds the function binaries (the dev profile `cargo build --workspace --bins` already
+/// produced, so usually nothing to do) and returns the directory they are in.
+fn build_functions(names: &[&str]) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut build = Command::new(&cargo);
+    build.current_dir(root).arg("build").arg("--quiet");
+    for name in names {
+        build.args(["-p", name]);
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "cargo build of {names:?} failed");
+    // `cargo metadata` knows the target directory whatever sets it (CARGO_TARGET_DIR,
+    // .cargo/config.toml, the default).
+    let metadata = Command::new(&cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .expect("running cargo metadata");
+    assert!(metadata.status.success(), "cargo metadata failed");
+    let metadata: Value = serde_json::from_slice(&metadata.stdout).expect("metadata JSON");
+    PathBuf::from(
+        metadata["target_directory"]
+            .as_str()
+            .expect("target_directory"),
+    )
+    .join("debug")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_binaries_answer_api_gateway_events() {
+    let mut functions: Vec<&str> = CASES.iter().map(|c| c.function).collect();
+    functions.dedup();
+    let bin_dir = build_functions(&functions);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    for function in functions {
+        // One process per function, reused for all its cases: warm invocations, as in Lambda.
+        let process = LambdaProcess::start(&bin_dir.join(function), function, &env)
+            .await
+            .unwrap_or_else(|e| panic!("starting {function}: {e}"));
+        for case in CASES.iter().filter(|c| c.function == function) {
+            let request = (case.request)();
+            let reply = process
+                .invoke_http(&request)
+                .await
+                .unwrap_or_else(|e| panic!("{function} {request:?}: {e}"));
+            assert_eq!(
+                reply.status,
+                case.status,
+                "{function} {request:?} answered {} {}\n--- stderr ---\n{}",
+                reply.status,
+                reply.text(),
+                process.stderr()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_version_and_embedded_store() {
+    let bin_dir = build_functions(&["health"]);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let health = LambdaProcess::start(&bin_dir.join("health"), "health", &env)
+        .await
+        .expect("starting health");
+    let reply = health
+        .invoke_http(&ApiGatewayV2Request::get("/health"))
+        .await
+        .expect("invoking health");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply
+            .headers
+            .get("content-type")
+            .is_some_and(|t| t.starts_with("application/json")),
+        "headers: {:?}",
+        reply.headers
+    );
+    let body = reply.json().expect("JSON body");
+    assert_eq!(body["status"], "ok");
+    assert!(
+        body["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["store"]["reachable"], true, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_incoming_call_gets_connect_stream_twiml() {
+    let bin_dir = build_functions(&["voice"]);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let voice = LambdaProcess::start(&bin_dir.join("voice"), "voice", &env)
+        .await
+        .expect("starting voice");
+    let reply = voice
+        .invoke_http(&signed_form("/voice/incoming", &incoming_call()))
+        .await
+        .expect("invoking voice");
+    assert_eq!(reply.status, 200, "{}\n{}", reply.text(), voice.stderr());
+    let twiml = reply.text();
+    assert!(twiml.contains("<Connect>"), "{twiml}");
+    assert!(
+        twiml.contains("wss://stream.example.test/voice/stream"),
+        "{twiml}"
+    );
+}

@@ -1,0 +1,217 @@
+//! `template.yaml` against the workspace: every function crate is deployed, from its own binary,
+//! with the build and runtime settings cargo-lambda and Lambda expect.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The template, with CloudFormation tags (`!Ref X`) kept as tagged values.
+fn template() -> Value {
+    let path = workspace_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).expect("reading template.yaml");
+    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+}
+
+/// `functions/<dir>` → the package name, which is the binary name (no crate renames its bin).
+fn function_crates() -> BTreeMap<String, String> {
+    let dir = workspace_root().join("functions");
+    let mut crates = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("reading functions/") {
+        let entry = entry.expect("directory entry");
+        let manifest = entry.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        assert!(
+            !text.contains("[[bin]]"),
+            "{}: a [[bin]] section may rename the binary; the template relies on binary = package name",
+            manifest.display()
+        );
+        let name = text
+            .lines()
+            .skip_while(|l| l.trim() != "[package]")
+            .find_map(|l| {
+                let (key, value) = l.split_once('=')?;
+                (key.trim() == "name").then(|| value.trim().trim_matches('"').to_owned())
+            })
+            .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
+        crates.insert(entry.file_name().to_string_lossy().into_owned(), name);
+    }
+    crates
+}
+
+/// Every `AWS::Serverless::Function` in the template, by logical id.
+fn template_functions(template: &Value) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_owned(), r.clone()))
+        .collect()
+}
+
+/// Logical id → the binary its Metadata builds.
+fn templated_binaries(template: &Value) -> BTreeMap<String, String> {
+    template_functions(template)
+        .into_iter()
+        .map(|(id, f)| {
+            let binary = f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: no Metadata.BuildProperties.Binary"))
+                .to_owned();
+            (id, binary)
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_crate_is_deployed_by_the_template() {
+    let binaries: Vec<String> = templated_binaries(&template()).into_values().collect();
+    for (dir, binary) in function_crates() {
+        assert!(
+            binaries.contains(&binary),
+            "functions/{dir} (binary `{binary}`) has no function in template.yaml; templated: {binaries:?}"
+        );
+    }
+}
+
+#[test]
+fn every_templated_binary_is_a_function_crate() {
+    let crates: Vec<String> = function_crates().into_values().collect();
+    for (id, binary) in templated_binaries(&template()) {
+        assert!(
+            crates.contains(&binary),
+            "template.yaml {id} builds binary `{binary}`, but no crate under functions/ is named so; crates: {crates:?}"
+        );
+    }
+}
+
+#[test]
+fn no_binary_is_deployed_twice() {
+    let mut seen = BTreeMap::new();
+    for (id, binary) in templated_binaries(&template()) {
+        if let Some(other) = seen.insert(binary.clone(), id.clone()) {
+            panic!("binary `{binary}` is built by both {other} and {id}");
+        }
+    }
+}
+
+#[test]
+fn functions_are_built_by_cargo_lambda_for_arm64_custom_runtime() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    for (id, function) in template_functions(&template) {
+        let setting = |key: &str| -> Value {
+            let own = &function["Properties"][key];
+            if own.is_null() {
+                globals[key].clone()
+            } else {
+                own.clone()
+            }
+        };
+        assert_eq!(
+            function["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}: BuildMethod"
+        );
+        assert_eq!(
+            setting("Runtime").as_str(),
+            Some("provided.al2023"),
+            "{id}: Runtime"
+        );
+        assert_eq!(
+            setting("Handler").as_str(),
+            Some("bootstrap"),
+            "{id}: Handler"
+        );
+        assert_eq!(
+            setting("Architectures"),
+            serde_yaml::from_str::<Value>("[arm64]").unwrap(),
+            "{id}: Architectures"
+        );
+        // cargo-lambda builds a workspace binary from the workspace root.
+        assert_eq!(setting("CodeUri").as_str(), Some("."), "{id}: CodeUri");
+        let timeout = setting("Timeout").as_u64().expect("Timeout");
+        let memory = setting("MemorySize").as_u64().expect("MemorySize");
+        assert!((128..=10240).contains(&memory), "{id}: MemorySize {memory}");
+        let has_http_route = function["Properties"]["Events"]
+            .as_mapping()
+            .map(|events| {
+                events
+                    .values()
+                    .any(|e| e["Type"].as_str() == Some("HttpApi"))
+            })
+            .unwrap_or(false);
+        if has_http_route {
+            // An HTTP API integration ends at 30 s whatever the function's timeout.
+            assert!(timeout < 30, "{id}: Timeout {timeout} s behind an HTTP API");
+        }
+    }
+}
+
+/// The routes each area's router serves, as `METHOD /path` with API Gateway's `{param}` names.
+#[test]
+fn every_endpoint_has_a_route() {
+    let expected = [
+        ("health", "GET /health"),
+        ("voice", "POST /voice/incoming"),
+        ("voice", "POST /voice/status"),
+        ("calls", "GET /calls/{callSid}"),
+        ("agent", "POST /agent"),
+        ("agent", "DELETE /memory/{number}"),
+        ("calendar", "GET /calendar/events"),
+        ("calendar", "POST /calendar/events"),
+        ("calendar", "PATCH /calendar/events/{id}"),
+        ("calendar", "DELETE /calendar/events/{id}"),
+        ("sms", "POST /sms/send"),
+        ("sms", "GET /sms/list"),
+        ("sms", "GET /sms/details/{sid}"),
+        ("sms", "POST /sms/incoming"),
+        ("email", "POST /email/send"),
+        ("email", "GET /email/inbox"),
+        ("auth", "GET /auth/google"),
+        ("auth", "GET /auth/google/callback"),
+    ];
+    let template = template();
+    let mut routes = Vec::new();
+    for (_, function) in template_functions(&template) {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for event in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        {
+            let p = &event["Properties"];
+            let route = format!(
+                "{} {}",
+                p["Method"].as_str().unwrap_or_default(),
+                p["Path"].as_str().unwrap_or_default()
+            );
+            routes.push((binary.clone(), route));
+        }
+    }
+    for (binary, route) in expected {
+        assert!(
+            routes.contains(&(binary.to_owned(), route.to_owned())),
+            "no `{route}` route to `{binary}` in template.yaml"
+        );
+    }
+    assert_eq!(
+        routes.len(),
+        expected.len(),
+        "unexpected routes: {routes:?}"
+    );
+}

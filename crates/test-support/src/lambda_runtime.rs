@@ -1,0 +1,539 @@
+//! A loopback emulator of the AWS Lambda Runtime API, to run a function binary exactly as Lambda
+//! does: the binary is started as a child process with `AWS_LAMBDA_RUNTIME_API` pointing here,
+//! long-polls `GET /2018-06-01/runtime/invocation/next` for an event and posts the result to
+//! `…/invocation/{id}/response` or `…/error` (or `…/init/error` if it cannot start).
+//!
+//! This exercises a function's real `main`: configuration from the environment, the cold-start
+//! bootstrap, `lambda_http`'s decoding of API Gateway events and encoding of responses.
+//!
+//! ```no_run
+//! # async fn demo(binary: &std::path::Path) {
+//! use phone_test_support::lambda_runtime::{ApiGatewayV2Request, LambdaProcess};
+//! let function = LambdaProcess::start(binary, "health", &[]).await.unwrap();
+//! let reply = function.invoke_http(&ApiGatewayV2Request::get("/health")).await.unwrap();
+//! assert_eq!(reply.status, 200);
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// How long one invocation may take before [`LambdaProcess::invoke`] gives up. Generous: a cold
+/// debug build on a busy 2-core machine is slow, and the function's own deadline is separate.
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The function deadline advertised in `Lambda-Runtime-Deadline-Ms`.
+const FUNCTION_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What a function did with one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It posted a response (the raw body it sent, JSON for every Rust runtime).
+    Response(Value),
+    /// It posted to `…/error`: the error document and `Lambda-Runtime-Function-Error-Type`.
+    Error {
+        /// The `Lambda-Runtime-Function-Error-Type` header, if sent.
+        error_type: Option<String>,
+        /// The error body (`errorType`, `errorMessage`).
+        body: Value,
+    },
+}
+
+/// Why an invocation produced no [`Outcome`].
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// The function reported a start-up failure to `/init/error`.
+    #[error("the function failed to initialise: {body}\n--- function stderr ---\n{stderr}")]
+    Init {
+        /// The init error document.
+        body: Value,
+        /// What the process wrote to stderr.
+        stderr: String,
+    },
+    /// The process ended before answering.
+    #[error("the function exited ({status}) before answering\n--- function stderr ---\n{stderr}")]
+    Exited {
+        /// The exit status.
+        status: std::process::ExitStatus,
+        /// What the process wrote to stderr.
+        stderr: String,
+    },
+    /// No answer within [`INVOKE_TIMEOUT`].
+    #[error("no answer within {0:?}\n--- function stderr ---\n{1}")]
+    Timeout(Duration, String),
+    /// The answer was not an API Gateway HTTP response.
+    #[error("not an API Gateway v2 response: {0}")]
+    NotHttp(String),
+}
+
+/// One event waiting for the function, with the channel its outcome goes back on.
+struct Pending {
+    request_id: String,
+    event: Value,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// State shared by the Runtime API handlers.
+struct Runtime {
+    function_arn: String,
+    /// Events not yet fetched by the function; `next` long-polls on it.
+    queue: Mutex<mpsc::UnboundedReceiver<Pending>>,
+    /// Fetched events waiting for their outcome, by request id.
+    in_flight: StdMutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// Set once if the function posts to `/init/error`.
+    init_error: StdMutex<Option<Value>>,
+}
+
+/// A function binary running under the emulated Runtime API. The child is killed on drop.
+pub struct LambdaProcess {
+    child: Mutex<Child>,
+    runtime: Arc<Runtime>,
+    events: mpsc::UnboundedSender<Pending>,
+    stderr: Arc<StdMutex<String>>,
+    next_id: AtomicU64,
+    server: tokio::task::JoinHandle<()>,
+    /// `host:port` of the emulated Runtime API.
+    pub runtime_api: SocketAddr,
+}
+
+impl LambdaProcess {
+    /// Starts the Runtime API on a free loopback port and `binary` as a child process with the
+    /// variables Lambda sets (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_FUNCTION_NAME`,
+    /// `…_MEMORY_SIZE`, `…_VERSION`, `AWS_REGION`, `_HANDLER`) plus `env`. The child inherits
+    /// no other `AWS_*`, `TABLE_NAME` or `CONFIG_SECRET_ID` variable from the test process, so
+    /// it cannot reach a real account by accident.
+    pub async fn start(
+        binary: &Path,
+        function_name: &str,
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
+        let (events, queue) = mpsc::unbounded_channel();
+        let runtime = Arc::new(Runtime {
+            function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
+            queue: Mutex::new(queue),
+            in_flight: StdMutex::new(HashMap::new()),
+            init_error: StdMutex::new(None),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let runtime_api = listener.local_addr()?;
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(runtime.clone());
+        let server = tokio::spawn(async move {
+            // Ends when the task is aborted on drop.
+            let _ = axum::serve(listener, app).await;
+        });
+
+        let mut command = Command::new(binary);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") || key == "TABLE_NAME" || key == "CONFIG_SECRET_ID" {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function_name}"),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "emulator")
+            .env("AWS_REGION", "us-east-1")
+            .env("_HANDLER", "bootstrap")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+
+        // Keep the function's log to explain a failure; tracing writes to stderr or stdout
+        // depending on the format, and stderr is where panics go.
+        let stderr = Arc::new(StdMutex::new(String::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let sink = stderr.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        Ok(Self {
+            child: Mutex::new(child),
+            runtime,
+            events,
+            stderr,
+            next_id: AtomicU64::new(1),
+            server,
+            runtime_api,
+        })
+    }
+
+    /// Hands `event` to the function and waits for what it posts back.
+    pub async fn invoke(&self, event: Value) -> Result<Outcome, InvokeError> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request_id = format!("00000000-0000-4000-8000-{n:012}");
+        let (reply, mut outcome) = oneshot::channel();
+        // The receiver lives as long as `self.runtime`, so this cannot fail.
+        let _ = self.events.send(Pending {
+            request_id,
+            event,
+            reply,
+        });
+        let started = tokio::time::Instant::now();
+        let mut poll = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                result = &mut outcome => {
+                    if let Ok(outcome) = result {
+                        return Ok(outcome);
+                    }
+                }
+                _ = poll.tick() => {}
+            }
+            let init = self
+                .runtime
+                .init_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(body) = init {
+                return Err(InvokeError::Init {
+                    body,
+                    stderr: self.stderr(),
+                });
+            }
+            if let Ok(Some(status)) = self.child.lock().await.try_wait() {
+                // Give the stderr reader a moment to drain the pipe.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(InvokeError::Exited {
+                    status,
+                    stderr: self.stderr(),
+                });
+            }
+            if started.elapsed() > INVOKE_TIMEOUT {
+                return Err(InvokeError::Timeout(INVOKE_TIMEOUT, self.stderr()));
+            }
+        }
+    }
+
+    /// Invokes the function with an API Gateway HTTP API (payload 2.0) event and decodes the
+    /// response it returns.
+    pub async fn invoke_http(
+        &self,
+        request: &ApiGatewayV2Request,
+    ) -> Result<HttpReply, InvokeError> {
+        match self.invoke(request.to_event()).await? {
+            Outcome::Response(value) => HttpReply::from_response(&value),
+            Outcome::Error { body, .. } => Err(InvokeError::NotHttp(format!(
+                "the function reported an error: {body}"
+            ))),
+        }
+    }
+
+    /// Everything the function wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for LambdaProcess {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Ok(mut child) = self.child.try_lock() {
+            let _ = child.start_kill();
+        }
+        // Otherwise `kill_on_drop` ends the child when the `Child` itself is dropped.
+    }
+}
+
+/// `GET …/invocation/next`: blocks until an event is queued, then hands it over with the
+/// headers Lambda sends.
+async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    let Some(pending) = runtime.queue.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let deadline = SystemTime::now() + FUNCTION_DEADLINE;
+    let deadline_ms = deadline
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    runtime
+        .in_flight
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pending.request_id.clone(), pending.reply);
+    let trace = format!(
+        "Root=1-{:08x}-{:0>24};Parent={:016x};Sampled=0",
+        deadline_ms / 1000,
+        pending.request_id.replace('-', "")[..24].to_owned(),
+        deadline_ms
+    );
+    (
+        [
+            ("lambda-runtime-aws-request-id", pending.request_id),
+            ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                runtime.function_arn.clone(),
+            ),
+            ("lambda-runtime-trace-id", trace),
+            ("content-type", "application/json".to_owned()),
+        ],
+        pending.event.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST …/invocation/{id}/response`.
+async fn response(
+    State(runtime): State<Arc<Runtime>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    finish(&runtime, &id, Outcome::Response(value))
+}
+
+/// `POST …/invocation/{id}/error`.
+async fn error(
+    State(runtime): State<Arc<Runtime>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let error_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    finish(&runtime, &id, Outcome::Error { error_type, body })
+}
+
+/// `POST …/init/error`.
+async fn init_error(State(runtime): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    *runtime.init_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
+    StatusCode::ACCEPTED
+}
+
+/// Delivers an outcome; an unknown or already answered id is a 400, as in Lambda.
+fn finish(runtime: &Runtime, id: &str, outcome: Outcome) -> StatusCode {
+    let reply = runtime
+        .in_flight
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(id);
+    match reply {
+        Some(reply) => {
+            let _ = reply.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// An HTTP request as API Gateway HTTP APIs hand it to Lambda (payload format 2.0).
+#[derive(Debug, Clone)]
+pub struct ApiGatewayV2Request {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+/// The host the events claim to come through, as on a default `execute-api` endpoint.
+pub const API_DOMAIN: &str = "abc123defg.execute-api.us-east-1.amazonaws.com";
+
+impl ApiGatewayV2Request {
+    /// A request without body. `path_and_query` may carry a `?query`.
+    pub fn new(method: &str, path_and_query: &str) -> Self {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: vec![("host".into(), API_DOMAIN.into())],
+            body: None,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path_and_query: &str) -> Self {
+        Self::new("GET", path_and_query)
+    }
+
+    /// `POST path` with an `application/x-www-form-urlencoded` body, as Twilio's webhooks.
+    pub fn post_form(path: &str, fields: &[(&str, &str)]) -> Self {
+        let body = serde_urlencoded::to_string(fields).unwrap_or_default();
+        Self::new("POST", path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+
+    /// `method path` with a JSON body.
+    pub fn json(method: &str, path: &str, body: &Value) -> Self {
+        Self::new(method, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// Adds a header (lower-cased, as API Gateway delivers them).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body (text, not base64).
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The event document Lambda receives.
+    pub fn to_event(&self) -> Value {
+        let route_key = format!("{} {}", self.method, self.path);
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            // API Gateway joins repeated headers with commas.
+            let joined = match headers.get(name).and_then(Value::as_str) {
+                Some(prev) => format!("{prev},{value}"),
+                None => value.clone(),
+            };
+            headers.insert(name.clone(), Value::String(joined));
+        }
+        if let Some(body) = &self.body {
+            headers.insert("content-length".into(), body.len().to_string().into());
+        }
+        let query: serde_json::Map<String, Value> =
+            serde_urlencoded::from_str::<Vec<(String, String)>>(&self.query)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": self.path,
+            "rawQueryString": self.query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": API_DOMAIN.split('.').next().unwrap_or_default(),
+                "domainName": API_DOMAIN,
+                "domainPrefix": API_DOMAIN.split('.').next().unwrap_or_default(),
+                "http": {
+                    "method": self.method,
+                    "path": self.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.7",
+                    "userAgent": "phone-agent-tests",
+                },
+                "requestId": format!("req-{}", now.as_nanos()),
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": "24/Nov/2026:08:00:00 +0000",
+                "timeEpoch": now.as_millis() as u64,
+            },
+            "isBase64Encoded": false,
+        });
+        if !query.is_empty() {
+            event["queryStringParameters"] = Value::Object(query);
+        }
+        if let Some(body) = &self.body {
+            event["body"] = Value::String(body.clone());
+        }
+        event
+    }
+}
+
+/// An API Gateway v2 response as a function returned it, body decoded.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// `statusCode`.
+    pub status: u16,
+    /// `headers`, names lower-cased.
+    pub headers: HashMap<String, String>,
+    /// `body`, base64-decoded when `isBase64Encoded`.
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    fn from_response(value: &Value) -> Result<Self, InvokeError> {
+        let status = value
+            .get("statusCode")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| InvokeError::NotHttp(value.to_string()))? as u16;
+        let headers = value
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let text = value.get("body").and_then(Value::as_str).unwrap_or("");
+        let body = if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|e| InvokeError::NotHttp(format!("body is not base64: {e}")))?
+        } else {
+            text.as_bytes().to_vec()
+        };
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
