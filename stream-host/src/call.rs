@@ -112,20 +112,26 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
             let _ = socket.send(Message::Close(None)).await;
-            finalise(&state, &call_sid, None).await;
+            finalise(&state, &call_sid, None, None).await;
             return;
         }
     };
     tracing::info!(caller = ?start.caller, "call connected");
     let instructions = openai::instructions(&state, start.caller.as_ref()).await;
+    let caller = start.caller.clone();
     let outcome = Bridge::new(state.clone(), start, socket, openai, instructions)
         .run()
         .await;
-    finalise(&state, &call_sid, Some(outcome)).await;
+    finalise(&state, &call_sid, caller.as_ref(), Some(outcome)).await;
 }
 
 /// Writes stats, usage and cost, and marks the call completed.
-async fn finalise(state: &HostState, call_sid: &CallSid, outcome: Option<Outcome>) {
+async fn finalise(
+    state: &HostState,
+    call_sid: &CallSid,
+    caller: Option<&PhoneNumber>,
+    outcome: Option<Outcome>,
+) {
     let config = &state.inner.config;
     let store = &state.inner.store;
     let outcome = outcome.unwrap_or_default();
@@ -151,6 +157,11 @@ async fn finalise(state: &HostState, call_sid: &CallSid, outcome: Option<Outcome
     {
         tracing::error!(error = %e, "could not mark the call completed");
     }
+    if let Some(caller) = caller
+        && !outcome.conversation.is_empty()
+    {
+        remember_call(state, caller, &outcome).await;
+    }
     tracing::info!(
         reason = ?outcome.reason,
         frames_in = outcome.stats.frames_in,
@@ -160,4 +171,29 @@ async fn finalise(state: &HostState, call_sid: &CallSid, outcome: Option<Outcome
         cost_usd = cost.total_usd(),
         "call ended"
     );
+}
+
+/// Adds a one-line summary of this call to the caller's memory, for the next call's
+/// instructions (what the assistant did is already noted by the tools).
+async fn remember_call(state: &HostState, caller: &PhoneNumber, outcome: &Outcome) {
+    let store = &state.inner.store;
+    let now = store.clock().now();
+    let date = now.date().to_string();
+    let said: Vec<&str> = outcome
+        .conversation
+        .iter()
+        .filter(|(r, _)| *r == phone_core::Role::Caller)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    let line =
+        phone_core::memory::summarize(&date, "phone call", &said, outcome.conversation.len());
+    let result = async {
+        let mut memory = store.get_memory(caller).await?;
+        memory.add_summary(&line, now);
+        store.put_memory(caller, &memory).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not update the caller's memory");
+    }
 }

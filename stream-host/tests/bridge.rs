@@ -529,3 +529,46 @@ async fn end_call_waits_for_the_goodbye_to_play_then_hangs_up_once() {
     twilio.expect_closed(WAIT).await;
     host.wait_no_active_calls().await;
 }
+
+#[tokio::test]
+async fn a_second_call_from_the_same_number_knows_what_the_first_did() {
+    let host = harness::start_with_tools().await;
+    let mut first = host.connect_call(&sid(17)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(
+            json!({"type": "conversation.item.input_audio_transcription.completed",
+        "item_id": "u1", "content_index": 0, "transcript": "Book the team sync Friday at 4"}),
+        )
+        .await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
+        .await;
+    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1", "item_id": "fc",
+        "output_index": 0, "call_id": "c1", "name": "create_event",
+        "arguments": r#"{"title":"Team sync","start":"2026-11-27T16:00"}"#})).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
+        .await;
+    host.openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
+    first.stop(&sid(17)).await;
+    host.wait_no_active_calls().await;
+
+    let _second = host.connect_call(&sid(18)).await;
+    let updates = host.openai.wait_for("session.update", 2, WAIT).await;
+    let instructions = updates[1]["session"]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("Book the team sync Friday at 4"),
+        "{instructions}"
+    );
+    assert!(
+        instructions.contains("Team sync") && instructions.contains("event_id"),
+        "{instructions}"
+    );
+    assert!(
+        instructions.contains("2026-11-27T16:00 (Europe/Paris)"),
+        "{instructions}"
+    );
+}

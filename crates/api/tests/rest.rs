@@ -302,3 +302,17 @@ async fn upstream_model_failure_is_a_502_with_its_reason() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn delete_memory_erases_a_number() {
+    let api = start(None).await;
+    let (status, body) = api
+        .call(reqwest::Method::DELETE, "/memory/%2B14155550123", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items_erased"], 0);
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, "/memory/not-a-number", None)
+        .await;
+    assert_eq!(status, 400);
+}

@@ -59,6 +59,8 @@ pub struct Outcome {
     pub stats: CallStats,
     /// Tokens.
     pub usage: Usage,
+    /// What was said, in order, for the caller's memory.
+    pub conversation: Vec<(Role, String)>,
 }
 
 /// Most caller frames held while the session is not ready (30 s of audio).
@@ -170,6 +172,7 @@ impl Bridge {
         };
         self.outcome.reason = reason;
         self.tool_tasks.abort_all();
+        self.outcome.conversation = std::mem::take(&mut self.conversation);
         self.apply_effect(reason).await;
         let _ = self.twilio_tx.send(TwilioMessage::Close(None)).await;
         let _ = self.openai_tx.send(OpenAiMessage::Close(None)).await;

@@ -19,7 +19,10 @@ use crate::{ApiError, AppState};
 
 /// The agent router.
 pub fn routes(state: AppState) -> Router {
-    Router::new().route("/agent", post(agent)).with_state(state)
+    Router::new()
+        .route("/agent", post(agent))
+        .route("/memory/{number}", axum::routing::delete(forget))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -102,4 +105,20 @@ async fn agent(
             ))
         }
     }
+}
+
+/// `DELETE /memory/{number}`: erases what is stored about a phone number (memory, notes, SMS
+/// history); the SMS opt-out record is kept.
+async fn forget(
+    _auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let number = phone_core::PhoneNumber::parse(&number)
+        .map_err(|e| ApiError::BadRequest(format!("`number`: {e}")))?;
+    let erased = state.store.forget_caller(&number).await?;
+    tracing::info!(number = %number, erased, "caller forgotten through the API");
+    Ok(Json(
+        json!({"forgotten": number.masked(), "items_erased": erased}),
+    ))
 }

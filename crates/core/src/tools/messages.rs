@@ -21,6 +21,13 @@ pub fn definitions() -> Vec<ToolDef> {
             voice_only: false,
         },
         ToolDef {
+            name: "forget_me",
+            description: "Erase everything remembered about the person you are talking with (memory, notes, text history). Only when they ask for it; confirm first.",
+            parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+            writes: true,
+            voice_only: false,
+        },
+        ToolDef {
             name: "send_email",
             description: "Send an email. Confirm the recipient and content with the user first.",
             parameters: json!({"type": "object", "properties": {
@@ -97,5 +104,25 @@ pub(super) async fn send_email(
     let sent = ctx.mail.send_email(&email).await?;
     Ok(ToolOutcome::ok(
         json!({"sent": {"id": sent.id, "to": email.to}}),
+    ))
+}
+
+pub(super) async fn forget_me(
+    ctx: &ToolContext,
+    arguments: &str,
+) -> Result<ToolOutcome, ToolOutcome> {
+    let _: serde_json::Map<String, serde_json::Value> = parse_args("forget_me", arguments)?;
+    let who = ctx.caller.as_ref().ok_or_else(|| {
+        ToolOutcome::error("the person's number is unknown, so there is nothing to forget")
+    })?;
+    let erased = ctx.store.forget_caller(who).await.map_err(|e| {
+        ToolOutcome::from(crate::ports::PortError::Upstream {
+            service: "store",
+            status: None,
+            message: e.to_string(),
+        })
+    })?;
+    Ok(ToolOutcome::ok(
+        json!({"forgotten": true, "items_erased": erased}),
     ))
 }

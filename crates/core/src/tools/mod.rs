@@ -2,7 +2,7 @@
 //! and one dispatcher shared by voice calls, SMS and the REST agent.
 //!
 //! - [`calendar`]: `list_events`, `create_event`, `update_event`, `delete_event`, `find_free_time`.
-//! - [`messages`]: `send_sms`, `send_email`.
+//! - [`messages`]: `send_sms`, `send_email`, `forget_me`.
 //! - [`call`]: `end_call`, `transfer_call` (voice only).
 //! - [`clock_time`]: local wall times in the configured zone.
 //!
@@ -338,6 +338,7 @@ async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str)
         "find_free_time" => calendar::find_free_time(ctx, arguments).await,
         "send_sms" => messages::send_sms(ctx, arguments).await,
         "send_email" => messages::send_email(ctx, arguments).await,
+        "forget_me" => messages::forget_me(ctx, arguments).await,
         "end_call" => call::end_call(ctx, arguments),
         "transfer_call" => call::transfer_call(ctx, arguments),
         other => Err(ToolOutcome::error(format!(
