@@ -98,11 +98,7 @@ impl Messaging for SmsOutbox {
 
     async fn list_sms(&self, query: &SmsQuery) -> Result<Vec<SmsMessage>, PortError> {
         let limit = query.limit.clamp(1, 100) as usize;
-        let page = PageRequest {
-            limit: 1000,
-            after: None,
-            newest_first: true,
-        };
+        let page = PageRequest::newest(PageRequest::MAX_LIMIT);
         let all = self
             .store
             .query_values::<SmsMessage>(SMS_PK, "AT#", &page)
@@ -161,11 +157,7 @@ impl MailOutbox {
 
     /// Messages sent (or drafted) so far, newest first.
     pub async fn sent(&self) -> Result<Vec<(String, OutgoingEmail)>, PortError> {
-        let page = PageRequest {
-            limit: 1000,
-            after: None,
-            newest_first: true,
-        };
+        let page = PageRequest::newest(PageRequest::MAX_LIMIT);
         let items = self
             .store
             .query_values::<serde_json::Value>(MAIL_PK, "", &page)
@@ -250,11 +242,7 @@ impl Mail for MailOutbox {
     }
 
     async fn get_email(&self, id: &str) -> Result<EmailMessage, PortError> {
-        let page = PageRequest {
-            limit: 1000,
-            after: None,
-            newest_first: true,
-        };
+        let page = PageRequest::newest(PageRequest::MAX_LIMIT);
         let items = self
             .store
             .query_values::<EmailMessage>(INBOX_PK, "", &page)
