@@ -78,6 +78,9 @@ pub enum InvokeError {
     /// No answer within [`INVOKE_TIMEOUT`].
     #[error("no answer within {0:?}\n--- function stderr ---\n{1}")]
     Timeout(Duration, String),
+    /// The emulator dropped the invocation without an answer.
+    #[error("the invocation was dropped without an answer\n--- function stderr ---\n{0}")]
+    Lost(String),
     /// The answer was not an API Gateway HTTP response.
     #[error("not an API Gateway v2 response: {0}")]
     NotHttp(String),
@@ -213,9 +216,9 @@ impl LambdaProcess {
         loop {
             tokio::select! {
                 result = &mut outcome => {
-                    if let Ok(outcome) = result {
-                        return Ok(outcome);
-                    }
+                    // The sender lives in the runtime's map until the function answers; it is
+                    // dropped unanswered only if the server went away.
+                    return result.map_err(|_| InvokeError::Lost(self.stderr()));
                 }
                 _ = poll.tick() => {}
             }
