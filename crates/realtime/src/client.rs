@@ -62,6 +62,21 @@ pub fn truncate(item_id: &str, content_index: u32, audio_end_ms: u64) -> String 
     .to_string()
 }
 
+/// `input_audio_buffer.commit`: ends the caller's turn by hand (turn detection off).
+pub fn input_audio_commit() -> String {
+    json!({"type": "input_audio_buffer.commit"}).to_string()
+}
+
+/// `input_audio_buffer.clear`: drops caller audio not yet committed.
+pub fn input_audio_clear() -> String {
+    json!({"type": "input_audio_buffer.clear"}).to_string()
+}
+
+/// `conversation.item.delete`: removes an item, e.g. a stale message before a retry.
+pub fn item_delete(item_id: &str) -> String {
+    json!({"type": "conversation.item.delete", "item_id": item_id}).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +90,23 @@ mod tests {
         );
         let escaped: Value = serde_json::from_str(&append_audio("a\"b")).unwrap();
         assert_eq!(escaped["audio"], "a\"b");
+    }
+
+    #[test]
+    fn append_fast_path_is_byte_identical_to_serde_struct_form() {
+        // Field order as the struct declares it: `type` first, like the fast path.
+        #[derive(serde::Serialize)]
+        struct Append<'a> {
+            r#type: &'static str,
+            audio: &'a str,
+        }
+        let payload = "f39/fn5+fX19fHx8e3t7enp6eXl5+Pj4d3d3dnZ2dXV1dHR0c3NzcnJy==";
+        let serde_form = serde_json::to_string(&Append {
+            r#type: "input_audio_buffer.append",
+            audio: payload,
+        })
+        .unwrap();
+        assert_eq!(append_audio(payload), serde_form);
     }
 
     #[test]
