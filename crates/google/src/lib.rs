@@ -2,6 +2,9 @@
 //! over Gmail ([`gmail`]). Every base URL is configurable so tests point the adapters at
 //! loopback servers.
 
+pub mod gmail;
 pub mod oauth;
+mod upstream;
 
+pub use gmail::Gmail;
 pub use oauth::{ClientCredentials, ConsentConfig, OAuthError, StateSigner, TokenSource};
