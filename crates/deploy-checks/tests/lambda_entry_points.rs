@@ -203,3 +203,28 @@ async fn signed_incoming_call_gets_connect_stream_twiml() {
         "{twiml}"
     );
 }
+
+/// The scheduled (non-HTTP) function: an EventBridge Scheduler event goes through
+/// `lambda_runtime` and comes back as a response or a reported error, never a crash or silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_processor_answers_a_scheduled_event() {
+    let bin_dir = build_functions(&["email-processor"]);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let processor = LambdaProcess::start(&bin_dir.join("email-processor"), "email-processor", &env)
+        .await
+        .expect("starting email-processor");
+    let event = serde_json::json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2026-11-24T08:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/poll"],
+        "detail": {}
+    });
+    let outcome = processor.invoke(event).await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
