@@ -188,10 +188,10 @@ impl TokenSource {
     /// A valid access token, refreshed if the cached one is missing or about to expire.
     pub async fn access_token(&self) -> Result<SecretString, OAuthError> {
         let mut cached = self.cached.lock().await;
-        if let Some((token, valid_until)) = cached.as_ref() {
-            if Instant::now() < *valid_until {
-                return Ok(token.clone());
-            }
+        if let Some((token, valid_until)) = cached.as_ref()
+            && Instant::now() < *valid_until
+        {
+            return Ok(token.clone());
         }
         let answer = post_token(
             &self.http,
