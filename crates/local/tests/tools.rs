@@ -224,3 +224,50 @@ async fn call_tools_return_effects_and_exist_only_on_calls() {
         "no hanging up an SMS thread"
     );
 }
+
+/// A chat model that always asks for the same read-only tool, to exercise the step bound.
+struct AlwaysCallsTools;
+
+#[async_trait::async_trait]
+impl phone_core::ports::ChatModel for AlwaysCallsTools {
+    async fn complete(
+        &self,
+        _messages: &[phone_core::ports::ChatMessage],
+        _tools: &[phone_core::ports::ToolSpec],
+    ) -> Result<phone_core::ports::ChatReply, phone_core::ports::PortError> {
+        let mut message =
+            phone_core::ports::ChatMessage::text(phone_core::ports::ChatRole::Assistant, "");
+        message.content = None;
+        message.tool_calls = vec![phone_core::ports::ChatToolCall {
+            id: "call_1".into(),
+            name: "list_events".into(),
+            arguments: r#"{"start":"2026-11-24T00:00","end":"2026-11-25T00:00"}"#.into(),
+        }];
+        Ok(phone_core::ports::ChatReply {
+            message,
+            usage: Default::default(),
+        })
+    }
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+}
+
+#[tokio::test]
+async fn agent_runs_tools_and_stops_at_the_step_bound() {
+    let (ctx, _) = context(false);
+    let mut history = Vec::new();
+    let reply = phone_core::agent::run_agent(
+        &ctx,
+        &AlwaysCallsTools,
+        "system",
+        &mut history,
+        "what is on today?",
+        "req-1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.tool_calls.len(), phone_core::agent::MAX_STEPS);
+    assert!(reply.tool_calls.iter().all(|c| c.name == "list_events"));
+    assert!(reply.text.contains("more steps"), "{}", reply.text);
+}
