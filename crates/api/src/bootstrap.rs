@@ -72,8 +72,8 @@ pub async fn open_records(config: &Config) -> Result<Arc<dyn Records>, Bootstrap
 /// The adapters the tools act through. With no cloud configuration they are the embedded
 /// ones: a calendar kept in the store, SMS and mail outboxes, and local call control (which
 /// ends a call by closing its media stream). `TWILIO_ACCOUNT_SID` switches SMS and call control
-/// to Twilio's REST API. Google Calendar and Gmail adapters are not built yet: the calendar and
-/// mail stay embedded whatever the configuration, and the log says so.
+/// to Twilio's REST API; the Google client id, secret and refresh token switch mail to Gmail. The
+/// Google Calendar adapter is not built yet: the calendar stays embedded, and the log says so.
 pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, BootstrapError> {
     let zone = LocalZone::new(&config.assistant.time_zone).map_err(|e| {
         BootstrapError::Config(ConfigError::Invalid {
@@ -98,7 +98,8 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
     let ports = ToolPorts {
         calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
         messaging,
-        mail: Arc::new(phone_local::MailOutbox::new(store.clone())),
+        mail: gmail(config)?
+            .unwrap_or_else(|| Arc::new(phone_local::MailOutbox::new(store.clone()))),
         call_control,
         zone,
         transfer_number: config.twilio.transfer_number.clone(),
@@ -132,6 +133,40 @@ fn twilio_rest(config: &Config) -> Result<Option<phone_twilio::rest::TwilioRest>
     )
     .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
     Ok(Some(rest))
+}
+
+/// Gmail when the Google client id, secret and refresh token are all configured.
+fn gmail(config: &Config) -> Result<Option<Arc<dyn phone_core::ports::Mail>>, BootstrapError> {
+    let g = &config.google;
+    let (Some(id), Some(secret), Some(refresh)) =
+        (&g.client_id, &g.client_secret, &g.refresh_token)
+    else {
+        return Ok(None);
+    };
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| BootstrapError::Adapter(format!("HTTP client: {e}")))?;
+    let creds = phone_google::ClientCredentials {
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+        token_url: g
+            .token_url
+            .clone()
+            .unwrap_or_else(|| phone_google::oauth::DEFAULT_TOKEN_URL.into()),
+    };
+    let tokens = Arc::new(phone_google::TokenSource::new(
+        http.clone(),
+        creds,
+        refresh.clone(),
+    ));
+    let base = g
+        .gmail_base_url
+        .clone()
+        .unwrap_or_else(|| phone_google::gmail::DEFAULT_BASE_URL.into());
+    Ok(Some(Arc::new(phone_google::Gmail::new(
+        http, &base, tokens,
+    ))))
 }
 
 /// The text agent's model: OpenAI Chat Completions when `OPENAI_API_KEY` is set.

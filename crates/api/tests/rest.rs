@@ -316,3 +316,43 @@ async fn delete_memory_erases_a_number() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn configuration_switches_adapters_to_twilio_and_gmail() {
+    let env = BTreeMap::from([
+        (
+            "TWILIO_ACCOUNT_SID".to_owned(),
+            "AC00000000000000000000000000000001".to_owned(),
+        ),
+        ("TWILIO_AUTH_TOKEN".to_owned(), "tok".to_owned()),
+        (
+            "GOOGLE_CLIENT_ID".to_owned(),
+            "id.apps.googleusercontent.com".to_owned(),
+        ),
+        ("GOOGLE_CLIENT_SECRET".to_owned(), "secret".to_owned()),
+        ("GOOGLE_REFRESH_TOKEN".to_owned(), "1//refresh".to_owned()),
+    ]);
+    let config = Config::from_map(&env).unwrap();
+    let store = Store::new(
+        Arc::new(LocalRecords::in_memory()),
+        Arc::new(SystemClock),
+        config.retention,
+    );
+    let ports = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    assert!(
+        ports.messaging.describe().contains("twilio"),
+        "{}",
+        ports.messaging.describe()
+    );
+    assert!(ports.call_control.describe().contains("twilio"));
+    assert!(
+        ports.mail.describe().contains("gmail"),
+        "{}",
+        ports.mail.describe()
+    );
+    let local =
+        phone_api::bootstrap::tool_ports(&Config::from_map(&BTreeMap::new()).unwrap(), &store)
+            .unwrap();
+    assert!(local.messaging.describe().contains("local"));
+    assert!(local.mail.describe().contains("local"));
+}

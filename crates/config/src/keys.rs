@@ -70,3 +70,13 @@ pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
 pub const DRAIN_SECS: &str = "DRAIN_SECS";
 /// Turn detection: `server_vad` (default) or `semantic_vad`.
 pub const TURN_DETECTION: &str = "TURN_DETECTION";
+/// Google OAuth client id (Gmail; Calendar when its adapter lands).
+pub const GOOGLE_CLIENT_ID: &str = "GOOGLE_CLIENT_ID";
+/// Google OAuth client secret (secret).
+pub const GOOGLE_CLIENT_SECRET: &str = "GOOGLE_CLIENT_SECRET";
+/// Google refresh token from the consent flow (secret).
+pub const GOOGLE_REFRESH_TOKEN: &str = "GOOGLE_REFRESH_TOKEN";
+/// Google token endpoint (default `https://oauth2.googleapis.com/token`).
+pub const GOOGLE_TOKEN_URL: &str = "GOOGLE_TOKEN_URL";
+/// Gmail API base (default `https://gmail.googleapis.com/gmail/v1/users/me`).
+pub const GMAIL_BASE_URL: &str = "GMAIL_BASE_URL";

@@ -77,6 +77,22 @@ pub struct OpenAiConfig {
     pub text_model: String,
 }
 
+/// Google account access; the adapters are used only when client id, secret and refresh token
+/// are all set.
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// OAuth client id.
+    pub client_id: Option<String>,
+    /// OAuth client secret.
+    pub client_secret: Option<SecretString>,
+    /// Refresh token.
+    pub refresh_token: Option<SecretString>,
+    /// Token endpoint.
+    pub token_url: Option<String>,
+    /// Gmail API base.
+    pub gmail_base_url: Option<String>,
+}
+
 /// What the assistant says and assumes.
 #[derive(Debug, Clone)]
 pub struct AssistantConfig {
@@ -129,6 +145,8 @@ pub struct Config {
     pub stream_token_ttl: Duration,
     /// Stream host limits.
     pub stream: StreamSettings,
+    /// Google account access.
+    pub google: GoogleConfig,
 }
 
 impl Config {
@@ -210,6 +228,13 @@ impl Config {
             retention,
             prices,
             stream_token_ttl: Duration::from_secs(src.u64(keys::STREAM_TOKEN_TTL_SECS, 120)?),
+            google: GoogleConfig {
+                client_id: src.string(keys::GOOGLE_CLIENT_ID),
+                client_secret: src.secret(keys::GOOGLE_CLIENT_SECRET),
+                refresh_token: src.secret(keys::GOOGLE_REFRESH_TOKEN),
+                token_url: src.url(keys::GOOGLE_TOKEN_URL, &["https", "http"])?,
+                gmail_base_url: src.url(keys::GMAIL_BASE_URL, &["https", "http"])?,
+            },
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
                 max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),
