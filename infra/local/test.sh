@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command: installs what it needs, then runs formatting, lint and every test
-# (the store suite against the embedded store and against moto's DynamoDB, signature oracles,
-# loopback Twilio/OpenAI/Google test servers).
+# The README's test command: installs what it needs, then runs formatting, lint, the template
+# checks and every test (the store suite against the embedded store and against moto's DynamoDB,
+# signature and event oracles, loopback Twilio/OpenAI/Google test servers, the Lambda entry
+# points under a Runtime API emulator).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +20,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "==> cargo build (every function binary and the stream host)"
 cargo build --workspace --bins
+
+echo "==> template and infrastructure checks (cfn-lint, sam validate --lint)"
+bash infra/validate.sh
 
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
