@@ -4,8 +4,10 @@
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
+pub mod google_server;
 pub mod lambda_runtime;
 pub mod moto;
 pub mod openai_chat;
