@@ -1,6 +1,6 @@
 //! `Authorization: Bearer <API_KEY>` on every REST route, as an extractor.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -12,13 +12,15 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Clone, Copy)]
 pub struct ApiKeyAuth;
 
-impl FromRequestParts<AppState> for ApiKeyAuth {
+impl<S> FromRequestParts<S> for ApiKeyAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
         // No key configured means nobody is allowed in: fail closed.
         let Some(expected) = state.config.api_key.as_ref() else {
             tracing::warn!("REST request refused: API_KEY is not configured");

@@ -8,13 +8,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
-use phone_core::ports::{CallControl, ChatModel, Messaging};
+use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging};
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::{Store, StoreError, SystemClock};
 
 use crate::AppState;
+use crate::routes::google_auth::{GoogleAuth, STATE_LIFETIME};
+use crate::token_sink::{EnvFileSink, RefreshTokenSink, SecretsManagerSink};
 
 /// Why the process could not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +74,8 @@ pub async fn open_records(config: &Config) -> Result<Arc<dyn Records>, Bootstrap
 /// The adapters the tools act through. With no cloud configuration they are the embedded
 /// ones: a calendar kept in the store, SMS and mail outboxes, and local call control (which
 /// ends a call by closing its media stream). `TWILIO_ACCOUNT_SID` switches SMS and call control
-/// to Twilio's REST API; the Google client id, secret and refresh token switch mail to Gmail. The
-/// Google Calendar adapter is not built yet: the calendar stays embedded, and the log says so.
+/// to Twilio's REST API; the Google client id, secret and refresh token switch the calendar to
+/// Google Calendar and mail to Gmail. The log names the adapters chosen.
 pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, BootstrapError> {
     let zone = LocalZone::new(&config.assistant.time_zone).map_err(|e| {
         BootstrapError::Config(ConfigError::Invalid {
@@ -95,11 +97,17 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
                 Arc::new(phone_local::LocalCallControl::default()),
             ),
         };
+    let (calendar, mail): (Arc<dyn Calendar>, Arc<dyn Mail>) = match google(config, &zone)? {
+        Some(g) => (g.calendar, g.mail),
+        None => (
+            Arc::new(phone_local::LocalCalendar::new(store.clone())),
+            Arc::new(phone_local::MailOutbox::new(store.clone())),
+        ),
+    };
     let ports = ToolPorts {
-        calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
+        calendar,
         messaging,
-        mail: gmail(config)?
-            .unwrap_or_else(|| Arc::new(phone_local::MailOutbox::new(store.clone()))),
+        mail,
         call_control,
         zone,
         transfer_number: config.twilio.transfer_number.clone(),
@@ -135,8 +143,9 @@ fn twilio_rest(config: &Config) -> Result<Option<phone_twilio::rest::TwilioRest>
     Ok(Some(rest))
 }
 
-/// Gmail when the Google client id, secret and refresh token are all configured.
-fn gmail(config: &Config) -> Result<Option<Arc<dyn phone_core::ports::Mail>>, BootstrapError> {
+/// The Google adapters (Calendar and Gmail, sharing one token source so one refresh serves
+/// both) when the Google client id, secret and refresh token are all configured.
+fn google(config: &Config, zone: &LocalZone) -> Result<Option<GoogleAdapters>, BootstrapError> {
     let g = &config.google;
     let (Some(id), Some(secret), Some(refresh)) =
         (&g.client_id, &g.client_secret, &g.refresh_token)
@@ -160,13 +169,100 @@ fn gmail(config: &Config) -> Result<Option<Arc<dyn phone_core::ports::Mail>>, Bo
         creds,
         refresh.clone(),
     ));
-    let base = g
+    let gmail_base = g
         .gmail_base_url
         .clone()
         .unwrap_or_else(|| phone_google::gmail::DEFAULT_BASE_URL.into());
-    Ok(Some(Arc::new(phone_google::Gmail::new(
-        http, &base, tokens,
-    ))))
+    let calendar_base = g
+        .calendar_base_url
+        .clone()
+        .unwrap_or_else(|| phone_google::calendar::DEFAULT_BASE_URL.into());
+    let calendar = phone_google::GoogleCalendar::new(
+        &calendar_base,
+        &g.calendar_id,
+        tokens.clone(),
+        zone.clone(),
+    )
+    .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
+    Ok(Some(GoogleAdapters {
+        calendar: Arc::new(calendar),
+        mail: Arc::new(phone_google::Gmail::new(http, &gmail_base, tokens)),
+    }))
+}
+
+/// What [`google`] builds.
+struct GoogleAdapters {
+    calendar: Arc<dyn Calendar>,
+    mail: Arc<dyn Mail>,
+}
+
+/// The Google consent flow of `/auth/google`, storing the refresh token in the configuration
+/// secret when `CONFIG_SECRET_ID` is set (AWS), else in the `LOCAL_ENV_FILE` dotenv file.
+/// The error names what is missing; the routes answer 503 with it.
+pub async fn google_auth(config: &Config) -> Result<GoogleAuth, String> {
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
+    let sink: Arc<dyn RefreshTokenSink> = match env(keys::CONFIG_SECRET_ID) {
+        Some(secret_id) => {
+            let sdk = phone_aws::sdk_config(None).await;
+            Arc::new(SecretsManagerSink::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                &secret_id,
+            ))
+        }
+        None => Arc::new(EnvFileSink::new(
+            env(keys::LOCAL_ENV_FILE).unwrap_or_else(|| ".env".into()),
+        )),
+    };
+    google_auth_with_sink(config, sink)
+}
+
+/// [`google_auth`] with a given sink.
+pub fn google_auth_with_sink(
+    config: &Config,
+    sink: Arc<dyn RefreshTokenSink>,
+) -> Result<GoogleAuth, String> {
+    let g = &config.google;
+    let missing = |key: &str| format!("{key} is not set");
+    let client_id = g
+        .client_id
+        .clone()
+        .ok_or_else(|| missing(keys::GOOGLE_CLIENT_ID))?;
+    let client_secret = g
+        .client_secret
+        .clone()
+        .ok_or_else(|| missing(keys::GOOGLE_CLIENT_SECRET))?;
+    let state_key = g
+        .state_secret
+        .clone()
+        .ok_or_else(|| missing(keys::OAUTH_STATE_SECRET))?;
+    let base = config
+        .public_base_url
+        .as_deref()
+        .ok_or_else(|| missing(keys::PUBLIC_BASE_URL))?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    Ok(GoogleAuth {
+        consent: phone_google::ConsentConfig {
+            creds: phone_google::ClientCredentials {
+                client_id,
+                client_secret,
+                token_url: g
+                    .token_url
+                    .clone()
+                    .unwrap_or_else(|| phone_google::oauth::DEFAULT_TOKEN_URL.into()),
+            },
+            auth_url: g
+                .auth_url
+                .clone()
+                .unwrap_or_else(|| phone_google::oauth::DEFAULT_AUTH_URL.into()),
+        },
+        signer: phone_google::StateSigner::new(state_key, STATE_LIFETIME),
+        redirect_uri: format!("{}/auth/google/callback", base.trim_end_matches('/')),
+        http,
+        sink,
+    })
 }
 
 /// The text agent's model: OpenAI Chat Completions when `OPENAI_API_KEY` is set.

@@ -5,12 +5,14 @@
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
 //! - [`routes`]: the routers, one module per area.
+//! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
 pub mod routes;
 pub mod state;
+pub mod token_sink;
 pub mod twilio_request;
 
 pub use error::ApiError;

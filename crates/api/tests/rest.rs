@@ -318,7 +318,7 @@ async fn delete_memory_erases_a_number() {
 }
 
 #[tokio::test]
-async fn configuration_switches_adapters_to_twilio_and_gmail() {
+async fn configuration_switches_adapters_to_twilio_and_google() {
     let env = BTreeMap::from([
         (
             "TWILIO_ACCOUNT_SID".to_owned(),
@@ -350,9 +350,11 @@ async fn configuration_switches_adapters_to_twilio_and_gmail() {
         "{}",
         ports.mail.describe()
     );
+    assert_eq!(ports.calendar.describe(), "google:primary");
     let local =
         phone_api::bootstrap::tool_ports(&Config::from_map(&BTreeMap::new()).unwrap(), &store)
             .unwrap();
     assert!(local.messaging.describe().contains("local"));
     assert!(local.mail.describe().contains("local"));
+    assert!(local.calendar.describe().contains("local"));
 }

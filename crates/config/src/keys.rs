@@ -70,7 +70,8 @@ pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
 pub const DRAIN_SECS: &str = "DRAIN_SECS";
 /// Turn detection: `server_vad` (default) or `semantic_vad`.
 pub const TURN_DETECTION: &str = "TURN_DETECTION";
-/// Google OAuth client id (Gmail; Calendar when its adapter lands).
+/// Google OAuth client id; with the secret and a refresh token it switches the calendar to
+/// Google Calendar and mail to Gmail.
 pub const GOOGLE_CLIENT_ID: &str = "GOOGLE_CLIENT_ID";
 /// Google OAuth client secret (secret).
 pub const GOOGLE_CLIENT_SECRET: &str = "GOOGLE_CLIENT_SECRET";
@@ -80,3 +81,14 @@ pub const GOOGLE_REFRESH_TOKEN: &str = "GOOGLE_REFRESH_TOKEN";
 pub const GOOGLE_TOKEN_URL: &str = "GOOGLE_TOKEN_URL";
 /// Gmail API base (default `https://gmail.googleapis.com/gmail/v1/users/me`).
 pub const GMAIL_BASE_URL: &str = "GMAIL_BASE_URL";
+/// Google Calendar API base (default `https://www.googleapis.com/calendar/v3`).
+pub const GOOGLE_CALENDAR_BASE_URL: &str = "GOOGLE_CALENDAR_BASE_URL";
+/// Which Google calendar the tools use (default `primary`, the authorised user's own).
+pub const GOOGLE_CALENDAR_ID: &str = "GOOGLE_CALENDAR_ID";
+/// Google's consent screen (default `https://accounts.google.com/o/oauth2/v2/auth`).
+pub const GOOGLE_AUTH_URL: &str = "GOOGLE_AUTH_URL";
+/// The dotenv file `/auth/google/callback` writes the refresh token into when there is no
+/// configuration secret (default `.env`, the file `phone-agent` reads at start).
+pub const LOCAL_ENV_FILE: &str = "LOCAL_ENV_FILE";
+/// Key that signs the OAuth `state` of `/auth/google` (secret, at least 32 characters).
+pub const OAUTH_STATE_SECRET: &str = "OAUTH_STATE_SECRET";

@@ -91,6 +91,14 @@ pub struct GoogleConfig {
     pub token_url: Option<String>,
     /// Gmail API base.
     pub gmail_base_url: Option<String>,
+    /// Google Calendar API base.
+    pub calendar_base_url: Option<String>,
+    /// Calendar the tools use (`primary` unless set).
+    pub calendar_id: String,
+    /// Consent screen URL.
+    pub auth_url: Option<String>,
+    /// Key signing the OAuth `state`.
+    pub state_secret: Option<SecretString>,
 }
 
 /// What the assistant says and assumes.
@@ -234,6 +242,20 @@ impl Config {
                 refresh_token: src.secret(keys::GOOGLE_REFRESH_TOKEN),
                 token_url: src.url(keys::GOOGLE_TOKEN_URL, &["https", "http"])?,
                 gmail_base_url: src.url(keys::GMAIL_BASE_URL, &["https", "http"])?,
+                calendar_base_url: src.url(keys::GOOGLE_CALENDAR_BASE_URL, &["https", "http"])?,
+                calendar_id: src
+                    .string(keys::GOOGLE_CALENDAR_ID)
+                    .unwrap_or_else(|| "primary".into()),
+                auth_url: src.url(keys::GOOGLE_AUTH_URL, &["https", "http"])?,
+                state_secret: match src.secret(keys::OAUTH_STATE_SECRET) {
+                    Some(key) if secrecy::ExposeSecret::expose_secret(&key).len() < 32 => {
+                        return Err(ConfigError::invalid(
+                            keys::OAUTH_STATE_SECRET,
+                            "must be at least 32 characters (a random key)",
+                        ));
+                    }
+                    other => other,
+                },
             },
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,

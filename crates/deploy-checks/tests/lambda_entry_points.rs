@@ -31,6 +31,17 @@ fn function_env() -> Vec<(&'static str, String)> {
         ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.into()),
         ("API_KEY", API_KEY.into()),
         ("TIME_ZONE", "Europe/Paris".into()),
+        // Google client credentials (no refresh token yet): the auth function can start a
+        // consent flow; no function calls Google here.
+        (
+            "GOOGLE_CLIENT_ID",
+            "client.apps.googleusercontent.com".into(),
+        ),
+        ("GOOGLE_CLIENT_SECRET", "client-secret".into()),
+        (
+            "OAUTH_STATE_SECRET",
+            "deploy-checks-state-key-0123456789abcdef".into(),
+        ),
         ("LOG_FORMAT", "json".into()),
         ("RUST_LOG", "warn".into()),
     ]
@@ -59,6 +70,9 @@ const CASES: &[Case] = &[
     Case { function: "sms", status: 401, request: || ApiGatewayV2Request::get("/sms/list") },
     Case { function: "sms", status: 403, request: || ApiGatewayV2Request::post_form("/sms/incoming", &[("From", "+15551230001"), ("Body", "hi")]) },
     Case { function: "email", status: 401, request: || ApiGatewayV2Request::get("/email/inbox") },
+    Case { function: "auth", status: 401, request: || ApiGatewayV2Request::get("/auth/google") },
+    Case { function: "auth", status: 302, request: || with_key(ApiGatewayV2Request::get("/auth/google")) },
+    Case { function: "auth", status: 403, request: || ApiGatewayV2Request::get("/auth/google/callback?code=4/x&state=forged.1.AAAA") },
 ];
 
 fn incoming_call() -> Vec<(&'static str, &'static str)> {

@@ -80,9 +80,14 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         signal.clone(),
         Some(tools.clone()),
     );
-    let app =
-        phone_api::routes::all(AppState::new(config.clone(), store.clone()).with_tools(tools))
-            .merge(stream_host::stream_routes(host.clone()));
+    let mut state = AppState::new(config.clone(), store.clone()).with_tools(tools);
+    if let Some(chat) = phone_api::bootstrap::chat_model(&config)? {
+        state = state.with_chat(chat);
+    }
+    let google_auth = phone_api::bootstrap::google_auth(&config).await;
+    let app = phone_api::routes::all(state.clone())
+        .merge(phone_api::routes::google_auth::routes(state, google_auth))
+        .merge(stream_host::stream_routes(host.clone()));
     let task = tokio::spawn(async move {
         let mut signal = signal;
         axum::serve(listener.tap_io(stream_host::no_delay), app)

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod calendar;
 pub mod calls;
+pub mod google_auth;
 pub mod health;
 pub mod messages;
 pub mod sms_incoming;

@@ -1,0 +1,197 @@
+//! `GET /auth/google` and `GET /auth/google/callback`: connecting the assistant to a Google
+//! account without hand-made scripts.
+//!
+//! Starting the flow needs the REST API key (`Authorization: Bearer`), because whoever
+//! completes it decides whose calendar and mail the assistant uses. The answer is a redirect to
+//! Google's consent screen with offline access, forced consent and a signed, expiring `state`;
+//! the callback accepts only such a state, exchanges the code and stores the refresh token
+//! through a [`RefreshTokenSink`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRef, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use phone_google::{ConsentConfig, OAuthError, StateSigner};
+use serde::Deserialize;
+
+use crate::auth::ApiKeyAuth;
+use crate::token_sink::RefreshTokenSink;
+use crate::{ApiError, AppState};
+
+/// How long a consent flow may take from redirect to callback.
+pub const STATE_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Everything the two routes need; built by `bootstrap::google_auth`.
+pub struct GoogleAuth {
+    /// Client credentials, token endpoint and consent screen.
+    pub consent: ConsentConfig,
+    /// Signs and checks `state`.
+    pub signer: StateSigner,
+    /// `{PUBLIC_BASE_URL}/auth/google/callback`, registered with the OAuth client.
+    pub redirect_uri: String,
+    /// For the code exchange (it has a timeout).
+    pub http: reqwest::Client,
+    /// Where the refresh token goes.
+    pub sink: Arc<dyn RefreshTokenSink>,
+}
+
+impl std::fmt::Debug for GoogleAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleAuth")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("sink", &self.sink.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The routes' state: the app (for the API key) and the Google flow, or why it is not set up.
+#[derive(Clone)]
+pub struct AuthState {
+    app: AppState,
+    google: Result<Arc<GoogleAuth>, String>,
+}
+
+impl FromRef<AuthState> for AppState {
+    fn from_ref(state: &AuthState) -> AppState {
+        state.app.clone()
+    }
+}
+
+/// The auth router. `google` is the flow, or the configuration error that prevents it (which
+/// both routes then report with 503, naming the missing key).
+pub fn routes(app: AppState, google: Result<GoogleAuth, String>) -> Router {
+    let state = AuthState {
+        app,
+        google: google.map(Arc::new),
+    };
+    Router::new()
+        .route("/auth/google", get(start))
+        .route("/auth/google/callback", get(callback))
+        .with_state(state)
+}
+
+fn flow(state: &AuthState) -> Result<&GoogleAuth, ApiError> {
+    state.google.as_deref().map_err(|reason| {
+        ApiError::Unavailable(format!("Google authorisation is not configured: {reason}"))
+    })
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// `GET /auth/google`: 302 to Google's consent screen.
+async fn start(_auth: ApiKeyAuth, State(state): State<AuthState>) -> Result<Response, ApiError> {
+    let google = flow(&state)?;
+    let url = google
+        .consent
+        .consent_url(&google.redirect_uri, &google.signer.issue(unix_now()))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tracing::info!("google consent flow started");
+    Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
+}
+
+/// What Google appends to the redirect URI.
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// A short page for the person at the browser.
+fn page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let body = format!(
+        "<!doctype html><meta charset=utf-8><title>{t}</title><h1>{t}</h1><p>{d}</p>",
+        t = escape(title),
+        d = escape(detail)
+    );
+    (status, Html(body)).into_response()
+}
+
+/// `GET /auth/google/callback?code=…&state=…` (or `?error=…`).
+async fn callback(
+    State(state): State<AuthState>,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let google = flow(&state)?;
+    let Some(signed) = query.state.as_deref() else {
+        return Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Missing state",
+            "Start again at /auth/google.",
+        ));
+    };
+    if let Err(e) = google.signer.verify(signed, unix_now()) {
+        tracing::warn!(error = %e, "google callback with a bad state refused");
+        return Ok(page(
+            StatusCode::FORBIDDEN,
+            "Authorisation refused",
+            &format!("{e}. Start again at /auth/google."),
+        ));
+    }
+    if let Some(error) = query.error.as_deref() {
+        tracing::info!(error, "google consent declined");
+        let detail = format!(
+            "Google answered '{}'. Nothing was changed.",
+            error.chars().take(100).collect::<String>()
+        );
+        return Ok(page(StatusCode::BAD_REQUEST, "Consent not given", &detail));
+    }
+    let Some(code) = query
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 2048)
+    else {
+        return Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Missing code",
+            "Start again at /auth/google.",
+        ));
+    };
+    let token = match google
+        .consent
+        .exchange_code(&google.http, code, &google.redirect_uri)
+        .await
+    {
+        Ok(token) => token,
+        Err(OAuthError::Revoked) => {
+            return Ok(page(
+                StatusCode::BAD_REQUEST,
+                "Code not accepted",
+                "Google refused the code (used already or expired). Start again at /auth/google.",
+            ));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "google code exchange failed");
+            return Err(ApiError::Upstream(e.to_string()));
+        }
+    };
+    google.sink.save(&token).await.map_err(|e| {
+        tracing::error!(error = %e, sink = %google.sink.describe(), "refresh token not stored");
+        ApiError::Upstream(format!("the refresh token could not be stored: {e}"))
+    })?;
+    tracing::info!(sink = %google.sink.describe(), "google refresh token stored");
+    Ok(page(
+        StatusCode::OK,
+        "Google account connected",
+        &format!(
+            "The refresh token is stored in the {}. New processes (the next Lambda cold start, \
+             or phone-agent serve once restarted) use Google Calendar and Gmail.",
+            google.sink.describe()
+        ),
+    ))
+}
