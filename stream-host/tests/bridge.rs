@@ -6,9 +6,16 @@ mod harness;
 use std::time::Duration;
 
 use harness::{AUTH_TOKEN, WAIT, b64, sid, start};
+use std::sync::Arc;
+
+use phone_core::tools::clock_time::LocalZone;
 use phone_core::{CallStatus, Role};
+use phone_google::GoogleCalendar;
+use phone_google::oauth::{ClientCredentials, TokenSource};
+use phone_test_support::google_server::{self, GoogleTestServer};
 use phone_test_support::realtime_server::Mode;
 use phone_test_support::twilio_stream::{Signing, TwilioStream};
+use secrecy::SecretString;
 use serde_json::json;
 
 fn delta(response: &str, item: &str, audio: &[u8]) -> serde_json::Value {
@@ -571,4 +578,68 @@ async fn a_second_call_from_the_same_number_knows_what_the_first_did() {
         instructions.contains("2026-11-27T16:00 (Europe/Paris)"),
         "{instructions}"
     );
+}
+
+#[tokio::test]
+async fn a_voice_call_books_the_event_in_google_calendar() {
+    let google = GoogleTestServer::start().await.unwrap();
+    let creds = ClientCredentials {
+        client_id: google_server::CLIENT_ID.into(),
+        client_secret: SecretString::from(google_server::CLIENT_SECRET),
+        token_url: google.token_url(),
+    };
+    let tokens = Arc::new(TokenSource::new(
+        reqwest::Client::new(),
+        creds,
+        SecretString::from(google_server::REFRESH_TOKEN),
+    ));
+    let zone = LocalZone::new("Europe/Paris").unwrap();
+    let calendar =
+        GoogleCalendar::new(&google.calendar_base_url(), "primary", tokens, zone).unwrap();
+    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let mut twilio = host.connect_call(&sid(19)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_g"}}))
+        .await;
+    host.openai
+        .send(
+            json!({"type": "response.function_call_arguments.done", "response_id": "resp_g",
+        "item_id": "fc", "output_index": 0, "call_id": "call_g1", "name": "create_event",
+        "arguments": r#"{"title":"Dentist","start":"2026-12-03T15:00","duration_minutes":30}"#}),
+        )
+        .await;
+    let output = &host
+        .openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await[0];
+    let result: serde_json::Value =
+        serde_json::from_str(output["item"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result["created"]["start"],
+        "2026-12-03T15:00 (Europe/Paris)"
+    );
+
+    // The event exists in Google's calendar afterwards, in Google's wire shape.
+    let events = google.live_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["summary"], "Dentist");
+    assert_eq!(events[0]["start"]["dateTime"], "2026-12-03T14:00:00Z");
+    assert_eq!(events[0]["start"]["timeZone"], "Europe/Paris");
+    assert_eq!(events[0]["end"]["dateTime"], "2026-12-03T14:30:00Z");
+    assert_eq!(result["created"]["id"], events[0]["id"]);
+
+    twilio.stop(&sid(19)).await;
+    host.wait_no_active_calls().await;
+    let records = host
+        .store
+        .list_tool_calls(
+            &format!("CALL#{}", sid(19)),
+            &phone_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(records.len(), 1, "the tool call is recorded on the call");
+    assert!(!records[0].is_error);
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use phone_core::ports::Calendar;
 use phone_core::token::hash_stream_token;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
@@ -58,15 +59,26 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
 
 /// Starts a host; `tweak` adjusts the configuration.
 pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -> Host {
-    start_full(mode, tweak, false).await
+    start_full(mode, tweak, false, None).await
 }
 
 /// A host whose calls have the tools, on the embedded adapters.
 pub async fn start_with_tools() -> Host {
-    start_full(Mode::Scripted, |_| {}, true).await
+    start_full(Mode::Scripted, |_| {}, true, None).await
 }
 
-async fn start_full(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig), tools: bool) -> Host {
+/// A host whose calls have the tools, with this calendar (e.g. Google's adapter on a loopback
+/// Google server) and the embedded adapters for the rest.
+pub async fn start_with_calendar(calendar: Arc<dyn Calendar>) -> Host {
+    start_full(Mode::Scripted, |_| {}, true, Some(calendar)).await
+}
+
+async fn start_full(
+    mode: Mode,
+    tweak: impl FnOnce(&mut StreamHostConfig),
+    tools: bool,
+    calendar: Option<Arc<dyn Calendar>>,
+) -> Host {
     let openai = RealtimeTestServer::start(mode).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -80,7 +92,8 @@ async fn start_full(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig), tools
     );
     let (drain, signal) = drain::channel();
     let ports = tools.then(|| ToolPorts {
-        calendar: Arc::new(phone_local::LocalCalendar::new(store.clone())),
+        calendar: calendar
+            .unwrap_or_else(|| Arc::new(phone_local::LocalCalendar::new(store.clone()))),
         messaging: Arc::new(phone_local::SmsOutbox::new(store.clone(), None)),
         mail: Arc::new(phone_local::MailOutbox::new(store.clone())),
         call_control: Arc::new(phone_local::LocalCallControl::default()),
