@@ -643,3 +643,126 @@ async fn a_voice_call_books_the_event_in_google_calendar() {
     assert_eq!(records.len(), 1, "the tool call is recorded on the call");
     assert!(!records[0].is_error);
 }
+
+/// A calendar that takes `delay` before every answer, as a slow upstream would.
+struct SlowCalendar {
+    inner: phone_local::LocalCalendar,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl phone_core::ports::Calendar for SlowCalendar {
+    async fn list_events(
+        &self,
+        range: phone_core::ports::TimeRange,
+        query: Option<&str>,
+        max: u32,
+    ) -> Result<Vec<phone_core::ports::CalendarEvent>, phone_core::ports::PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.list_events(range, query, max).await
+    }
+    async fn get_event(
+        &self,
+        id: &str,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        self.inner.get_event(id).await
+    }
+    async fn create_event(
+        &self,
+        event: &phone_core::ports::NewEvent,
+        request_id: &str,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.create_event(event, request_id).await
+    }
+    async fn update_event(
+        &self,
+        id: &str,
+        patch: &phone_core::ports::EventPatch,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        self.inner.update_event(id, patch).await
+    }
+    async fn delete_event(&self, id: &str) -> Result<(), phone_core::ports::PortError> {
+        self.inner.delete_event(id).await
+    }
+    async fn busy(
+        &self,
+        range: phone_core::ports::TimeRange,
+    ) -> Result<Vec<phone_core::ports::TimeRange>, phone_core::ports::PortError> {
+        self.inner.busy(range).await
+    }
+    fn describe(&self) -> String {
+        "slow local calendar".into()
+    }
+}
+
+#[tokio::test]
+async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
+    let store = phone_core::Store::new(
+        Arc::new(phone_local::LocalRecords::in_memory()),
+        Arc::new(phone_core::SystemClock),
+        Default::default(),
+    );
+    let calendar = SlowCalendar {
+        inner: phone_local::LocalCalendar::new(store),
+        delay: Duration::from_millis(3500),
+    };
+    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let _twilio = host.connect_call(&sid(20)).await;
+    let before = host.openai.wait_for("response.create", 1, WAIT).await.len();
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_s"}}))
+        .await;
+    host.openai
+        .send(
+            json!({"type": "response.function_call_arguments.done", "response_id": "resp_s",
+        "item_id": "fc", "output_index": 0, "call_id": "call_s1", "name": "list_events",
+        "arguments": r#"{"day":"2026-12-03"}"#}),
+        )
+        .await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "resp_s", "status": "completed"}}))
+        .await;
+
+    // After 2.5 s of silence: an out-of-band "one moment", outside the conversation, no tools.
+    let creates = host
+        .openai
+        .wait_for("response.create", before + 1, WAIT)
+        .await;
+    let notice = &creates[before]["response"];
+    assert_eq!(notice["conversation"], "none", "{notice}");
+    assert_eq!(notice["tool_choice"], "none");
+    assert_eq!(notice["metadata"]["purpose"], "tool_wait");
+    host.openai
+        .send(
+            json!({"type": "response.created", "response": {"id": "resp_wait",
+            "metadata": {"purpose": "tool_wait"}}}),
+        )
+        .await;
+
+    // The tool finishes while the notice is still speaking: its output goes in, but the
+    // follow-up waits (two responses cannot run at once).
+    host.openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        before + 1
+    );
+    host.openai
+        .send(
+            json!({"type": "response.done", "response": {"id": "resp_wait", "status": "completed",
+            "metadata": {"purpose": "tool_wait"}}}),
+        )
+        .await;
+    let creates = host
+        .openai
+        .wait_for("response.create", before + 2, WAIT)
+        .await;
+    assert!(
+        creates[before + 1]["response"]["conversation"].is_null(),
+        "the follow-up is an ordinary response: {}",
+        creates[before + 1]
+    );
+}

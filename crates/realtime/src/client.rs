@@ -50,6 +50,21 @@ pub fn response_create(instructions: Option<&str>) -> String {
     }
 }
 
+/// Tag of the out-of-band "one moment" response, found again in its `response.done`.
+pub const TOOL_WAIT_PURPOSE: &str = "tool_wait";
+
+/// An out-of-band response (`conversation: "none"`, so it leaves no item in the conversation and
+/// cannot call tools) that only says a few words while a slow tool runs.
+pub fn tool_wait_notice() -> String {
+    json!({"type": "response.create", "response": {
+        "conversation": "none",
+        "tool_choice": "none",
+        "metadata": {"purpose": TOOL_WAIT_PURPOSE},
+        "instructions": "A tool is still running. Say only a very short holding phrase in the caller's language, such as \"One moment, please.\" Nothing else."
+    }})
+    .to_string()
+}
+
 /// `response.cancel` of the active response.
 pub fn response_cancel() -> String {
     json!({"type": "response.cancel"}).to_string()

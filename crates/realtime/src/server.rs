@@ -31,6 +31,16 @@ pub struct ResponseInfo {
     /// Token usage, on `response.done`.
     #[serde(default)]
     pub usage: Option<RawUsage>,
+    /// What the client attached in `response.create` (e.g. `{"purpose": "tool_wait"}`).
+    #[serde(default)]
+    pub metadata: Option<std::collections::HashMap<String, String>>,
+}
+
+impl ResponseInfo {
+    /// The client's `purpose` tag, if it gave one.
+    pub fn purpose(&self) -> Option<&str> {
+        self.metadata.as_ref()?.get("purpose").map(String::as_str)
+    }
 }
 
 /// Cached token details.

@@ -28,7 +28,7 @@ mod reconnect;
 mod tools;
 mod twilio_side;
 
-use tools::ToolRun;
+use tools::{ToolEvent, WaitNotice};
 
 /// Why a call ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -98,11 +98,12 @@ pub(crate) struct Bridge {
     outcome: Outcome,
     tool_ctx: Option<ToolContext>,
     tool_tasks: JoinSet<()>,
-    tool_tx: tokio::sync::mpsc::UnboundedSender<ToolRun>,
-    tool_rx: tokio::sync::mpsc::UnboundedReceiver<ToolRun>,
+    tool_tx: tokio::sync::mpsc::UnboundedSender<ToolEvent>,
+    tool_rx: tokio::sync::mpsc::UnboundedReceiver<ToolEvent>,
     /// Per response with tool calls: outputs still running, and whether the response is done.
     tool_responses: HashMap<String, (usize, bool)>,
     effect: Option<CallEffect>,
+    wait_notice: WaitNotice,
 }
 
 enum Step {
@@ -132,6 +133,7 @@ impl Bridge {
             tool_rx,
             tool_responses: HashMap::new(),
             effect: None,
+            wait_notice: WaitNotice::default(),
             state,
             stream_sid: start.stream_sid,
             call_sid: start.call_sid,
@@ -230,7 +232,7 @@ impl Bridge {
                     }
                 }
                 _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
-                Some(run) = self.tool_rx.recv() => self.on_tool_done(run).await,
+                Some(event) = self.tool_rx.recv() => self.on_tool_event(event).await,
                 _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
             };
             if let Step::End(reason) = step {

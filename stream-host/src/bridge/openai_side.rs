@@ -85,6 +85,10 @@ impl Bridge {
                 if let Some(usage) = &response.usage {
                     self.outcome.usage.add(&usage.to_usage());
                 }
+                if response.purpose() == Some(client::TOOL_WAIT_PURPOSE) {
+                    self.on_wait_notice_done().await;
+                    return Step::Continue;
+                }
                 if self.ending.is_some() {
                     self.goodbye_response_done = true;
                     return self.maybe_finish_goodbye();
@@ -115,6 +119,12 @@ impl Bridge {
             }
             ServerEvent::Error { error } => {
                 tracing::warn!(code = ?error.code, message = %error.message, "OpenAI reported an error");
+                if error.code.as_deref() == Some("conversation_already_has_active_response") {
+                    // A "one moment" refused because the caller's own turn started a response:
+                    // that response speaks instead, and a held-back follow-up must not wait
+                    // for a notice that will never end.
+                    self.on_wait_notice_done().await;
+                }
                 Step::Continue
             }
             _ => Step::Continue,

@@ -1,6 +1,8 @@
 //! Tool calls during a call (PROTOCOLS.md §2.4): run each tool off the audio path, answer with
 //! `function_call_output`, and send one `response.create` once every output of a response is
 //! in. `end_call` and `transfer_call` act only after the assistant's next words have played.
+//! A tool still running after [`SLOW_TOOL`] gets a short out-of-band "one moment" so the caller
+//! is not left in silence; the follow-up waits until that notice has finished.
 
 use std::time::Duration;
 
@@ -13,12 +15,37 @@ use super::{Bridge, EndReason, GOODBYE_GRACE, Step};
 
 /// Longest a tool may run before the model is told it failed.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(12);
+/// A tool running longer than this gets a "one moment" (about the pause after which a caller
+/// starts wondering whether anyone is there).
+const SLOW_TOOL: Duration = Duration::from_millis(2500);
 
-/// A finished tool run, sent back to the bridge loop.
+/// What a tool task tells the bridge loop.
+pub(crate) enum ToolEvent {
+    /// The tool is still running after [`SLOW_TOOL`].
+    Slow {
+        /// The response that called it.
+        response_id: String,
+    },
+    /// The tool finished (or timed out).
+    Done(ToolRun),
+}
+
+/// A finished tool run.
 pub(crate) struct ToolRun {
     response_id: String,
     call_id: String,
     outcome: ToolOutcome,
+}
+
+/// The "one moment" notice of one call.
+#[derive(Debug, Default)]
+pub(crate) struct WaitNotice {
+    /// A notice was asked for and its `response.done` has not come yet.
+    speaking: bool,
+    /// A follow-up is waiting for the notice to finish (two responses cannot run at once).
+    follow_up_waiting: bool,
+    /// Responses that already had their notice.
+    noticed: std::collections::HashSet<String>,
 }
 
 impl Bridge {
@@ -37,37 +64,82 @@ impl Bridge {
         let tx = self.tool_tx.clone();
         let Some(ctx) = self.tool_ctx.clone() else {
             let outcome = ToolOutcome::error(format!("tool {name} is not available on this line"));
-            let _ = tx.send(ToolRun {
+            let _ = tx.send(ToolEvent::Done(ToolRun {
                 response_id,
                 call_id,
                 outcome,
-            });
+            }));
             return;
         };
         tracing::info!(tool = %name, call_id = %call_id, "tool call");
         self.tool_tasks.spawn(async move {
-            let outcome = match tokio::time::timeout(
-                TOOL_TIMEOUT,
-                run_tool(&ctx, &name, &arguments, &call_id),
-            )
-            .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => ToolOutcome::error(format!(
+            let finished = {
+                let work =
+                    tokio::time::timeout(TOOL_TIMEOUT, run_tool(&ctx, &name, &arguments, &call_id));
+                tokio::pin!(work);
+                tokio::select! {
+                    finished = &mut work => finished,
+                    () = tokio::time::sleep(SLOW_TOOL) => {
+                        let _ = tx.send(ToolEvent::Slow { response_id: response_id.clone() });
+                        work.await
+                    }
+                }
+            };
+            let outcome = finished.unwrap_or_else(|_| {
+                ToolOutcome::error(format!(
                     "{name} did not finish within {} s; tell the caller to try again later",
                     TOOL_TIMEOUT.as_secs()
-                )),
-            };
-            let _ = tx.send(ToolRun {
+                ))
+            });
+            let _ = tx.send(ToolEvent::Done(ToolRun {
                 response_id,
                 call_id,
                 outcome,
-            });
+            }));
         });
     }
 
+    /// Routes a tool task's event.
+    pub(super) async fn on_tool_event(&mut self, event: ToolEvent) -> Step {
+        match event {
+            ToolEvent::Slow { response_id } => {
+                self.on_tool_slow(response_id).await;
+                Step::Continue
+            }
+            ToolEvent::Done(run) => self.on_tool_done(run).await,
+        }
+    }
+
+    /// A tool is slow: once per response, and only when the model has finished speaking and
+    /// the call is not ending, ask for a brief "one moment".
+    async fn on_tool_slow(&mut self, response_id: String) {
+        let model_done = self
+            .tool_responses
+            .get(&response_id)
+            .is_some_and(|(running, done)| *running > 0 && *done);
+        if !model_done
+            || self.ending.is_some()
+            || self.wait_notice.speaking
+            || !self.wait_notice.noticed.insert(response_id)
+        {
+            return;
+        }
+        tracing::info!("tool is slow; telling the caller to hold on");
+        if self.send_openai(client::tool_wait_notice()).await.is_ok() {
+            self.wait_notice.speaking = true;
+        }
+    }
+
+    /// The "one moment" response ended: run the follow-up it held back, if any.
+    pub(super) async fn on_wait_notice_done(&mut self) {
+        self.wait_notice.speaking = false;
+        if std::mem::take(&mut self.wait_notice.follow_up_waiting) {
+            self.follow_up().await;
+        }
+    }
+
     /// A tool finished: hand its output to the model.
-    pub(super) async fn on_tool_done(&mut self, run: ToolRun) -> Step {
+    async fn on_tool_done(&mut self, run: ToolRun) -> Step {
         if let Some(effect) = &run.outcome.effect {
             self.effect = Some(effect.clone());
         }
@@ -104,6 +176,10 @@ impl Bridge {
     /// One `response.create` after all outputs; if a tool asked to end or transfer the call,
     /// that response is the last words, and the call ends once they have played.
     async fn follow_up(&mut self) {
+        if self.wait_notice.speaking {
+            self.wait_notice.follow_up_waiting = true;
+            return;
+        }
         let _ = self.send_openai(client::response_create(None)).await;
         if let Some(effect) = &self.effect {
             let reason = match effect {
