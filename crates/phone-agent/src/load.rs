@@ -27,6 +27,17 @@ pub struct LoadArgs {
     /// Seconds every call streams in the measured window.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
+    /// Extra environment for the server process, `KEY=VALUE`, repeatable (e.g.
+    /// `--server-env TOKIO_WORKER_THREADS=1` to compare runtime sizes).
+    #[arg(long = "server-env", value_parser = parse_key_value)]
+    pub server_env: Vec<(String, String)>,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{text}'"))?;
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// The server child process, killed when dropped.
@@ -97,6 +108,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .env("STREAM_MAX_CALLS", (args.calls + 10).to_string())
         .env("IDLE_TIMEOUT_SECS", "3600")
         .env("RUST_LOG", "warn")
+        .envs(args.server_env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -42,9 +42,11 @@ pub async fn connect(
         request.headers_mut().insert("Authorization", value);
     }
     // A frame can carry a whole response's audio; 1 MiB is ample and bounds memory per call.
-    // Small buffers keep a call's memory low (tungstenite defaults to 128 KiB each).
+    // Small buffers keep a call's memory low (tungstenite defaults to 128 KiB each). The read
+    // size is also what tungstenite zero-fills before every read: 4 KiB holds a typical audio
+    // delta in one read without clearing 16 KiB fifty times a second.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(8 * 1024)
         .max_message_size(Some(1 << 20))
         .max_frame_size(Some(1 << 20));

@@ -58,6 +58,21 @@ async fn echo(stream: TcpStream) {
         let Message::Text(text) = message else {
             continue;
         };
+        // The bridge writes appends as `{"type":"input_audio_buffer.append","audio":"…"}`; echo
+        // those without a JSON parse, to keep the generator's share of the machine small.
+        if let Some(audio) = text
+            .as_str()
+            .strip_prefix(r#"{"type":"input_audio_buffer.append","audio":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+        {
+            let reply = format!(
+                r#"{{"type":"response.output_audio.delta","response_id":"resp_echo","item_id":"item_echo","output_index":0,"content_index":0,"delta":"{audio}"}}"#
+            );
+            if tx.send(Message::text(reply)).await.is_err() {
+                return;
+            }
+            continue;
+        }
         let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
             continue;
         };

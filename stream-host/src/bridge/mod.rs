@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use phone_core::tools::{CallEffect, ToolContext};
 use phone_core::{CallStats, Role, Usage};
@@ -70,18 +69,15 @@ const GOODBYE_GRACE: Duration = Duration::from_secs(10);
 /// Turns replayed to a new OpenAI session after a reconnect.
 const REPLAYED_TURNS: usize = 50;
 
-type OpenAiSink = SplitSink<RealtimeSocket, OpenAiMessage>;
-type OpenAiStream = SplitStream<RealtimeSocket>;
-
 /// One call's bridge.
 pub(crate) struct Bridge {
     state: HostState,
     stream_sid: String,
     call_sid: phone_core::CallSid,
-    twilio_tx: SplitSink<WebSocket, TwilioMessage>,
-    twilio_rx: SplitStream<WebSocket>,
-    openai_tx: OpenAiSink,
-    openai_rx: OpenAiStream,
+    /// Both sockets stay whole (not split): the one task that owns them reads and writes in
+    /// turn, so a split's lock would be pure cost on every frame.
+    twilio: WebSocket,
+    openai: RealtimeSocket,
     instructions: String,
     session_ready: bool,
     greeted: bool,
@@ -100,6 +96,9 @@ pub(crate) struct Bridge {
     tool_tasks: JoinSet<()>,
     tool_tx: tokio::sync::mpsc::UnboundedSender<ToolEvent>,
     tool_rx: tokio::sync::mpsc::UnboundedReceiver<ToolEvent>,
+    /// Tool runs whose `Done` has not arrived: the loop polls `tool_rx` only while some are
+    /// (polling an empty channel on every audio frame costs measurable CPU).
+    tools_running: usize,
     /// Per response with tool calls: outputs still running, and whether the response is done.
     tool_responses: HashMap<String, (usize, bool)>,
     effect: Option<CallEffect>,
@@ -119,8 +118,6 @@ impl Bridge {
         openai: RealtimeSocket,
         instructions: String,
     ) -> Self {
-        let (twilio_tx, twilio_rx) = twilio.split();
-        let (openai_tx, openai_rx) = openai.split();
         let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
         let tool_ctx = state.inner.tools.as_ref().map(|ports| {
             let owner = phone_core::store::Keys::call(&start.call_sid);
@@ -132,15 +129,14 @@ impl Bridge {
             tool_tx,
             tool_rx,
             tool_responses: HashMap::new(),
+            tools_running: 0,
             effect: None,
             wait_notice: WaitNotice::default(),
             state,
             stream_sid: start.stream_sid,
             call_sid: start.call_sid,
-            twilio_tx,
-            twilio_rx,
-            openai_tx,
-            openai_rx,
+            twilio,
+            openai,
             instructions,
             session_ready: false,
             greeted: false,
@@ -176,8 +172,8 @@ impl Bridge {
         self.tool_tasks.abort_all();
         self.outcome.conversation = std::mem::take(&mut self.conversation);
         self.apply_effect(reason).await;
-        let _ = self.twilio_tx.send(TwilioMessage::Close(None)).await;
-        let _ = self.openai_tx.send(OpenAiMessage::Close(None)).await;
+        let _ = self.twilio.send(TwilioMessage::Close(None)).await;
+        let _ = self.openai.send(OpenAiMessage::Close(None)).await;
         while let Some(joined) = self.writes.join_next().await {
             if let Err(e) = joined {
                 tracing::error!(error = %e, "store write task failed");
@@ -200,7 +196,7 @@ impl Bridge {
         loop {
             let was_ending = self.ending.is_some();
             let step = tokio::select! {
-                message = self.twilio_rx.next() => match message {
+                message = self.twilio.next() => match message {
                     Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
                     Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => Step::End(EndReason::CallerHungUp),
                     Some(Ok(TwilioMessage::Binary(_))) => {
@@ -209,7 +205,7 @@ impl Bridge {
                     }
                     Some(Ok(_)) => Step::Continue,
                 },
-                message = self.openai_rx.next() => match message {
+                message = self.openai.next() => match message {
                     Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
                     Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match self.reconnect().await {
                         Ok(()) => Step::Continue,
@@ -232,7 +228,7 @@ impl Bridge {
                     }
                 }
                 _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
-                Some(event) = self.tool_rx.recv() => self.on_tool_event(event).await,
+                Some(event) = self.tool_rx.recv(), if self.tools_running > 0 => self.on_tool_event(event).await,
                 _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
             };
             if let Step::End(reason) = step {
@@ -246,14 +242,14 @@ impl Bridge {
 
     async fn send_openai(&mut self, text: String) -> Result<(), ()> {
         self.outcome.stats.messages += 1;
-        self.openai_tx
+        self.openai
             .send(OpenAiMessage::Text(text.into()))
             .await
             .map_err(|_| ())
     }
 
     async fn send_twilio(&mut self, text: String) -> Step {
-        match self.twilio_tx.send(TwilioMessage::Text(text.into())).await {
+        match self.twilio.send(TwilioMessage::Text(text.into())).await {
             Ok(()) => Step::Continue,
             Err(_) => Step::End(EndReason::CallerHungUp),
         }

@@ -46,7 +46,7 @@ impl Bridge {
                     Some(mark) => {
                         // Queue the audio and send it with its mark in one write.
                         if self
-                            .twilio_tx
+                            .twilio
                             .feed(TwilioMessage::Text(media.into()))
                             .await
                             .is_err()

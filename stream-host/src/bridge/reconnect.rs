@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use phone_core::Role;
 use phone_realtime::client;
 
@@ -27,9 +26,7 @@ impl Bridge {
                     continue;
                 }
             };
-            let (tx, rx) = socket.split();
-            self.openai_tx = tx;
-            self.openai_rx = rx;
+            self.openai = socket;
             self.outcome.stats.reconnects += 1;
             let mut setup = vec![openai::session_update(&config, &self.instructions)];
             let skip = self.conversation.len().saturating_sub(REPLAYED_TURNS);

@@ -62,6 +62,7 @@ impl Bridge {
             .or_insert((0, false))
             .0 += 1;
         let tx = self.tool_tx.clone();
+        self.tools_running += 1;
         let Some(ctx) = self.tool_ctx.clone() else {
             let outcome = ToolOutcome::error(format!("tool {name} is not available on this line"));
             let _ = tx.send(ToolEvent::Done(ToolRun {
@@ -106,7 +107,10 @@ impl Bridge {
                 self.on_tool_slow(response_id).await;
                 Step::Continue
             }
-            ToolEvent::Done(run) => self.on_tool_done(run).await,
+            ToolEvent::Done(run) => {
+                self.tools_running = self.tools_running.saturating_sub(1);
+                self.on_tool_done(run).await
+            }
         }
     }
 
