@@ -80,3 +80,12 @@ pub const GOOGLE_REFRESH_TOKEN: &str = "GOOGLE_REFRESH_TOKEN";
 pub const GOOGLE_TOKEN_URL: &str = "GOOGLE_TOKEN_URL";
 /// Gmail API base (default `https://gmail.googleapis.com/gmail/v1/users/me`).
 pub const GMAIL_BASE_URL: &str = "GMAIL_BASE_URL";
+/// What the email processor does with the replies it writes: `draft` (default: saved as a
+/// draft in the thread for the owner to send), `send`, or `off` (kept in its record only).
+pub const EMAIL_REPLY_POLICY: &str = "EMAIL_REPLY_POLICY";
+/// Mail search the email processor reads (Gmail syntax; default
+/// `in:inbox newer_than:2d -from:me`).
+pub const EMAIL_QUERY: &str = "EMAIL_QUERY";
+/// Seconds `POST /sms/incoming` waits for the agent before answering Twilio with an empty
+/// reply and texting the answer through the REST API when it is ready (default 10).
+pub const SMS_REPLY_DEADLINE_SECS: &str = "SMS_REPLY_DEADLINE_SECS";
