@@ -2,12 +2,14 @@
 //! (through `lambda_http::run`) and the local all-in-one server (through `axum::serve`).
 //!
 //! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
+//! - [`email_processor`]: one run of the email processor over the configured adapters.
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
 //! - [`routes`]: the routers, one module per area.
 
 pub mod auth;
 pub mod bootstrap;
+pub mod email_processor;
 pub mod error;
 pub mod routes;
 pub mod state;
