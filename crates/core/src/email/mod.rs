@@ -96,8 +96,9 @@ impl Default for EmailOptions {
             query: DEFAULT_QUERY.into(),
             max_messages: 20,
             max_body_chars: 4_000,
-            // The Lambda times out at 300 s; one message is a few model calls.
-            budget: Duration::from_secs(200),
+            // The Lambda times out at 300 s. A message started at the budget's end may still
+            // take six model calls of up to 30 s each plus Gmail: 60 + 180 + margin < 300.
+            budget: Duration::from_secs(60),
         }
     }
 }
