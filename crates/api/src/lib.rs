@@ -1,6 +1,7 @@
 //! The HTTP side of phone-agent: one axum router per area, shared by the Lambda binaries
 //! (through `lambda_http::run`) and the local all-in-one server (through `axum::serve`).
 //!
+//! - [`background`]: work left running after a response, which a Lambda waits for.
 //! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
 //! - [`email_processor`]: one run of the email processor over the configured adapters.
 //! - [`state`]: what every handler shares.
@@ -8,6 +9,7 @@
 //! - [`routes`]: the routers, one module per area.
 
 pub mod auth;
+pub mod background;
 pub mod bootstrap;
 pub mod email_processor;
 pub mod error;
