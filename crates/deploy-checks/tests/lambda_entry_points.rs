@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use phone_test_support::lambda_runtime::{API_DOMAIN, ApiGatewayV2Request, LambdaProcess, Outcome};
 use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
+use phone_test_support::twilio_rest_server::TwilioRestServer;
 use serde_json::Value;
 
 const AUTH_TOKEN: &str = "deploy-checks-auth-token";
@@ -205,6 +206,76 @@ async fn signed_incoming_call_gets_connect_stream_twiml() {
         twiml.contains("wss://stream.example.test/voice/stream"),
         "{twiml}"
     );
+}
+
+/// A late SMS answer under Lambda: the webhook answers empty TwiML at the deadline, and the
+/// internal extension keeps the invocation alive until the answer has been texted through
+/// Twilio's REST API, once, even when Twilio re-delivers the webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_sms_answer_is_texted_after_the_response() {
+    let twilio = TwilioRestServer::start().await;
+    let openai = ChatTestServer::start(vec![ChatScript::Slow(
+        std::time::Duration::from_millis(2500),
+        Box::new(ChatScript::Text("Your 3pm is free.".into())),
+    )])
+    .await;
+    let bin_dir = build_functions(&["sms"]);
+    let mut env = function_env();
+    env.push(("TWILIO_API_BASE_URL", twilio.base_url().to_owned()));
+    env.push(("TWILIO_FROM_NUMBER", "+15551230002".into()));
+    env.push(("OPENAI_API_KEY", "sk-deploy-checks".into()));
+    env.push(("OPENAI_API_BASE_URL", openai.base_url().to_owned()));
+    env.push(("SMS_REPLY_DEADLINE_SECS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sms = LambdaProcess::start(&bin_dir.join("sms"), "sms", &env)
+        .await
+        .expect("starting sms");
+    let webhook = || {
+        signed_form(
+            "/sms/incoming",
+            &[
+                ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+                ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+                ("From", "+15551230001"),
+                ("To", "+15551230002"),
+                ("Body", "am I free at 3?"),
+                ("NumMedia", "0"),
+            ],
+        )
+    };
+    let reply = sms.invoke_http(&webhook()).await.expect("invoking sms");
+    assert_eq!(reply.status, 200, "{}\n{}", reply.text(), sms.stderr());
+    assert!(!reply.text().contains("<Message>"), "{}", reply.text());
+    assert!(
+        twilio.messages().is_empty(),
+        "the response came before the answer was ready"
+    );
+    assert_eq!(sms.extensions(), 1);
+    assert!(
+        sms.settled(std::time::Duration::from_secs(30)).await,
+        "the invocation never ended\n{}",
+        sms.stderr()
+    );
+    let texted = twilio.messages();
+    assert_eq!(texted.len(), 1, "{texted:?}\n{}", sms.stderr());
+    let field = |name: &str| {
+        texted[0]
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("To"), Some("+15551230001"));
+    assert_eq!(field("Body"), Some("Your 3pm is free."));
+
+    // Twilio re-delivers: no second answer, by TwiML or by SMS.
+    let again = sms
+        .invoke_http(&webhook())
+        .await
+        .expect("invoking sms again");
+    assert!(!again.text().contains("<Message>"), "{}", again.text());
+    assert!(sms.settled(std::time::Duration::from_secs(30)).await);
+    assert_eq!(twilio.messages().len(), 1);
+    assert_eq!(openai.requests().len(), 1);
 }
 
 fn scheduled_event() -> Value {

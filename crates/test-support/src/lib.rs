@@ -6,6 +6,7 @@
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
 pub mod gmail_server;
@@ -14,4 +15,5 @@ pub mod moto;
 pub mod openai_chat;
 pub mod realtime_server;
 pub mod store_suite;
+pub mod twilio_rest_server;
 pub mod twilio_stream;

@@ -34,9 +34,9 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Longest the agent may work on one message, texted late or not; the Lambda's timeout is
-/// above this.
-const AGENT_LIMIT: Duration = Duration::from_secs(45);
+/// Longest the agent may work on one message, texted late or not: the sms Lambda's 29 s
+/// timeout must cover it and the REST call that texts the answer.
+const AGENT_LIMIT: Duration = Duration::from_secs(25);
 
 const SORRY: &str = "Sorry, something went wrong on my side. Please try again in a minute.";
 
