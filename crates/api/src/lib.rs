@@ -1,15 +1,21 @@
 //! The HTTP side of phone-agent: one axum router per area, shared by the Lambda binaries
 //! (through `lambda_http::run`) and the local all-in-one server (through `axum::serve`).
 //!
+//! - [`background`]: work left running after a response, which a Lambda waits for.
 //! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
+//! - [`email_processor`]: one run of the email processor over the configured adapters.
+//! - [`lambda`]: a router as a Lambda function that waits for its background work.
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
 //! - [`routes`]: the routers, one module per area.
 //! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
 pub mod auth;
+pub mod background;
 pub mod bootstrap;
+pub mod email_processor;
 pub mod error;
+pub mod lambda;
 pub mod routes;
 pub mod state;
 pub mod token_sink;

@@ -7,6 +7,8 @@ use phone_core::Store;
 use phone_core::ports::ChatModel;
 use phone_core::tools::ToolPorts;
 
+use crate::background::Background;
+
 /// Configuration and adapters, cheap to clone into each request.
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +20,8 @@ pub struct AppState {
     pub tools: Option<ToolPorts>,
     /// The text agent's model; `POST /agent` messages answer 503 without it.
     pub chat: Option<Arc<dyn ChatModel>>,
+    /// Work left running after a response (late SMS answers); a Lambda waits for it.
+    pub background: Background,
 }
 
 impl std::fmt::Debug for AppState {
@@ -39,6 +43,7 @@ impl AppState {
             store,
             tools: None,
             chat: None,
+            background: Background::default(),
         }
     }
 

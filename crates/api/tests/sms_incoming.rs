@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use phone_api::AppState;
 use phone_config::Config;
+use phone_core::ports::SmsQuery;
 use phone_core::store::PageRequest;
 use phone_core::{PhoneNumber, Store, SystemClock};
 use phone_local::LocalRecords;
@@ -16,10 +17,15 @@ const TOKEN: &str = "sms-test-auth-token";
 struct Server {
     base: String,
     store: Store,
+    state: AppState,
     http: reqwest::Client,
 }
 
 async fn start(openai: &ChatTestServer) -> Server {
+    start_with(openai, &[]).await
+}
+
+async fn start_with(openai: &ChatTestServer, extra: &[(&str, &str)]) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let env = BTreeMap::from([
@@ -32,6 +38,10 @@ async fn start(openai: &ChatTestServer) -> Server {
         ),
         ("TIME_ZONE".to_owned(), "Europe/Paris".to_owned()),
     ]);
+    let env: BTreeMap<String, String> = env
+        .into_iter()
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
     let config = Config::from_map(&env).unwrap();
     let store = Store::new(
         Arc::new(LocalRecords::in_memory()),
@@ -43,10 +53,12 @@ async fn start(openai: &ChatTestServer) -> Server {
     let state = AppState::new(config, store.clone())
         .with_tools(tools)
         .with_chat(chat);
-    tokio::spawn(async move { axum::serve(listener, phone_api::routes::all(state)).await });
+    let app = phone_api::routes::all(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         base,
         store,
+        state,
         http: reqwest::Client::new(),
     }
 }
@@ -235,4 +247,81 @@ async fn unsigned_sms_webhook_is_refused() {
         .text("SM00000000000000000000000000000031", "hi", false)
         .await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn slow_answer_is_texted_after_an_empty_reply_and_only_once() {
+    let openai = ChatTestServer::start(vec![ChatScript::Slow(
+        std::time::Duration::from_millis(2500),
+        Box::new(ChatScript::Text("Your 3pm is free.".into())),
+    )])
+    .await;
+    let server = start_with(&openai, &[("SMS_REPLY_DEADLINE_SECS", "1")]).await;
+    let sid = "SM00000000000000000000000000000041";
+    let started = std::time::Instant::now();
+    let (status, twiml) = server.text(sid, "am I free at 3?", true).await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2000),
+        "answered at the deadline, not when the model was done: {:?}",
+        started.elapsed()
+    );
+    assert!(!twiml.contains("<Message>"), "{twiml}");
+    assert!(twiml.contains("<Response"), "{twiml}");
+
+    // Twilio re-delivers while the answer is still being prepared: nothing more.
+    let (_, again) = server.text(sid, "am I free at 3?", true).await;
+    assert!(!again.contains("<Message>"), "{again}");
+
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        server.state.background.idle(),
+    )
+    .await
+    .expect("the late answer finishes");
+    let messaging = &server.state.tools.as_ref().unwrap().messaging;
+    let query = SmsQuery {
+        to: Some(caller()),
+        from: None,
+        limit: 10,
+    };
+    let texted = messaging.list_sms(&query).await.unwrap();
+    assert_eq!(texted.len(), 1, "{texted:?}");
+    assert_eq!(texted[0].body, "Your 3pm is free.");
+    assert_eq!(openai.requests().len(), 1, "the agent ran once");
+
+    // A re-delivery after the answer went out is still answered with nothing.
+    let (_, late) = server.text(sid, "am I free at 3?", true).await;
+    assert!(!late.contains("<Message>"), "{late}");
+    server.state.background.idle().await;
+    assert_eq!(messaging.list_sms(&query).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn answer_within_the_deadline_is_in_the_twiml_and_not_texted() {
+    let openai = ChatTestServer::start(vec![ChatScript::Text("Yes, you are free.".into())]).await;
+    let server = start_with(&openai, &[("SMS_REPLY_DEADLINE_SECS", "5")]).await;
+    let (_, twiml) = server
+        .text("SM00000000000000000000000000000051", "am I free?", true)
+        .await;
+    assert!(
+        twiml.contains("<Message>Yes, you are free.</Message>"),
+        "{twiml}"
+    );
+    server.state.background.idle().await;
+    let query = SmsQuery {
+        to: Some(caller()),
+        from: None,
+        limit: 10,
+    };
+    let texted = server
+        .state
+        .tools
+        .as_ref()
+        .unwrap()
+        .messaging
+        .list_sms(&query)
+        .await
+        .unwrap();
+    assert!(texted.is_empty(), "{texted:?}");
 }

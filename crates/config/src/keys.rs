@@ -92,3 +92,12 @@ pub const GOOGLE_AUTH_URL: &str = "GOOGLE_AUTH_URL";
 pub const LOCAL_ENV_FILE: &str = "LOCAL_ENV_FILE";
 /// Key that signs the OAuth `state` of `/auth/google` (secret, at least 32 characters).
 pub const OAUTH_STATE_SECRET: &str = "OAUTH_STATE_SECRET";
+/// What the email processor does with the replies it writes: `draft` (default: saved as a
+/// draft in the thread for the owner to send), `send`, or `off` (kept in its record only).
+pub const EMAIL_REPLY_POLICY: &str = "EMAIL_REPLY_POLICY";
+/// Mail search the email processor reads (Gmail syntax; default
+/// `in:inbox newer_than:2d -from:me`).
+pub const EMAIL_QUERY: &str = "EMAIL_QUERY";
+/// Seconds `POST /sms/incoming` waits for the agent before answering Twilio with an empty
+/// reply and texting the answer through the REST API when it is ready (default 10).
+pub const SMS_REPLY_DEADLINE_SECS: &str = "SMS_REPLY_DEADLINE_SECS";

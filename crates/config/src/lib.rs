@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use phone_core::email::ReplyPolicy;
 use phone_core::store::Retention;
 use phone_core::{PhoneNumber, PriceTable};
 use secrecy::SecretString;
@@ -127,6 +128,15 @@ pub struct StreamSettings {
     pub semantic_vad: bool,
 }
 
+/// The email processor's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailSettings {
+    /// What happens to the replies it writes.
+    pub reply_policy: ReplyPolicy,
+    /// The mail search it reads.
+    pub query: String,
+}
+
 /// Every setting of the system. Build with [`Config::from_env`] or [`Config::from_map`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -155,6 +165,11 @@ pub struct Config {
     pub stream: StreamSettings,
     /// Google account access.
     pub google: GoogleConfig,
+    /// The email processor.
+    pub email: EmailSettings,
+    /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
+    /// texting the answer later.
+    pub sms_reply_deadline: Duration,
 }
 
 impl Config {
@@ -256,6 +271,27 @@ impl Config {
                     }
                     other => other,
                 },
+            },
+            email: EmailSettings {
+                reply_policy: match src.string(keys::EMAIL_REPLY_POLICY) {
+                    Some(value) => value
+                        .parse()
+                        .map_err(|e: String| ConfigError::invalid(keys::EMAIL_REPLY_POLICY, e))?,
+                    None => ReplyPolicy::default(),
+                },
+                query: src
+                    .string(keys::EMAIL_QUERY)
+                    .unwrap_or_else(|| phone_core::email::DEFAULT_QUERY.into()),
+            },
+            sms_reply_deadline: match src.u64(keys::SMS_REPLY_DEADLINE_SECS, 10)? {
+                // Twilio gives up on a webhook after 15 s; past 14 the empty answer is too late.
+                secs @ 1..=14 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        keys::SMS_REPLY_DEADLINE_SECS,
+                        "expected 1 to 14 seconds (Twilio waits 15)",
+                    ));
+                }
             },
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,

@@ -113,3 +113,19 @@ fn blank_values_count_as_unset() {
     assert_eq!(config.store, StoreChoice::Local { path: None });
     assert!(config.openai.api_key.is_none());
 }
+
+#[test]
+fn email_reply_policy_defaults_to_draft_and_refuses_unknown_values() {
+    let config = Config::from_map(&BTreeMap::new()).unwrap();
+    assert_eq!(config.email.reply_policy, ReplyPolicy::Draft);
+    assert_eq!(config.email.query, phone_core::email::DEFAULT_QUERY);
+    assert_eq!(config.sms_reply_deadline, Duration::from_secs(10));
+    let send = Config::from_map(&map(&[("EMAIL_REPLY_POLICY", " Send ")])).unwrap();
+    assert_eq!(send.email.reply_policy, ReplyPolicy::Send);
+    let off = Config::from_map(&map(&[("EMAIL_REPLY_POLICY", "off")])).unwrap();
+    assert_eq!(off.email.reply_policy, ReplyPolicy::Off);
+    let err = Config::from_map(&map(&[("EMAIL_REPLY_POLICY", "always")])).unwrap_err();
+    assert!(err.to_string().contains("EMAIL_REPLY_POLICY"), "{err}");
+    let err = Config::from_map(&map(&[("SMS_REPLY_DEADLINE_SECS", "20")])).unwrap_err();
+    assert!(err.to_string().contains("SMS_REPLY_DEADLINE_SECS"), "{err}");
+}

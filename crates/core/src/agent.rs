@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use crate::ports::{ChatMessage, ChatModel, ChatRole, ChatUsage, PortError};
+use crate::ports::{ChatMessage, ChatModel, ChatRole, ChatUsage, PortError, ToolSpec};
 use crate::store::{Keys, PutMode, StoreError};
-use crate::tools::{ToolContext, chat_tools, run_tool};
+use crate::tools::{ToolContext, ToolOutcome, chat_tools, run_tool};
 
 /// Most model calls per user message.
 pub const MAX_STEPS: usize = 6;
@@ -62,14 +62,38 @@ pub async fn run_agent(
     user_message: &str,
     request_id: &str,
 ) -> Result<AgentReply, PortError> {
-    history.push(ChatMessage::text(ChatRole::User, user_message));
     let tools = chat_tools();
+    run_agent_with_tools(
+        ctx,
+        model,
+        &tools,
+        system,
+        history,
+        user_message,
+        request_id,
+    )
+    .await
+}
+
+/// [`run_agent`] offering only `tools`. A call to any other tool is refused here, in code,
+/// without running it: a model talked into calling a tool it was not offered (by text it read
+/// in an email, say) gets an error back, not the tool.
+pub async fn run_agent_with_tools(
+    ctx: &ToolContext,
+    model: &dyn ChatModel,
+    tools: &[ToolSpec],
+    system: &str,
+    history: &mut Vec<ChatMessage>,
+    user_message: &str,
+    request_id: &str,
+) -> Result<AgentReply, PortError> {
+    history.push(ChatMessage::text(ChatRole::User, user_message));
     let mut calls = Vec::new();
     let mut usage = ChatUsage::default();
     for step in 0..MAX_STEPS {
         let mut messages = vec![ChatMessage::text(ChatRole::System, system)];
         messages.extend(history.iter().cloned());
-        let reply = model.complete(&messages, &tools).await?;
+        let reply = model.complete(&messages, tools).await?;
         usage.input_tokens += reply.usage.input_tokens;
         usage.output_tokens += reply.usage.output_tokens;
         let message = reply.message;
@@ -86,7 +110,12 @@ pub async fn run_agent(
             // The model's call id is unique per completion only; the request id and step make
             // the idempotency key unique per user message.
             let key = format!("{request_id}:{step}:{}", call.id);
-            let outcome = run_tool(ctx, &call.name, &call.arguments, &key).await;
+            let outcome = if tools.iter().any(|t| t.name == call.name) {
+                run_tool(ctx, &call.name, &call.arguments, &key).await
+            } else {
+                tracing::warn!(tool = %call.name, "model called a tool it was not offered");
+                ToolOutcome::error(format!("there is no tool named {} here", call.name))
+            };
             history.push(ChatMessage::tool_result(
                 call.id.clone(),
                 outcome.result.to_string(),

@@ -7,6 +7,8 @@
 //! - [`phone`]: E.164 numbers, masked when logged.
 //! - [`store`]: the storage port ([`store::Records`]) and the typed [`store::Store`] built on it.
 //! - [`clock`]: the time port, so tests can pin "now".
+//! - [`agent`]: the text agent (SMS, REST, email) over a chat model and the tools.
+//! - [`email`]: the email processor: new mail → the agent with calendar tools → a draft or reply.
 //!
 //! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
 //! implement the traits defined here.
@@ -14,6 +16,7 @@
 pub mod agent;
 pub mod call;
 pub mod clock;
+pub mod email;
 pub mod memory;
 pub mod phone;
 pub mod ports;

@@ -8,7 +8,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use phone_test_support::lambda_runtime::{API_DOMAIN, ApiGatewayV2Request, LambdaProcess};
+use std::sync::Arc;
+
+use phone_test_support::lambda_runtime::{API_DOMAIN, ApiGatewayV2Request, LambdaProcess, Outcome};
+use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
+use phone_test_support::twilio_rest_server::TwilioRestServer;
 use serde_json::Value;
 
 const AUTH_TOKEN: &str = "deploy-checks-auth-token";
@@ -218,17 +222,78 @@ async fn signed_incoming_call_gets_connect_stream_twiml() {
     );
 }
 
-/// The scheduled (non-HTTP) function: an EventBridge Scheduler event goes through
-/// `lambda_runtime` and comes back as a response or a reported error, never a crash or silence.
+/// A late SMS answer under Lambda: the webhook answers empty TwiML at the deadline, and the
+/// internal extension keeps the invocation alive until the answer has been texted through
+/// Twilio's REST API, once, even when Twilio re-delivers the webhook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn email_processor_answers_a_scheduled_event() {
-    let bin_dir = build_functions(&["email-processor"]);
-    let env = function_env();
+async fn late_sms_answer_is_texted_after_the_response() {
+    let twilio = TwilioRestServer::start().await;
+    let openai = ChatTestServer::start(vec![ChatScript::Slow(
+        std::time::Duration::from_millis(2500),
+        Box::new(ChatScript::Text("Your 3pm is free.".into())),
+    )])
+    .await;
+    let bin_dir = build_functions(&["sms"]);
+    let mut env = function_env();
+    env.push(("TWILIO_API_BASE_URL", twilio.base_url().to_owned()));
+    env.push(("TWILIO_FROM_NUMBER", "+15551230002".into()));
+    env.push(("OPENAI_API_KEY", "sk-deploy-checks".into()));
+    env.push(("OPENAI_API_BASE_URL", openai.base_url().to_owned()));
+    env.push(("SMS_REPLY_DEADLINE_SECS", "1".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let processor = LambdaProcess::start(&bin_dir.join("email-processor"), "email-processor", &env)
+    let sms = LambdaProcess::start(&bin_dir.join("sms"), "sms", &env)
         .await
-        .expect("starting email-processor");
-    let event = serde_json::json!({
+        .expect("starting sms");
+    let webhook = || {
+        signed_form(
+            "/sms/incoming",
+            &[
+                ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+                ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+                ("From", "+15551230001"),
+                ("To", "+15551230002"),
+                ("Body", "am I free at 3?"),
+                ("NumMedia", "0"),
+            ],
+        )
+    };
+    let reply = sms.invoke_http(&webhook()).await.expect("invoking sms");
+    assert_eq!(reply.status, 200, "{}\n{}", reply.text(), sms.stderr());
+    assert!(!reply.text().contains("<Message>"), "{}", reply.text());
+    assert!(
+        twilio.messages().is_empty(),
+        "the response came before the answer was ready"
+    );
+    assert_eq!(sms.extensions(), 1);
+    assert!(
+        sms.settled(std::time::Duration::from_secs(30)).await,
+        "the invocation never ended\n{}",
+        sms.stderr()
+    );
+    let texted = twilio.messages();
+    assert_eq!(texted.len(), 1, "{texted:?}\n{}", sms.stderr());
+    let field = |name: &str| {
+        texted[0]
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("To"), Some("+15551230001"));
+    assert_eq!(field("Body"), Some("Your 3pm is free."));
+
+    // Twilio re-delivers: no second answer, by TwiML or by SMS.
+    let again = sms
+        .invoke_http(&webhook())
+        .await
+        .expect("invoking sms again");
+    assert!(!again.text().contains("<Message>"), "{}", again.text());
+    assert!(sms.settled(std::time::Duration::from_secs(30)).await);
+    assert_eq!(twilio.messages().len(), 1);
+    assert_eq!(openai.requests().len(), 1);
+}
+
+fn scheduled_event() -> Value {
+    serde_json::json!({
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
         "detail-type": "Scheduled Event",
@@ -238,7 +303,88 @@ async fn email_processor_answers_a_scheduled_event() {
         "region": "us-east-1",
         "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/poll"],
         "detail": {}
-    });
-    let outcome = processor.invoke(event).await;
-    assert!(outcome.is_ok(), "{outcome:?}");
+    })
+}
+
+/// The scheduled (non-HTTP) function on the embedded defaults with an empty inbox: an
+/// EventBridge Scheduler event goes through `lambda_runtime` and comes back as the run's
+/// summary, with nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_processor_answers_a_scheduled_event() {
+    let bin_dir = build_functions(&["email-processor"]);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let processor = LambdaProcess::start(&bin_dir.join("email-processor"), "email-processor", &env)
+        .await
+        .expect("starting email-processor");
+    let outcome = processor.invoke(scheduled_event()).await;
+    let Ok(Outcome::Response(summary)) = outcome else {
+        panic!("{outcome:?}\n{}", processor.stderr());
+    };
+    assert_eq!(summary["listed"], 0, "{summary}");
+    assert_eq!(summary["policy"], "draft", "{summary}");
+}
+
+/// The same binary with mail waiting in the embedded inbox (a store file) and a scripted
+/// model: the first event drafts a reply in the local outbox, the second finds it handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_processor_drafts_a_reply_once_on_the_embedded_adapters() {
+    let dir = std::env::temp_dir().join(format!("email-processor-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("store.jsonl");
+    let store = || {
+        phone_core::Store::new(
+            Arc::new(phone_local::LocalRecords::open(&path).expect("store file")),
+            Arc::new(phone_core::SystemClock),
+            Default::default(),
+        )
+    };
+    phone_local::MailOutbox::new(store())
+        .deliver(&phone_core::ports::EmailMessage {
+            id: "local-1".into(),
+            thread_id: Some("thread-1".into()),
+            from: "Ana <ana@example.test>".into(),
+            to: "owner@example.test".into(),
+            subject: "Thursday".into(),
+            message_id: Some("<local-1@example.test>".into()),
+            date: None,
+            body: "Can we meet Thursday at 3pm?".into(),
+        })
+        .await
+        .expect("delivering to the local inbox");
+    let openai =
+        ChatTestServer::start(vec![ChatScript::Text("Thursday at 3pm works.".into())]).await;
+    let bin_dir = build_functions(&["email-processor"]);
+    let mut env = function_env();
+    env.push(("LOCAL_STORE_PATH", path.display().to_string()));
+    env.push(("OPENAI_API_KEY", "sk-deploy-checks".into()));
+    env.push(("OPENAI_API_BASE_URL", openai.base_url().to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let processor = LambdaProcess::start(&bin_dir.join("email-processor"), "email-processor", &env)
+        .await
+        .expect("starting email-processor");
+    let first = processor.invoke(scheduled_event()).await;
+    let Ok(Outcome::Response(first)) = first else {
+        panic!("{first:?}\n{}", processor.stderr());
+    };
+    assert_eq!(
+        (first["listed"].as_u64(), first["replied"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    let second = processor.invoke(scheduled_event()).await;
+    let Ok(Outcome::Response(second)) = second else {
+        panic!("{second:?}\n{}", processor.stderr());
+    };
+    assert_eq!(second["already_handled"], 1, "{second}");
+    assert_eq!(openai.requests().len(), 1);
+    drop(processor);
+    let outbox = phone_local::MailOutbox::new(store())
+        .sent()
+        .await
+        .expect("outbox");
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0].0, "draft");
+    assert_eq!(outbox[0].1.to, ["ana@example.test"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,9 +5,12 @@
 //! - `call`: a simulated Twilio call against a server (or one started here).
 //! - `demo`: everything on this machine and one checked call, with no account and no network.
 //! - `load`: the stream host's load measurement through the real `serve` binary.
+//! - `email`: one run of the email processor (optionally after dropping a message into the
+//!   embedded inbox).
 
 mod call;
 mod demo;
+mod email;
 mod load;
 mod serve;
 
@@ -35,6 +38,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure the bridge under N concurrent simulated calls through `serve`.
     Load(load::LoadArgs),
+    /// Run the email processor once, as the scheduled Lambda does.
+    Email(email::EmailArgs),
 }
 
 #[tokio::main]
@@ -52,5 +57,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Call(args) => call::run(*args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Load(args) => load::run(args).await,
+        Command::Email(args) => email::run(args).await,
     }
 }

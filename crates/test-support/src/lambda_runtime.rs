@@ -3,6 +3,9 @@
 //! long-polls `GET /2018-06-01/runtime/invocation/next` for an event and posts the result to
 //! `…/invocation/{id}/response` or `…/error` (or `…/init/error` if it cannot start).
 //!
+//! Internal extensions are emulated too (`extensions`): registration, `INVOKE` events, and an
+//! invocation lasting until every extension has asked for its next event.
+//!
 //! This exercises a function's real `main`: configuration from the environment, the cold-start
 //! bootstrap, `lambda_http`'s decoding of API Gateway events and encoding of responses.
 //!
@@ -34,6 +37,8 @@ use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+mod extensions;
 
 /// How long one invocation may take before [`LambdaProcess::invoke`] gives up. Generous: a cold
 /// debug build on a busy 2-core machine is slow, and the function's own deadline is separate.
@@ -102,6 +107,8 @@ struct Runtime {
     in_flight: StdMutex<HashMap<String, oneshot::Sender<Outcome>>>,
     /// Set once if the function posts to `/init/error`.
     init_error: StdMutex<Option<Value>>,
+    /// Registered extensions.
+    extensions: extensions::Extensions,
 }
 
 /// A function binary running under the emulated Runtime API. The child is killed on drop.
@@ -133,6 +140,7 @@ impl LambdaProcess {
             queue: Mutex::new(queue),
             in_flight: StdMutex::new(HashMap::new()),
             init_error: StdMutex::new(None),
+            extensions: extensions::Extensions::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let runtime_api = listener.local_addr()?;
@@ -144,6 +152,10 @@ impl LambdaProcess {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route("/2020-01-01/extension/register", post(extensions::register))
+            .route("/2020-01-01/extension/event/next", get(extensions::next))
+            .route("/2020-01-01/extension/init/error", post(extensions::failed))
+            .route("/2020-01-01/extension/exit/error", post(extensions::failed))
             .with_state(runtime.clone());
         let server = tokio::spawn(async move {
             // Ends when the task is aborted on drop.
@@ -262,6 +274,20 @@ impl LambdaProcess {
         }
     }
 
+    /// Waits until every invocation so far is over for the registered extensions: the work
+    /// a function does after its response (held open by an internal extension) has ended.
+    /// `false` if that took longer than `timeout`.
+    pub async fn settled(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.runtime.extensions.settled())
+            .await
+            .is_ok()
+    }
+
+    /// How many extensions the function registered.
+    pub fn extensions(&self) -> usize {
+        self.runtime.extensions.count()
+    }
+
     /// Everything the function wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr
@@ -284,6 +310,8 @@ impl Drop for LambdaProcess {
 /// `GET …/invocation/next`: blocks until an event is queued, then hands it over with the
 /// headers Lambda sends.
 async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    // As in Lambda, the previous invocation lasts until every extension is done with it.
+    runtime.extensions.before_invoke().await;
     let Some(pending) = runtime.queue.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
@@ -297,6 +325,9 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(pending.request_id.clone(), pending.reply);
+    runtime
+        .extensions
+        .invoked(&pending.request_id, deadline_ms, &runtime.function_arn);
     let trace = format!(
         "Root=1-{:08x}-{:0>24};Parent={:016x};Sampled=0",
         deadline_ms / 1000,

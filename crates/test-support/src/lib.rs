@@ -1,16 +1,21 @@
 //! Helpers for the integration tests of every crate, so no test file copies another.
 //!
+//! - [`gmail_server`]: a Gmail API and token endpoint holding a mailbox, recording drafts and sends.
+//! - [`openai_chat`]: a scripted Chat Completions server.
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
+//! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 
+pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
 pub mod moto;
 pub mod openai_chat;
 pub mod realtime_server;
 pub mod store_suite;
+pub mod twilio_rest_server;
 pub mod twilio_stream;

@@ -27,6 +27,8 @@ pub enum ChatScript {
     Text(String),
     /// An HTTP error with OpenAI's error body.
     Error(u16, String),
+    /// The same answer, after a delay (a slow model).
+    Slow(std::time::Duration, Box<ChatScript>),
 }
 
 #[derive(Default)]
@@ -62,11 +64,15 @@ async fn complete(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push((auth, body));
-    let next = shared
+    let mut next = shared
         .script
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .pop_front();
+    while let Some(ChatScript::Slow(delay, then)) = next {
+        tokio::time::sleep(delay).await;
+        next = Some(*then);
+    }
     let message = match next {
         Some(ChatScript::ToolCall {
             id,
@@ -83,7 +89,9 @@ async fn complete(
             )
                 .into_response();
         }
-        None => json!({"role": "assistant", "content": "(script exhausted)"}),
+        Some(ChatScript::Slow(..)) | None => {
+            json!({"role": "assistant", "content": "(script exhausted)"})
+        }
     };
     Json(
         json!({"id": "chatcmpl-test", "object": "chat.completion", "model": "test",

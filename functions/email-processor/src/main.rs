@@ -1,17 +1,18 @@
-//! Scheduled Lambda that will read new mail and act on meeting requests.
-//!
-//! Not built yet: every invocation fails with an error that says so, so the schedule's failures
-//! are visible in the error alarm instead of silently doing nothing.
+//! Scheduled Lambda (EventBridge Scheduler): one run of the email processor per event. Reads
+//! new mail, lets the agent act on meeting requests with the calendar tools, drafts (or sends,
+//! per `EMAIL_REPLY_POLICY`) the replies, and answers with a JSON summary of the run.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-async fn handle(_event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Err("email processing is not built yet: no mail is read or answered".into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     phone_config::logging::init();
-    lambda_runtime::run(service_fn(handle)).await
+    let state = phone_api::bootstrap::app_state().await?;
+    let state = &state;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        let summary = phone_api::email_processor::run_once(state).await?;
+        Ok::<_, Error>(serde_json::to_value(summary)?)
+    }))
+    .await
 }

@@ -1,7 +1,15 @@
 //! `POST /sms/incoming`: Twilio's messaging webhook. Signature-checked; answered once per
-//! MessageSid (a re-delivery gets the first answer again); carrier keywords first (STOP, START,
-//! HELP), then "forget me", then the text agent over the sender's SMS history, answered with
-//! TwiML `<Message>`.
+//! MessageSid (a re-delivery gets the first answer again, or nothing); carrier keywords first
+//! (STOP, START, HELP), then "forget me", then the text agent over the sender's SMS history.
+//!
+//! Twilio waits 15 s for the webhook. The agent's answer is TwiML `<Message>` when it is ready
+//! within `SMS_REPLY_DEADLINE_SECS` (default 10); otherwise the webhook answers an empty
+//! `<Response/>` at once and the answer is texted through the Messaging port (Twilio REST) when
+//! it is ready. Exactly one of the two happens: the agent runs once per MessageSid (the
+//! idempotency claim), and its answer is handed over through a one-shot channel that the
+//! webhook closes when it gives up, so the answer goes to whichever side still takes it.
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -14,6 +22,7 @@ use phone_core::store::{Keys, PutMode, StoreError};
 use phone_twilio::twiml::{Response, Verb};
 use phone_twilio::webhook::SmsWebhook;
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
 use crate::twilio_request::SignedForm;
 use crate::{ApiError, AppState};
@@ -25,14 +34,30 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Twilio waits 15 s for a webhook; answer well before.
-const AGENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(12);
+/// Longest the agent may work on one message, texted late or not: the sms Lambda's 29 s
+/// timeout must cover it and the REST call that texts the answer.
+const AGENT_LIMIT: Duration = Duration::from_secs(25);
+
+const SORRY: &str = "Sorry, something went wrong on my side. Please try again in a minute.";
 
 const HELP: &str = "This is an AI assistant: text it to manage your calendar. Reply STOP to opt out, FORGET ME to erase what it remembers.";
 
+/// What the webhook answered, kept for re-deliveries (`IDEM#<MessageSid>` / `REPLY`).
 #[derive(Serialize, Deserialize)]
 struct StoredReply {
+    /// The `<Message>` text, if any.
     text: Option<String>,
+    /// The answer is (or was) texted through the REST API instead.
+    #[serde(default)]
+    later: bool,
+}
+
+/// How the webhook answers.
+enum Answer {
+    /// In the TwiML, or nothing.
+    Now(Option<String>),
+    /// Empty TwiML now; the answer is texted when ready.
+    Later,
 }
 
 fn twiml(text: Option<&str>) -> Result<axum::response::Response, ApiError> {
@@ -61,10 +86,14 @@ async fn incoming(
             .and_then(|r| r.text);
         return twiml(previous.as_deref());
     }
-    let reply = answer(&state, &sms).await?;
+    let (reply, later) = match answer(&state, &sms).await? {
+        Answer::Now(text) => (text, false),
+        Answer::Later => (None, true),
+    };
     let keep = store.retention().idempotency;
     let stored = StoredReply {
         text: reply.clone(),
+        later,
     };
     if let Err(e) = store
         .put_value(&reply_key, "REPLY", &stored, keep, PutMode::Overwrite)
@@ -75,45 +104,88 @@ async fn incoming(
     twiml(reply.as_deref())
 }
 
-async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Option<String>, ApiError> {
+async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Answer, ApiError> {
     let store = &state.store;
     match classify(&sms.body) {
         Some(Keyword::Stop) => {
             // Twilio confirms the opt-out itself; we record it and stay silent.
             store.set_sms_opt_out(&sms.from, true).await?;
             tracing::info!(from = %sms.from, "SMS opt-out recorded");
-            return Ok(None);
+            return Ok(Answer::Now(None));
         }
         Some(Keyword::Start) => {
             store.set_sms_opt_out(&sms.from, false).await?;
-            return Ok(None);
+            return Ok(Answer::Now(None));
         }
-        Some(Keyword::Help) => return Ok(Some(HELP.into())),
+        Some(Keyword::Help) => return Ok(Answer::Now(Some(HELP.into()))),
         Some(Keyword::Forget) => {
             let erased = store.forget_caller(&sms.from).await?;
             tracing::info!(from = %sms.from, erased, "caller forgotten on request");
-            return Ok(Some(
+            return Ok(Answer::Now(Some(
                 "Done: I have erased what I remembered about you.".into(),
-            ));
+            )));
         }
         None => {}
     }
     if store.is_sms_opted_out(&sms.from).await? {
-        return Ok(None);
+        return Ok(Answer::Now(None));
     }
-    let Some(model) = state.chat.clone() else {
+    if state.chat.is_none() {
         tracing::warn!("SMS received but no chat model is configured (OPENAI_API_KEY)");
-        return Ok(Some(
+        return Ok(Answer::Now(Some(
             "Sorry, this assistant cannot answer texts right now.".into(),
-        ));
+        )));
+    }
+    if state.tools.is_none() {
+        return Err(ApiError::Unavailable("tools are not configured".into()));
+    }
+    Ok(race_the_deadline(state, sms).await)
+}
+
+/// Starts the agent as a background task and waits for it until the deadline. If it is late,
+/// the channel is closed: an answer already sent is still taken, and any later one is refused
+/// and the task texts it instead. So exactly one side delivers it.
+async fn race_the_deadline(state: &AppState, sms: &SmsWebhook) -> Answer {
+    let (tx, mut rx) = oneshot::channel::<String>();
+    let (task_state, task_sms) = (state.clone(), sms.clone());
+    state.background.spawn(async move {
+        let text = agent_text(&task_state, &task_sms).await;
+        if let Err(text) = tx.send(text) {
+            text_later(&task_state, &task_sms, &text).await;
+        }
+    });
+    match tokio::time::timeout(state.config.sms_reply_deadline, &mut rx).await {
+        Ok(Ok(text)) => Answer::Now(Some(text)),
+        // The task ended without an answer: it panicked, and the log has why.
+        Ok(Err(_)) => Answer::Now(Some(SORRY.into())),
+        Err(_) => {
+            rx.close();
+            match rx.try_recv() {
+                Ok(text) => Answer::Now(Some(text)),
+                Err(_) => {
+                    tracing::info!(message_sid = %sms.message_sid, "SMS answer is late: it will be texted");
+                    Answer::Later
+                }
+            }
+        }
+    }
+}
+
+/// The agent's answer to one message, or an apology; the history is saved on success.
+async fn agent_text(state: &AppState, sms: &SmsWebhook) -> String {
+    let (Some(model), Some(ports)) = (state.chat.clone(), state.tools.as_ref()) else {
+        return SORRY.into();
     };
-    let ports = state
-        .tools
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("tools are not configured".into()))?;
+    let store = &state.store;
     let pk = Keys::sms(&sms.from);
     let ctx = ports.context(store, pk.clone(), Some(sms.from.clone()), false);
-    let mut history = load_history(&ctx, &pk).await?;
+    let mut history = match load_history(&ctx, &pk).await {
+        Ok(history) => history,
+        Err(e) => {
+            tracing::error!(error = %e, "SMS history unavailable");
+            return SORRY.into();
+        }
+    };
     let memory = memory_text(state, &sms.from).await;
     let system = system_prompt(&ctx, "SMS (keep answers under 300 characters)", &memory);
     let run = run_agent(
@@ -124,20 +196,45 @@ async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Option<String>, Ap
         &sms.body,
         &sms.message_sid,
     );
-    match tokio::time::timeout(AGENT_BUDGET, run).await {
+    match tokio::time::timeout(AGENT_LIMIT, run).await {
         Ok(Ok(reply)) => {
-            save_history(&ctx, &pk, &history).await?;
-            Ok(Some(reply.text))
+            if let Err(e) = save_history(&ctx, &pk, &history).await {
+                tracing::warn!(error = %e, "SMS history not saved");
+            }
+            reply.text
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "SMS agent failed");
-            Ok(Some(
-                "Sorry, something went wrong on my side. Please try again in a minute.".into(),
-            ))
+            SORRY.into()
         }
-        Err(_) => Ok(Some(
-            "Sorry, that is taking too long. Please try again in a minute.".into(),
-        )),
+        Err(_) => "Sorry, that is taking too long. Please try again in a minute.".into(),
+    }
+}
+
+/// Texts an answer the webhook could not wait for, unless the sender has opted out meanwhile.
+async fn text_later(state: &AppState, sms: &SmsWebhook, text: &str) {
+    match state.store.is_sms_opted_out(&sms.from).await {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::info!(message_sid = %sms.message_sid, "sender opted out before the late answer");
+            return;
+        }
+        Err(e) => {
+            // Without the opt-out record, texting could break a STOP: do not.
+            tracing::error!(error = %e, "late SMS answer not sent: opt-out unknown");
+            return;
+        }
+    }
+    let Some(ports) = state.tools.as_ref() else {
+        return;
+    };
+    match ports.messaging.send_sms(&sms.from, text).await {
+        Ok(sent) => {
+            tracing::info!(message_sid = %sms.message_sid, answer_sid = %sent.sid, "late SMS answer texted")
+        }
+        Err(e) => {
+            tracing::error!(message_sid = %sms.message_sid, error = %e, "late SMS answer could not be sent")
+        }
     }
 }
 

@@ -67,6 +67,12 @@ impl Keys {
         format!("OPTOUT#{}", number.as_str())
     }
 
+    /// `EMAIL#<mail message id>`: the email processor's claim and record of one message
+    /// (sort key [`Keys::META`]), and the tool calls made for it.
+    pub fn email(message_id: &str) -> String {
+        format!("EMAIL#{message_id}")
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

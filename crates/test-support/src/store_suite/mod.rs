@@ -6,6 +6,7 @@
 //! explicitly ([`T0`]) or drive a [`Store`] with a [`TestClock`], so nothing depends on the
 //! wall clock.
 
+mod email;
 mod paging;
 mod records;
 mod typed;
@@ -20,6 +21,7 @@ use phone_core::store::{Item, Records, Retention, Store};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use email::*;
 pub use paging::*;
 pub use records::*;
 pub use typed::*;
@@ -115,6 +117,7 @@ macro_rules! store_suite {
             notes_list_newest_first,
             forget_caller_erases_only_that_caller,
             final_call_status_is_never_reopened,
+            email_claim_has_one_winner_and_guarded_completion,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -1,0 +1,225 @@
+//! The email processor over real HTTP: a Gmail test server holding a meeting request and an
+//! irrelevant message, and a scripted Chat Completions server. Two runs, one outcome.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use phone_api::AppState;
+use phone_config::Config;
+use phone_core::email::Outcome;
+use phone_core::email::record::{self, Decision, EmailStatus};
+use phone_core::ports::TimeRange;
+use phone_core::{Store, SystemClock};
+use phone_local::{LocalCalendar, LocalRecords};
+use phone_test_support::gmail_server::{GmailTestServer, TestMail};
+use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
+
+fn mail(id: &str, from: &str, subject: &str, body: &str, at_ms: i64) -> TestMail {
+    TestMail {
+        id: id.into(),
+        thread_id: format!("thread-{id}"),
+        from: from.into(),
+        subject: subject.into(),
+        message_id: format!("<{id}@mail.example.test>"),
+        internal_date_ms: at_ms,
+        body: body.into(),
+    }
+}
+
+async fn state(gmail: &GmailTestServer, openai: &ChatTestServer, policy: Option<&str>) -> AppState {
+    let mut env = BTreeMap::from([
+        ("GOOGLE_CLIENT_ID".to_owned(), "client".to_owned()),
+        ("GOOGLE_CLIENT_SECRET".to_owned(), "secret".to_owned()),
+        ("GOOGLE_REFRESH_TOKEN".to_owned(), "refresh".to_owned()),
+        ("GOOGLE_TOKEN_URL".to_owned(), gmail.token_url()),
+        ("GMAIL_BASE_URL".to_owned(), gmail.gmail_base_url()),
+        ("OPENAI_API_KEY".to_owned(), "sk-email".to_owned()),
+        (
+            "OPENAI_API_BASE_URL".to_owned(),
+            openai.base_url().to_owned(),
+        ),
+        ("TIME_ZONE".to_owned(), "Europe/Paris".to_owned()),
+    ]);
+    if let Some(policy) = policy {
+        env.insert("EMAIL_REPLY_POLICY".into(), policy.into());
+    }
+    let config = Config::from_map(&env).unwrap();
+    let store = Store::new(
+        Arc::new(LocalRecords::in_memory()),
+        Arc::new(SystemClock),
+        config.retention,
+    );
+    let mut tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    assert_eq!(
+        tools.mail.describe(),
+        "gmail",
+        "mail goes through the Gmail adapter"
+    );
+    // The calendar side is the embedded calendar (whatever Google credentials select), so the
+    // test can count events without a Calendar test server.
+    tools.calendar = Arc::new(LocalCalendar::new(store.clone()));
+    let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
+    AppState::new(config, store)
+        .with_tools(tools)
+        .with_chat(chat)
+}
+
+fn header<'a>(rfc822: &'a str, name: &str) -> Option<&'a str> {
+    rfc822
+        .split("\r\n\r\n")
+        .next()?
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+}
+
+#[tokio::test]
+async fn meeting_request_gets_one_event_and_one_draft_across_two_runs() {
+    let gmail = GmailTestServer::start(vec![
+        // Listed newest first, as Gmail does; the processor works oldest first.
+        mail(
+            "m-news",
+            "Weekly Digest <digest@news.example.test>",
+            "This week",
+            "Ten links you missed.",
+            1_795_500_000_000,
+        ),
+        mail(
+            "m-meet",
+            "Ana López <ana@example.test>",
+            "Quick chat",
+            "Hi! Can we meet Thursday at 3pm?",
+            1_795_400_000_000,
+        ),
+    ])
+    .await;
+    let openai = ChatTestServer::start(vec![
+        ChatScript::ToolCall {
+            id: "call_free".into(),
+            name: "find_free_time".into(),
+            arguments: r#"{"start":"2030-01-10T15:00","end":"2030-01-10T16:00","duration_minutes":30}"#.into(),
+        },
+        ChatScript::ToolCall {
+            id: "call_create".into(),
+            name: "create_event".into(),
+            arguments: r#"{"title":"Chat with Ana","start":"2030-01-10T15:00","duration_minutes":30,"attendees":["ana@example.test"]}"#.into(),
+        },
+        ChatScript::Text("Hi Ana, Thursday at 3pm works: I have put it in the calendar.".into()),
+        ChatScript::Text("NO_REPLY".into()),
+    ])
+    .await;
+    let state = state(&gmail, &openai, None).await;
+
+    let first = phone_api::email_processor::run_once(&state).await.unwrap();
+    assert_eq!(
+        (first.listed, first.replied, first.no_reply),
+        (2, 1, 1),
+        "{first:?}"
+    );
+    let second = phone_api::email_processor::run_once(&state).await.unwrap();
+    assert_eq!(
+        (second.listed, second.already_handled),
+        (2, 2),
+        "{second:?}"
+    );
+    assert!(
+        second
+            .messages
+            .iter()
+            .all(|m| m.outcome == Outcome::AlreadyHandled)
+    );
+    assert_eq!(
+        openai.requests().len(),
+        4,
+        "the second run asks the model nothing"
+    );
+    assert_eq!(gmail.queries(), ["in:inbox newer_than:2d -from:me"; 2]);
+
+    // Exactly one event.
+    let range = TimeRange {
+        start: time::macros::datetime!(2030-01-01 0:00 UTC),
+        end: time::macros::datetime!(2030-02-01 0:00 UTC),
+    };
+    let events = state
+        .tools
+        .as_ref()
+        .unwrap()
+        .calendar
+        .list_events(range, None, 50)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].title, "Chat with Ana");
+
+    // Exactly one draft, to Ana, in her thread, answering her message; nothing sent.
+    let drafts = gmail.drafts();
+    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    assert!(gmail.sent().is_empty(), "the default policy only drafts");
+    let draft = &drafts[0];
+    assert_eq!(draft.thread_id.as_deref(), Some("thread-m-meet"));
+    assert_eq!(header(&draft.rfc822, "To"), Some("ana@example.test"));
+    assert_eq!(
+        header(&draft.rfc822, "In-Reply-To"),
+        Some("<m-meet@mail.example.test>")
+    );
+    assert_eq!(header(&draft.rfc822, "Subject"), Some("Re: Quick chat"));
+
+    // The model saw calendar tools only, and the email as untrusted data.
+    let (_, request) = &openai.requests()[0];
+    let mut tools: Vec<&str> = request["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    tools.sort_unstable();
+    assert_eq!(tools, ["create_event", "find_free_time", "list_events"]);
+    let user = request["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("Can we meet Thursday at 3pm?") && user.contains("untrusted"),
+        "{user}"
+    );
+
+    // What was done is on record.
+    let meet = record::get(&state.store, "m-meet").await.unwrap();
+    assert_eq!(meet.status, EmailStatus::Done);
+    assert_eq!(meet.decision, Some(Decision::Reply));
+    assert_eq!(meet.from, "ana@example.test");
+    let names: Vec<&str> = meet.tool_calls.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["find_free_time", "create_event"]);
+    assert_eq!(
+        meet.tool_calls[1].event_id.as_deref(),
+        Some(events[0].id.as_str())
+    );
+    let reply = meet.reply.expect("reply recorded");
+    assert_eq!((reply.kind.as_str(), reply.id.as_str()), ("draft", "r-1"));
+    let news = record::get(&state.store, "m-news").await.unwrap();
+    assert_eq!(news.decision, Some(Decision::NoReply));
+    assert!(news.reply.is_none() && news.tool_calls.is_empty());
+}
+
+#[tokio::test]
+async fn send_policy_sends_through_gmail_and_drafts_nothing() {
+    let gmail = GmailTestServer::start(vec![mail(
+        "m-meet",
+        "ana@example.test",
+        "Lunch?",
+        "Lunch Friday at noon?",
+        1_795_400_000_000,
+    )])
+    .await;
+    let openai = ChatTestServer::start(vec![ChatScript::Text(
+        "Friday at noon is free: see you then.".into(),
+    )])
+    .await;
+    let state = state(&gmail, &openai, Some("send")).await;
+    let summary = phone_api::email_processor::run_once(&state).await.unwrap();
+    assert_eq!(summary.replied, 1, "{summary:?}");
+    assert!(gmail.drafts().is_empty());
+    let sent = gmail.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        header(&sent[0].rfc822, "In-Reply-To"),
+        Some("<m-meet@mail.example.test>")
+    );
+    assert_eq!(sent[0].thread_id.as_deref(), Some("thread-m-meet"));
+}
