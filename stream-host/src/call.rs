@@ -97,12 +97,15 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     };
     let call_sid = start.call_sid.clone();
     tracing::Span::current().record("call_sid", tracing::field::display(&call_sid));
-    if let Err(e) = state
-        .inner
-        .store
-        .consume_stream_token(&call_sid, &hash_stream_token(&start.token))
-        .await
-    {
+    let token_hash = hash_stream_token(&start.token);
+    let consumed = Box::pin(
+        state
+            .inner
+            .store
+            .consume_stream_token(&call_sid, &token_hash),
+    )
+    .await;
+    if let Err(e) = consumed {
         tracing::warn!(error = %e, "media stream refused: stream token rejected");
         let _ = socket.send(Message::Close(None)).await;
         return;
@@ -112,17 +115,25 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
             let _ = socket.send(Message::Close(None)).await;
-            finalise(&state, &call_sid, None, None).await;
+            Box::pin(finalise(&state, &call_sid, None, None)).await;
             return;
         }
     };
     tracing::info!(caller = ?start.caller, "call connected");
-    let instructions = openai::instructions(&state, start.caller.as_ref()).await;
+    // Store calls (DynamoDB futures are large) are boxed so they occupy memory only while they
+    // run, not for the whole call inside its task.
+    let instructions = Box::pin(openai::instructions(&state, start.caller.as_ref())).await;
     let caller = start.caller.clone();
-    let outcome = Bridge::new(state.clone(), start, socket, openai, instructions)
-        .run()
-        .await;
-    finalise(&state, &call_sid, caller.as_ref(), Some(outcome)).await;
+    let outcome = Box::new(Bridge::new(
+        state.clone(),
+        start,
+        socket,
+        openai,
+        instructions,
+    ))
+    .run()
+    .await;
+    Box::pin(finalise(&state, &call_sid, caller.as_ref(), Some(outcome))).await;
 }
 
 /// Writes stats, usage and cost, and marks the call completed.

@@ -11,12 +11,16 @@ use crate::HostState;
 use crate::config::StreamHostConfig;
 
 /// Opens a Realtime socket with the configured URL and key.
+///
+/// The connect future (DNS, TCP, TLS, WebSocket handshake) is several kilobytes; boxed, it
+/// lives on the heap only while connecting instead of inside every call's task for the whole
+/// call (the call's future is as large as its largest phase).
 pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket, ConnectError> {
-    phone_realtime::connect::connect(
+    Box::pin(phone_realtime::connect::connect(
         &config.openai_url,
         config.openai_api_key.as_ref(),
         config.openai_connect_timeout,
-    )
+    ))
     .await
 }
 

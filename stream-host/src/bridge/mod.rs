@@ -155,14 +155,18 @@ impl Bridge {
     }
 
     /// Runs until the call ends, then closes both sockets and waits for pending store writes.
-    pub(crate) async fn run(mut self) -> Outcome {
-        let config = self.state.inner.config.clone();
+    /// Boxed: the bridge (~2.7 kB, mostly the two sockets) then lives once on the heap rather
+    /// than twice inside the call's future.
+    pub(crate) async fn run(mut self: Box<Self>) -> Outcome {
+        // A handle on the shared state, not a copy of the configuration: it holds every tool's
+        // JSON schema, ~20 kB that a per-call clone would keep for the whole call.
+        let state = self.state.clone();
+        let config = &state.inner.config;
         let reason = match self
             .send_openai(openai::session_update(&config, &self.instructions))
             .await
         {
-            Err(()) => self
-                .reconnect()
+            Err(()) => Box::pin(self.reconnect())
                 .await
                 .err()
                 .unwrap_or(EndReason::OpenAiLost),
@@ -171,7 +175,7 @@ impl Bridge {
         self.outcome.reason = reason;
         self.tool_tasks.abort_all();
         self.outcome.conversation = std::mem::take(&mut self.conversation);
-        self.apply_effect(reason).await;
+        Box::pin(self.apply_effect(reason)).await;
         let _ = self.twilio.send(TwilioMessage::Close(None)).await;
         let _ = self.openai.send(OpenAiMessage::Close(None)).await;
         while let Some(joined) = self.writes.join_next().await {
@@ -184,6 +188,8 @@ impl Bridge {
 
     /// Moves messages both ways until the call ends. The timers live across iterations: a
     /// timer created per message would be registered and dropped 100 times a second per call.
+    /// Rare, large handlers (reconnect, goodbye, tools, session setup, barge-in) are boxed: a
+    /// call's task is as big as its largest inline future, for the whole call.
     async fn pump(&mut self, max_call: Duration, idle_timeout: Duration) -> EndReason {
         let mut drain = self.state.inner.drain.clone();
         let drain_deadline = drain.deadline_passed();
@@ -207,13 +213,13 @@ impl Bridge {
                 },
                 message = self.openai.next() => match message {
                     Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
-                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match self.reconnect().await {
+                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match Box::pin(self.reconnect()).await {
                         Ok(()) => Step::Continue,
                         Err(reason) => Step::End(reason),
                     },
                     Some(Ok(_)) => Step::Continue,
                 },
-                _ = &mut max_timer, if !was_ending => self.begin_goodbye(EndReason::MaxDuration).await,
+                _ = &mut max_timer, if !was_ending => Box::pin(self.begin_goodbye(EndReason::MaxDuration)).await,
                 _ = &mut idle_timer, if !was_ending => {
                     let due = self.last_activity + idle_timeout;
                     if due > Instant::now() {
@@ -224,11 +230,11 @@ impl Bridge {
                         idle_timer.as_mut().reset(self.last_activity + idle_timeout);
                         Step::Continue
                     } else {
-                        self.begin_goodbye(EndReason::Idle).await
+                        Box::pin(self.begin_goodbye(EndReason::Idle)).await
                     }
                 }
-                _ = &mut drain_deadline, if !was_ending => self.begin_goodbye(EndReason::Drain).await,
-                Some(event) = self.tool_rx.recv(), if self.tools_running > 0 => self.on_tool_event(event).await,
+                _ = &mut drain_deadline, if !was_ending => Box::pin(self.begin_goodbye(EndReason::Drain)).await,
+                Some(event) = self.tool_rx.recv(), if self.tools_running > 0 => Box::pin(self.on_tool_event(event)).await,
                 _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
             };
             if let Step::End(reason) = step {

@@ -66,10 +66,10 @@ impl Bridge {
                 }
                 None => Step::Continue,
             },
-            ServerEvent::SessionUpdated => self.on_session_ready().await,
+            ServerEvent::SessionUpdated => Box::pin(self.on_session_ready()).await,
             ServerEvent::SpeechStarted { .. } => {
                 self.last_activity = Instant::now();
-                self.on_caller_speaking().await
+                Box::pin(self.on_caller_speaking()).await
             }
             ServerEvent::SpeechStopped { .. } => {
                 self.last_activity = Instant::now();
@@ -86,14 +86,14 @@ impl Bridge {
                     self.outcome.usage.add(&usage.to_usage());
                 }
                 if response.purpose() == Some(client::TOOL_WAIT_PURPOSE) {
-                    self.on_wait_notice_done().await;
+                    Box::pin(self.on_wait_notice_done()).await;
                     return Step::Continue;
                 }
                 if self.ending.is_some() {
                     self.goodbye_response_done = true;
                     return self.maybe_finish_goodbye();
                 }
-                self.response_done_for_tools(&response.id).await;
+                Box::pin(self.response_done_for_tools(&response.id)).await;
                 Step::Continue
             }
             ServerEvent::InputTranscript { transcript, .. } => {
@@ -114,7 +114,7 @@ impl Bridge {
                 name,
                 arguments,
             } => {
-                self.start_tool(response_id, call_id, name, arguments).await;
+                Box::pin(self.start_tool(response_id, call_id, name, arguments)).await;
                 Step::Continue
             }
             ServerEvent::Error { error } => {
@@ -123,7 +123,7 @@ impl Bridge {
                     // A "one moment" refused because the caller's own turn started a response:
                     // that response speaks instead, and a held-back follow-up must not wait
                     // for a notice that will never end.
-                    self.on_wait_notice_done().await;
+                    Box::pin(self.on_wait_notice_done()).await;
                 }
                 Step::Continue
             }

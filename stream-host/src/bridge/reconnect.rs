@@ -13,7 +13,8 @@ impl Bridge {
     /// Opens a new OpenAI session after a drop, replays the conversation, and has the assistant
     /// excuse the pause. Caller audio arriving meanwhile is queued, not lost.
     pub(super) async fn reconnect(&mut self) -> Result<(), EndReason> {
-        let config = self.state.inner.config.clone();
+        let state = self.state.clone();
+        let config = &state.inner.config;
         self.session_ready = false;
         self.playback = Playback::default();
         for attempt in 1..=config.reconnect_attempts {

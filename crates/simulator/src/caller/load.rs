@@ -52,6 +52,9 @@ pub async fn echo_call(
         &form,
     )
     .await?;
+    // Twilio's webhook connection is not the media stream's: close it now rather than keep an
+    // idle keep-alive connection open on the server for the whole call.
+    drop(http);
     if status != 200 {
         return Err(CallError::Rejected {
             step: "POST /voice/incoming",
