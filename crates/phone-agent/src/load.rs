@@ -50,8 +50,8 @@ impl Drop for Server {
     }
 }
 
-/// utime + stime of a process in milliseconds (USER_HZ is 100 on mainstream Linux).
-fn cpu_ms(pid: u32) -> f64 {
+/// utime and stime of a process in milliseconds (USER_HZ is 100 on mainstream Linux).
+fn cpu_ms(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_name = stat.rsplit(')').next().unwrap_or_default();
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -62,7 +62,7 @@ fn cpu_ms(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     // stat fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
-    (field(11) + field(12)) * 10.0
+    (field(11) * 10.0, field(12) * 10.0)
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -147,8 +147,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for i in 0..args.calls {
         let target = target.clone();
+        // Independent calls are not in step: each gets its own phase within the 20 ms frame
+        // period, as real callers do. (All in step, the host would see every call's frame in
+        // one burst each period and the last of 200 would wait for the other 199.)
+        let phase = Duration::from_micros(20_000 * i as u64 / args.calls as u64);
         tasks.push(tokio::spawn(async move {
-            echo_call(&target, start_at, stop_at).await
+            echo_call(&target, start_at + phase, stop_at + phase).await
         }));
         if i % 20 == 19 {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -160,7 +164,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let window_start = Instant::now();
     tokio::time::sleep_until((stop_at - Duration::from_secs(1).min(stop_at - start_at)).into())
         .await;
-    let cpu_used = cpu_ms(pid) - cpu_start;
+    let cpu_end = cpu_ms(pid);
+    let (user_used, kernel_used) = (cpu_end.0 - cpu_start.0, cpu_end.1 - cpu_start.1);
+    let cpu_used = user_used + kernel_used;
     let window = window_start.elapsed().as_secs_f64().max(0.001);
     let busy_rss = rss_kb(pid);
 
@@ -202,8 +208,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         totals.sent.saturating_sub(totals.received)
     );
     println!(
-        "  server CPU: {cpu_used:.1} ms over {window:.1} s = {:.3} CPU-ms per call-second",
-        cpu_used / call_seconds
+        "  server CPU: {cpu_used:.1} ms over {window:.1} s = {:.3} CPU-ms per call-second (user {:.3}, kernel {:.3})",
+        cpu_used / call_seconds,
+        user_used / call_seconds,
+        kernel_used / call_seconds
     );
     println!(
         "  server RSS: idle {idle_rss} kB, with {} calls {busy_rss} kB = {:.1} kB per call",
