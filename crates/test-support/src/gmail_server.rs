@@ -12,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
+use crate::loopback::LoopbackServer;
+
 /// A message in the test mailbox.
 #[derive(Debug, Clone)]
 pub struct TestMail {
@@ -50,15 +52,8 @@ struct Shared {
 
 /// The running server; stops when dropped.
 pub struct GmailTestServer {
-    base: String,
+    server: LoopbackServer,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for GmailTestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -160,28 +155,20 @@ impl GmailTestServer {
             .route("/gmail/messages/send", post(send))
             .route("/gmail/drafts", post(draft))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Self {
-            base: format!("http://{addr}"),
+            server: LoopbackServer::serve(app).await.expect("bind loopback"),
             shared,
-            task,
         }
     }
 
     /// `GMAIL_BASE_URL`.
     pub fn gmail_base_url(&self) -> String {
-        format!("{}/gmail", self.base)
+        format!("{}/gmail", self.server.base_url())
     }
 
     /// `GOOGLE_TOKEN_URL`.
     pub fn token_url(&self) -> String {
-        format!("{}/token", self.base)
+        format!("{}/token", self.server.base_url())
     }
 
     /// The `q` of every list request.

@@ -9,6 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+
+use crate::loopback::LoopbackServer;
 use serde_json::{Value, json};
 
 /// One scripted answer.
@@ -40,14 +42,9 @@ struct Shared {
 /// The running server.
 pub struct ChatTestServer {
     base_url: String,
+    /// Keeps the server running; it stops when this is dropped.
+    _server: LoopbackServer,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for ChatTestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn complete(
@@ -111,17 +108,11 @@ impl ChatTestServer {
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(complete))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = LoopbackServer::serve(app).await.expect("bind loopback");
         Self {
-            base_url: format!("http://{addr}/v1"),
+            base_url: format!("{}/v1", server.base_url()),
+            _server: server,
             shared,
-            task,
         }
     }
 

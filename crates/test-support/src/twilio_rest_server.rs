@@ -9,19 +9,14 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::{Value, json};
 
+use crate::loopback::LoopbackServer;
+
 type Posted = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// The running server; stops when dropped.
 pub struct TwilioRestServer {
-    base: String,
+    server: LoopbackServer,
     posted: Posted,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TwilioRestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn create(
@@ -51,23 +46,15 @@ impl TwilioRestServer {
         let app = axum::Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
             .with_state(posted.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Self {
-            base: format!("http://{addr}"),
+            server: LoopbackServer::serve(app).await.expect("bind loopback"),
             posted,
-            task,
         }
     }
 
     /// `TWILIO_API_BASE_URL`.
     pub fn base_url(&self) -> &str {
-        &self.base
+        self.server.base_url()
     }
 
     /// The form of every SMS posted, in order.

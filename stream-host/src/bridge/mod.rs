@@ -163,7 +163,7 @@ impl Bridge {
         let state = self.state.clone();
         let config = &state.inner.config;
         let reason = match self
-            .send_openai(openai::session_update(&config, &self.instructions))
+            .send_openai(openai::session_update(config, &self.instructions))
             .await
         {
             Err(()) => Box::pin(self.reconnect())

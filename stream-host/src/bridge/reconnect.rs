@@ -20,7 +20,7 @@ impl Bridge {
         for attempt in 1..=config.reconnect_attempts {
             tracing::warn!(attempt, "OpenAI connection lost; reconnecting");
             tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt - 1))).await;
-            let socket = match openai::connect(&config).await {
+            let socket = match openai::connect(config).await {
                 Ok(socket) => socket,
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "reconnect failed");
@@ -29,7 +29,7 @@ impl Bridge {
             };
             self.openai = socket;
             self.outcome.stats.reconnects += 1;
-            let mut setup = vec![openai::session_update(&config, &self.instructions)];
+            let mut setup = vec![openai::session_update(config, &self.instructions)];
             let skip = self.conversation.len().saturating_sub(REPLAYED_TURNS);
             for (role, text) in &self.conversation[skip..] {
                 setup.push(match role {

@@ -15,6 +15,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::loopback::LoopbackServer;
+
 /// The OAuth client the server accepts.
 pub const CLIENT_ID: &str = "test-client.apps.googleusercontent.com";
 /// Its secret.
@@ -127,15 +129,8 @@ async fn token(
 
 /// The running server; stops when dropped.
 pub struct GoogleTestServer {
-    base_url: String,
+    server: LoopbackServer,
     shared: Shared,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for GoogleTestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl GoogleTestServer {
@@ -156,26 +151,20 @@ impl GoogleTestServer {
                     .delete(calendar::delete),
             )
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Ok(Self {
-            base_url: format!("http://{addr}"),
+            server: LoopbackServer::serve(app).await?,
             shared,
-            task,
         })
     }
 
     /// The token endpoint (`GOOGLE_TOKEN_URL`).
     pub fn token_url(&self) -> String {
-        format!("{}/token", self.base_url)
+        format!("{}/token", self.server.base_url())
     }
 
     /// The Calendar API root (`GOOGLE_CALENDAR_BASE_URL`).
     pub fn calendar_base_url(&self) -> String {
-        format!("{}/calendar/v3", self.base_url)
+        format!("{}/calendar/v3", self.server.base_url())
     }
 
     /// Makes the current access token invalid, as Google does when it expires early.
