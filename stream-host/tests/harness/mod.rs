@@ -176,3 +176,9 @@ impl Host {
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A `response.output_audio.delta` carrying `audio`.
+pub fn delta(response: &str, item: &str, audio: &[u8]) -> serde_json::Value {
+    serde_json::json!({"type": "response.output_audio.delta", "response_id": response,
+        "item_id": item, "output_index": 0, "content_index": 0, "delta": b64(audio)})
+}

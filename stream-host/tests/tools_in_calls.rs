@@ -1,0 +1,352 @@
+//! Tools during calls, over real sockets on loopback: a tool call runs and the model gets one
+//! follow-up, `end_call` waits for the goodbye, memory carries to the next call, an event is
+//! booked in Google Calendar (a loopback Google server), and a slow tool gets a "one moment".
+
+mod harness;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::{WAIT, delta, sid};
+use phone_core::tools::clock_time::LocalZone;
+use phone_google::GoogleCalendar;
+use phone_google::oauth::{ClientCredentials, TokenSource};
+use phone_test_support::google_server::{self, GoogleTestServer};
+use secrecy::SecretString;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
+    let host = harness::start_with_tools().await;
+    let mut twilio = host.connect_call(&sid(15)).await;
+    let update = &host.openai.wait_for("session.update", 1, WAIT).await[0];
+    let tools = update["session"]["tools"].as_array().unwrap();
+    assert!(
+        tools
+            .iter()
+            .any(|t| t["name"] == "create_event" && t["type"] == "function")
+    );
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_t"}}))
+        .await;
+    for (id, args) in [
+        (
+            "call_1",
+            r#"{"title":"Dentist","start":"2026-11-26T15:00","duration_minutes":30}"#,
+        ),
+        ("call_2", r#"{"day":"2026-11-26"}"#),
+    ] {
+        let name = if id == "call_1" {
+            "create_event"
+        } else {
+            "list_events"
+        };
+        host.openai
+            .send(
+                json!({"type": "response.function_call_arguments.done", "response_id": "resp_t",
+            "item_id": "fc", "output_index": 0, "call_id": id, "name": name, "arguments": args}),
+            )
+            .await;
+    }
+    let outputs = host
+        .openai
+        .wait_for("conversation.item.create", 2, WAIT)
+        .await;
+    let created: serde_json::Value =
+        serde_json::from_str(outputs[0]["item"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        created["created"]["start"],
+        "2026-11-26T15:00 (Europe/Paris)"
+    );
+    // The follow-up waits for response.done, and there is only one for both outputs.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        1,
+        "only the greeting so far"
+    );
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "resp_t", "status": "completed"}}))
+        .await;
+    host.openai.wait_for("response.create", 2, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(host.openai.events_of("response.create").await.len(), 2);
+
+    twilio.stop(&sid(15)).await;
+    host.wait_no_active_calls().await;
+    let records = host
+        .store
+        .list_tool_calls(
+            &format!("CALL#{}", sid(15)),
+            &phone_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| !r.is_error));
+}
+
+#[tokio::test]
+async fn end_call_waits_for_the_goodbye_to_play_then_hangs_up_once() {
+    let host = harness::start_with_tools().await;
+    let mut twilio = host.connect_call(&sid(16)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
+        .await;
+    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1",
+        "item_id": "fc", "output_index": 0, "call_id": "end_1", "name": "end_call", "arguments": "{}"})).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
+        .await;
+    host.openai.wait_for("response.create", 2, WAIT).await;
+    // The goodbye plays; the call must stay up until its mark comes back.
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "bye"}}))
+        .await;
+    host.openai.send(delta("bye", "item_bye", &[5; 1600])).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
+        .await;
+    let mark = twilio.recv_event("mark", WAIT).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        host.state.active_calls(),
+        1,
+        "not hung up before the goodbye was heard"
+    );
+    twilio.mark(mark["mark"]["name"].as_str().unwrap()).await;
+    twilio.expect_closed(WAIT).await;
+    host.wait_no_active_calls().await;
+}
+
+#[tokio::test]
+async fn a_second_call_from_the_same_number_knows_what_the_first_did() {
+    let host = harness::start_with_tools().await;
+    let mut first = host.connect_call(&sid(17)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(
+            json!({"type": "conversation.item.input_audio_transcription.completed",
+        "item_id": "u1", "content_index": 0, "transcript": "Book the team sync Friday at 4"}),
+        )
+        .await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
+        .await;
+    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1", "item_id": "fc",
+        "output_index": 0, "call_id": "c1", "name": "create_event",
+        "arguments": r#"{"title":"Team sync","start":"2026-11-27T16:00"}"#})).await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
+        .await;
+    host.openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
+    first.stop(&sid(17)).await;
+    host.wait_no_active_calls().await;
+
+    let _second = host.connect_call(&sid(18)).await;
+    let updates = host.openai.wait_for("session.update", 2, WAIT).await;
+    let instructions = updates[1]["session"]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("Book the team sync Friday at 4"),
+        "{instructions}"
+    );
+    assert!(
+        instructions.contains("Team sync") && instructions.contains("event_id"),
+        "{instructions}"
+    );
+    assert!(
+        instructions.contains("2026-11-27T16:00 (Europe/Paris)"),
+        "{instructions}"
+    );
+}
+
+#[tokio::test]
+async fn a_voice_call_books_the_event_in_google_calendar() {
+    let google = GoogleTestServer::start().await.unwrap();
+    let creds = ClientCredentials {
+        client_id: google_server::CLIENT_ID.into(),
+        client_secret: SecretString::from(google_server::CLIENT_SECRET),
+        token_url: google.token_url(),
+    };
+    let tokens = Arc::new(TokenSource::new(
+        reqwest::Client::new(),
+        creds,
+        SecretString::from(google_server::REFRESH_TOKEN),
+    ));
+    let zone = LocalZone::new("Europe/Paris").unwrap();
+    let calendar =
+        GoogleCalendar::new(&google.calendar_base_url(), "primary", tokens, zone).unwrap();
+    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let mut twilio = host.connect_call(&sid(19)).await;
+    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_g"}}))
+        .await;
+    host.openai
+        .send(
+            json!({"type": "response.function_call_arguments.done", "response_id": "resp_g",
+        "item_id": "fc", "output_index": 0, "call_id": "call_g1", "name": "create_event",
+        "arguments": r#"{"title":"Dentist","start":"2026-12-03T15:00","duration_minutes":30}"#}),
+        )
+        .await;
+    let output = &host
+        .openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await[0];
+    let result: serde_json::Value =
+        serde_json::from_str(output["item"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result["created"]["start"],
+        "2026-12-03T15:00 (Europe/Paris)"
+    );
+
+    // The event exists in Google's calendar afterwards, in Google's wire shape.
+    let events = google.live_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["summary"], "Dentist");
+    assert_eq!(events[0]["start"]["dateTime"], "2026-12-03T14:00:00Z");
+    assert_eq!(events[0]["start"]["timeZone"], "Europe/Paris");
+    assert_eq!(events[0]["end"]["dateTime"], "2026-12-03T14:30:00Z");
+    assert_eq!(result["created"]["id"], events[0]["id"]);
+
+    twilio.stop(&sid(19)).await;
+    host.wait_no_active_calls().await;
+    let records = host
+        .store
+        .list_tool_calls(
+            &format!("CALL#{}", sid(19)),
+            &phone_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(records.len(), 1, "the tool call is recorded on the call");
+    assert!(!records[0].is_error);
+}
+
+/// A calendar that takes `delay` before every answer, as a slow upstream would.
+struct SlowCalendar {
+    inner: phone_local::LocalCalendar,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl phone_core::ports::Calendar for SlowCalendar {
+    async fn list_events(
+        &self,
+        range: phone_core::ports::TimeRange,
+        query: Option<&str>,
+        max: u32,
+    ) -> Result<Vec<phone_core::ports::CalendarEvent>, phone_core::ports::PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.list_events(range, query, max).await
+    }
+    async fn get_event(
+        &self,
+        id: &str,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        self.inner.get_event(id).await
+    }
+    async fn create_event(
+        &self,
+        event: &phone_core::ports::NewEvent,
+        request_id: &str,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.create_event(event, request_id).await
+    }
+    async fn update_event(
+        &self,
+        id: &str,
+        patch: &phone_core::ports::EventPatch,
+    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
+        self.inner.update_event(id, patch).await
+    }
+    async fn delete_event(&self, id: &str) -> Result<(), phone_core::ports::PortError> {
+        self.inner.delete_event(id).await
+    }
+    async fn busy(
+        &self,
+        range: phone_core::ports::TimeRange,
+    ) -> Result<Vec<phone_core::ports::TimeRange>, phone_core::ports::PortError> {
+        self.inner.busy(range).await
+    }
+    fn describe(&self) -> String {
+        "slow local calendar".into()
+    }
+}
+
+#[tokio::test]
+async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
+    let store = phone_core::Store::new(
+        Arc::new(phone_local::LocalRecords::in_memory()),
+        Arc::new(phone_core::SystemClock),
+        Default::default(),
+    );
+    let calendar = SlowCalendar {
+        inner: phone_local::LocalCalendar::new(store),
+        delay: Duration::from_millis(3500),
+    };
+    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let _twilio = host.connect_call(&sid(20)).await;
+    let before = host.openai.wait_for("response.create", 1, WAIT).await.len();
+    host.openai
+        .send(json!({"type": "response.created", "response": {"id": "resp_s"}}))
+        .await;
+    host.openai
+        .send(
+            json!({"type": "response.function_call_arguments.done", "response_id": "resp_s",
+        "item_id": "fc", "output_index": 0, "call_id": "call_s1", "name": "list_events",
+        "arguments": r#"{"day":"2026-12-03"}"#}),
+        )
+        .await;
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "resp_s", "status": "completed"}}))
+        .await;
+
+    // After 2.5 s of silence: an out-of-band "one moment", outside the conversation, no tools.
+    let creates = host
+        .openai
+        .wait_for("response.create", before + 1, WAIT)
+        .await;
+    let notice = &creates[before]["response"];
+    assert_eq!(notice["conversation"], "none", "{notice}");
+    assert_eq!(notice["tool_choice"], "none");
+    assert_eq!(notice["metadata"]["purpose"], "tool_wait");
+    host.openai
+        .send(
+            json!({"type": "response.created", "response": {"id": "resp_wait",
+            "metadata": {"purpose": "tool_wait"}}}),
+        )
+        .await;
+
+    // The tool finishes while the notice is still speaking: its output goes in, but the
+    // follow-up waits (two responses cannot run at once).
+    host.openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        before + 1
+    );
+    host.openai
+        .send(
+            json!({"type": "response.done", "response": {"id": "resp_wait", "status": "completed",
+            "metadata": {"purpose": "tool_wait"}}}),
+        )
+        .await;
+    let creates = host
+        .openai
+        .wait_for("response.create", before + 2, WAIT)
+        .await;
+    assert!(
+        creates[before + 1]["response"]["conversation"].is_null(),
+        "the follow-up is an ordinary response: {}",
+        creates[before + 1]
+    );
+}
