@@ -39,7 +39,12 @@ pub struct LocalServer {
     pub drain: drain::DrainController,
     /// The server task; ends after a drain.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Work left running after a response (late SMS answers), awaited before exit.
+    pub background: phone_api::background::Background,
 }
+
+/// How long `serve` waits at exit for late SMS answers still being written.
+const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn random_secret() -> SecretString {
     let mut bytes = [0u8; 24];
@@ -85,6 +90,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         state = state.with_chat(chat);
     }
     let google_auth = phone_api::bootstrap::google_auth(&config).await;
+    let background = state.background.clone();
     let app = phone_api::routes::all(state.clone())
         .merge(phone_api::routes::google_auth::routes(state, google_auth))
         .merge(stream_host::stream_routes(host.clone()));
@@ -106,6 +112,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         store,
         drain: controller,
         task,
+        background,
     })
 }
 
@@ -122,7 +129,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.config.stream.drain.as_secs()
     );
     server.drain.drain(server.config.stream.drain);
-    server.task.await.context("server task")?.context("serving")
+    let served = server.task.await.context("server task")?.context("serving");
+    let late = server.background.pending();
+    if late > 0 {
+        println!(
+            "waiting up to {} s for {late} late SMS answer(s)",
+            BACKGROUND_GRACE.as_secs()
+        );
+        if tokio::time::timeout(BACKGROUND_GRACE, server.background.idle())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "{} late SMS answer(s) still unsent at exit",
+                server.background.pending()
+            );
+        }
+    }
+    served
 }
 
 fn print_banner(server: &LocalServer) {
