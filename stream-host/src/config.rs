@@ -38,6 +38,8 @@ pub struct StreamHostConfig {
     pub max_calls: usize,
     /// Longest call.
     pub max_call: Duration,
+    /// Model cost (nano-USD, by `prices`) at which the call says goodbye; `None`: no cap.
+    pub max_cost_nano_usd: Option<u64>,
     /// Caller silence before goodbye.
     pub idle_timeout: Duration,
     /// Grace after SIGTERM.
@@ -85,6 +87,7 @@ impl StreamHostConfig {
             tools: Vec::new(),
             max_calls: config.stream.max_calls,
             max_call: config.stream.max_call,
+            max_cost_nano_usd: config.stream.max_cost_nano_usd,
             idle_timeout: config.stream.idle_timeout,
             drain: config.stream.drain,
             start_timeout: Duration::from_secs(10),

@@ -403,6 +403,46 @@ async fn silent_caller_gets_a_goodbye_and_the_call_ends() {
 }
 
 #[tokio::test]
+async fn call_at_its_cost_limit_says_goodbye_and_ends() {
+    // 600 audio-in + 300 audio-out tokens cost ~$0.03 at gpt-realtime prices: over a 1-cent cap.
+    let host =
+        harness::start_with(Mode::Scripted, |c| c.max_cost_nano_usd = Some(10_000_000)).await;
+    let mut twilio = host.connect_call(&sid(21)).await;
+    host.openai.wait_for("response.create", 1, WAIT).await;
+    let cheap = json!({"total_tokens": 10, "input_tokens": 10, "output_tokens": 0,
+        "input_token_details": {"text_tokens": 10, "audio_tokens": 0}});
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed", "usage": cheap}}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        1,
+        "under the cap: no goodbye"
+    );
+    let costly = json!({"total_tokens": 900, "input_tokens": 600, "output_tokens": 300,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": 600},
+        "output_token_details": {"text_tokens": 0, "audio_tokens": 300}});
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "r2", "status": "completed", "usage": costly}}))
+        .await;
+    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
+    assert!(
+        creates[1]["response"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("spending limit"),
+        "{}",
+        creates[1]
+    );
+    host.openai
+        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
+        .await;
+    twilio.expect_closed(WAIT).await;
+    host.wait_no_active_calls().await;
+}
+
+#[tokio::test]
 async fn call_at_its_time_limit_ends_even_if_the_goodbye_never_finishes() {
     let host =
         harness::start_with(Mode::Scripted, |c| c.max_call = Duration::from_millis(300)).await;

@@ -63,6 +63,9 @@ pub const LOG_FORMAT: &str = "LOG_FORMAT";
 pub const STREAM_MAX_CALLS: &str = "STREAM_MAX_CALLS";
 /// Longest call in seconds before a polite goodbye (default 1800).
 pub const MAX_CALL_SECS: &str = "MAX_CALL_SECS";
+/// Model cost in USD (by the price table) at which a call says a short goodbye and ends, e.g.
+/// `0.50`; unset means no cap.
+pub const MAX_CALL_COST_USD: &str = "MAX_CALL_COST_USD";
 /// Seconds of caller silence before "are you still there?" then goodbye (default 60).
 pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
 /// Seconds live calls get after SIGTERM before they are ended (default 100; Fargate's

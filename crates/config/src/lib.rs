@@ -120,6 +120,8 @@ pub struct StreamSettings {
     pub max_calls: usize,
     /// Longest call.
     pub max_call: Duration,
+    /// Model cost (nano-USD) at which a call ends politely; `None` means no cap.
+    pub max_cost_nano_usd: Option<u64>,
     /// Caller silence before the assistant checks in, then says goodbye.
     pub idle_timeout: Duration,
     /// Time live calls get after SIGTERM.
@@ -296,6 +298,20 @@ impl Config {
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
                 max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),
+                max_cost_nano_usd: match src.string(keys::MAX_CALL_COST_USD) {
+                    None => None,
+                    Some(text) => match text.parse::<f64>() {
+                        Ok(usd) if usd.is_finite() && usd > 0.0 && usd < 1e6 => {
+                            Some((usd * 1e9).round() as u64)
+                        }
+                        _ => {
+                            return Err(ConfigError::invalid(
+                                keys::MAX_CALL_COST_USD,
+                                "expected a positive amount in USD, e.g. 0.50",
+                            ));
+                        }
+                    },
+                },
                 idle_timeout: Duration::from_secs(src.u64(keys::IDLE_TIMEOUT_SECS, 60)?),
                 drain: Duration::from_secs(src.u64(keys::DRAIN_SECS, 100)?),
                 semantic_vad: match src.string(keys::TURN_DETECTION).as_deref() {

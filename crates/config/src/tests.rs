@@ -59,6 +59,8 @@ fn malformed_values_name_the_key_but_not_the_value() {
         ("RETENTION_CALLS_DAYS", "forever"),
         ("TIME_ZONE", "GMT+2 please"),
         ("PRICE_TABLE_JSON", "{not json"),
+        ("MAX_CALL_COST_USD", "-0.25"),
+        ("OAUTH_STATE_SECRET", "too-short"),
     ];
     for (key, value) in cases {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
@@ -128,4 +130,12 @@ fn email_reply_policy_defaults_to_draft_and_refuses_unknown_values() {
     assert!(err.to_string().contains("EMAIL_REPLY_POLICY"), "{err}");
     let err = Config::from_map(&map(&[("SMS_REPLY_DEADLINE_SECS", "20")])).unwrap_err();
     assert!(err.to_string().contains("SMS_REPLY_DEADLINE_SECS"), "{err}");
+}
+
+#[test]
+fn call_cost_cap_is_read_in_nano_dollars() {
+    let config = Config::from_map(&map(&[("MAX_CALL_COST_USD", "0.50")])).unwrap();
+    assert_eq!(config.stream.max_cost_nano_usd, Some(500_000_000));
+    let none = Config::from_map(&map(&[])).unwrap();
+    assert_eq!(none.stream.max_cost_nano_usd, None);
 }

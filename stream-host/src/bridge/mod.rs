@@ -37,6 +37,8 @@ pub enum EndReason {
     CallerHungUp,
     /// The call reached its maximum duration.
     MaxDuration,
+    /// The call's model cost reached `MAX_CALL_COST_USD`.
+    CostLimit,
     /// The caller was silent too long.
     Idle,
     /// The host is shutting down.
@@ -267,6 +269,9 @@ impl Bridge {
         let words = match reason {
             EndReason::Idle => {
                 "The caller has been silent for a while. Say a short, friendly goodbye."
+            }
+            EndReason::CostLimit => {
+                "The call has reached its spending limit. Apologise briefly and say goodbye."
             }
             EndReason::MaxDuration => {
                 "The call has reached its time limit. Apologise and say a short goodbye."

@@ -84,6 +84,10 @@ impl Bridge {
                 self.playback.response_finished(&response.id);
                 if let Some(usage) = &response.usage {
                     self.outcome.usage.add(&usage.to_usage());
+                    if self.ending.is_none() && self.over_cost_limit() {
+                        tracing::warn!("call reached its cost limit");
+                        return Box::pin(self.begin_goodbye(EndReason::CostLimit)).await;
+                    }
                 }
                 if response.purpose() == Some(client::TOOL_WAIT_PURPOSE) {
                     Box::pin(self.on_wait_notice_done()).await;
@@ -195,5 +199,17 @@ impl Bridge {
                 tracing::error!(error = %e, seq = turn.seq, "could not store a transcript turn");
             }
         });
+    }
+
+    /// Whether the model cost so far has reached `MAX_CALL_COST_USD`.
+    fn over_cost_limit(&self) -> bool {
+        let config = &self.state.inner.config;
+        let Some(cap) = config.max_cost_nano_usd else {
+            return false;
+        };
+        config
+            .prices
+            .cost(&config.model, &self.outcome.usage)
+            .is_some_and(|cost| cost.input_nano_usd + cost.output_nano_usd >= cap)
     }
 }

@@ -46,6 +46,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         tools: vec![],
         max_calls: 10,
         max_call: Duration::from_secs(60),
+        max_cost_nano_usd: None,
         idle_timeout: Duration::from_secs(60),
         drain: Duration::from_secs(10),
         start_timeout: Duration::from_secs(5),
