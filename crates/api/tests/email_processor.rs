@@ -115,11 +115,17 @@ async fn meeting_request_gets_one_event_and_one_draft_across_two_runs() {
         (2, 1, 1),
         "{first:?}"
     );
+    assert_eq!(gmail.fetched().len(), 2, "each new message read once");
     let second = phone_api::email_processor::run_once(&state).await.unwrap();
     assert_eq!(
         (second.listed, second.already_handled),
         (2, 2),
         "{second:?}"
+    );
+    assert_eq!(
+        gmail.fetched().len(),
+        2,
+        "handled messages are listed, not read again"
     );
     assert!(
         second

@@ -199,6 +199,14 @@ impl Mail for Gmail {
     }
 
     async fn list_recent(&self, query: &str, max: u32) -> Result<Vec<EmailMessage>, PortError> {
+        let mut out = Vec::new();
+        for id in self.list_ids(query, max).await? {
+            out.push(self.get_email(&id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn list_ids(&self, query: &str, max: u32) -> Result<Vec<String>, PortError> {
         let max = max.clamp(1, 50).to_string();
         let v = self
             .call(
@@ -207,13 +215,12 @@ impl Mail for Gmail {
                     .query(&[("q", query), ("maxResults", &max)]),
             )
             .await?;
-        let mut out = Vec::new();
-        for m in v["messages"].as_array().into_iter().flatten() {
-            if let Some(id) = m["id"].as_str() {
-                out.push(self.get_email(id).await?);
-            }
-        }
-        Ok(out)
+        Ok(v["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_owned))
+            .collect())
     }
 
     async fn get_email(&self, id: &str) -> Result<EmailMessage, PortError> {

@@ -46,6 +46,7 @@ pub struct Written {
 struct Shared {
     mailbox: Vec<TestMail>,
     queries: Mutex<Vec<String>>,
+    fetched: Mutex<Vec<String>>,
     drafts: Mutex<Vec<Written>>,
     sent: Mutex<Vec<Written>>,
 }
@@ -91,6 +92,7 @@ async fn message(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> (StatusCode, Json<Value>) {
+    lock(&s.fetched).push(id.clone());
     let Some(m) = s.mailbox.iter().find(|m| m.id == id) else {
         return (
             StatusCode::NOT_FOUND,
@@ -174,6 +176,11 @@ impl GmailTestServer {
     /// The `q` of every list request.
     pub fn queries(&self) -> Vec<String> {
         lock(&self.shared.queries).clone()
+    }
+
+    /// Ids of the messages read in full (`GET /messages/{id}`), in order.
+    pub fn fetched(&self) -> Vec<String> {
+        lock(&self.shared.fetched).clone()
     }
 
     /// Drafts created.

@@ -155,6 +155,14 @@ pub enum EmailRunError {
     /// The mailbox could not be listed.
     #[error("listing mail: {0}")]
     List(PortError),
+    /// A listed message could not be read; nothing was claimed, so the next run tries again.
+    #[error("reading message {id}: {error}")]
+    Fetch {
+        /// The message.
+        id: String,
+        /// Why.
+        error: PortError,
+    },
     /// The store failed while claiming.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -179,16 +187,16 @@ pub async fn process_inbox(
     options: &EmailOptions,
 ) -> Result<RunSummary, EmailRunError> {
     let started = Instant::now();
-    let mut messages = ports
+    let mut ids = ports
         .mail
-        .list_recent(&options.query, options.max_messages)
+        .list_ids(&options.query, options.max_messages)
         .await
         .map_err(EmailRunError::List)?;
-    // Oldest first, so replies go out in the order the mail came in.
-    messages.sort_by_key(|m| m.date);
+    // Listed newest first; handled oldest first, so replies go out in the order mail came in.
+    ids.reverse();
     let mut summary = RunSummary {
         policy: options.policy,
-        listed: messages.len(),
+        listed: ids.len(),
         already_handled: 0,
         replied: 0,
         no_reply: 0,
@@ -197,15 +205,29 @@ pub async fn process_inbox(
         deferred: 0,
         messages: Vec::new(),
     };
-    for email in &messages {
+    for id in &ids {
         let outcome = match model {
             _ if started.elapsed() > options.budget => Outcome::Deferred,
-            None => match record::get(store, &email.id).await {
+            None => match record::get(store, id).await {
                 Ok(_) => Outcome::AlreadyHandled,
                 Err(StoreError::NotFound) => Outcome::Deferred,
                 Err(e) => return Err(e.into()),
             },
-            Some(model) => message::process_one(ports, store, model, options, email).await?,
+            // Settled messages are not fetched again: most of a run's listing is mail that an
+            // earlier run handled.
+            Some(_) if record::is_settled(store, id).await? => Outcome::AlreadyHandled,
+            Some(model) => {
+                let email =
+                    ports
+                        .mail
+                        .get_email(id)
+                        .await
+                        .map_err(|error| EmailRunError::Fetch {
+                            id: id.clone(),
+                            error,
+                        })?;
+                message::process_one(ports, store, model, options, &email).await?
+            }
         };
         let counter = match outcome {
             Outcome::AlreadyHandled => &mut summary.already_handled,
@@ -217,7 +239,7 @@ pub async fn process_inbox(
         };
         *counter += 1;
         summary.messages.push(MessageOutcome {
-            message_id: email.id.clone(),
+            message_id: id.clone(),
             outcome,
         });
     }

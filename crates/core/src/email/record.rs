@@ -197,6 +197,20 @@ pub async fn claim(store: &Store, fresh: EmailRecord) -> Result<Claim, StoreErro
     }
 }
 
+/// Whether `message_id` has a record no run will act on again: done, or failed for good. A
+/// message still being processed, or failed but retryable, is not settled ([`claim`] decides).
+pub async fn is_settled(store: &Store, message_id: &str) -> Result<bool, StoreError> {
+    match get(store, message_id).await {
+        Ok(found) => Ok(match found.status {
+            EmailStatus::Done => true,
+            EmailStatus::Failed => !(found.retryable && found.attempts < MAX_ATTEMPTS),
+            EmailStatus::Processing => false,
+        }),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes `next` over `current` only if the stored record is still `current`'s status and
 /// attempt: a run that lost its claim cannot overwrite the new owner's record.
 pub async fn update(

@@ -64,6 +64,17 @@ pub trait Mail: Send + Sync + 'static {
     async fn create_draft(&self, email: &OutgoingEmail) -> Result<SentEmail, PortError>;
     /// Recent messages matching a Gmail-style query (`is:unread newer_than:1d`), newest first.
     async fn list_recent(&self, query: &str, max: u32) -> Result<Vec<EmailMessage>, PortError>;
+    /// The ids of the messages [`Mail::list_recent`] would return, newest first, without their
+    /// contents: a caller that has handled most of them fetches only the rest. The default
+    /// reads whole messages; adapters with a cheaper listing (Gmail) override it.
+    async fn list_ids(&self, query: &str, max: u32) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .list_recent(query, max)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect())
+    }
     /// Reads one message.
     async fn get_email(&self, id: &str) -> Result<EmailMessage, PortError>;
     /// `gmail` or `local outbox`.
