@@ -1,4 +1,6 @@
-//! The typed store: domain operations expressed once over [`Records`].
+//! The typed store: domain operations expressed once over [`Records`]. Call rows are in
+//! `calls`, caller memory in `memory`; transcripts, tool calls, idempotency keys and SMS opt-out
+//! are here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,13 +9,14 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::{Guard, Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
-use crate::call::{CallSession, CallSid, CallStats, CallStatus};
+mod calls;
+mod memory;
+
+use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
+use crate::call::CallSid;
 use crate::clock::Clock;
-use crate::memory::{CallerMemory, MemoryNote};
 use crate::phone::PhoneNumber;
 use crate::transcript::Turn;
-use crate::usage::{Cost, Usage};
 
 /// How long each kind of data is kept before its `ttl` expires it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +72,6 @@ pub struct ToolCallRecord {
     pub at: OffsetDateTime,
 }
 
-/// Field names inside a call row that are not part of [`CallSession`].
-mod call_fields {
-    pub const TOKEN_HASH: &str = "stream_token_hash";
-    pub const TOKEN_EXPIRES: &str = "stream_token_expires_at";
-    pub const TOKEN_USED: &str = "stream_token_used_at";
-}
-
 /// Typed access to the table for every part of the system.
 #[derive(Clone)]
 pub struct Store {
@@ -119,155 +115,6 @@ impl Store {
     fn ttl(&self, keep: Duration) -> i64 {
         self.now()
             .saturating_add(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX))
-    }
-
-    // ---- calls ----
-
-    /// Creates the call row once. A repeated webhook for the same CallSid gets
-    /// [`Created::Existing`] and changes nothing. The stream token is stored only as its hash.
-    pub async fn create_call(
-        &self,
-        call: &CallSession,
-        stream_token_hash: &str,
-        token_expires_at: OffsetDateTime,
-    ) -> Result<Created<CallSession>, StoreError> {
-        let mut data = to_map(call)?;
-        data.insert(
-            call_fields::TOKEN_HASH.into(),
-            Value::String(stream_token_hash.into()),
-        );
-        data.insert(
-            call_fields::TOKEN_EXPIRES.into(),
-            token_expires_at.unix_timestamp().into(),
-        );
-        let item = Item {
-            pk: Keys::call(&call.call_sid),
-            sk: Keys::META.into(),
-            ttl: self.ttl(self.retention.calls),
-            data,
-        };
-        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
-            Ok(()) => Ok(Created::New),
-            Err(StoreError::Conflict(_)) => {
-                Ok(Created::Existing(self.get_call(&call.call_sid).await?))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Reads a call row.
-    pub async fn get_call(&self, sid: &CallSid) -> Result<CallSession, StoreError> {
-        let item = self
-            .records
-            .get(&Keys::call(sid), Keys::META, self.now())
-            .await?;
-        from_map(item.ok_or(StoreError::NotFound)?.data)
-    }
-
-    /// Replaces the stream token of a call whose token has not been used yet: a retried voice
-    /// webhook hands Twilio new TwiML, so the token in it must become the valid one.
-    /// A used token is [`StoreError::Conflict`] (the stream already connected).
-    pub async fn rotate_stream_token(
-        &self,
-        sid: &CallSid,
-        stream_token_hash: &str,
-        token_expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut fields = Map::new();
-        fields.insert(
-            call_fields::TOKEN_HASH.into(),
-            Value::String(stream_token_hash.into()),
-        );
-        fields.insert(
-            call_fields::TOKEN_EXPIRES.into(),
-            token_expires_at.unix_timestamp().into(),
-        );
-        let guards = [Guard::Missing(call_fields::TOKEN_USED.into())];
-        self.records
-            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
-            .await?;
-        Ok(())
-    }
-
-    /// Uses the call's stream token: succeeds once, only with the right hash, before expiry.
-    /// A wrong, reused or expired token is [`StoreError::Conflict`]; an unknown call is
-    /// [`StoreError::NotFound`].
-    pub async fn consume_stream_token(
-        &self,
-        sid: &CallSid,
-        token_hash: &str,
-    ) -> Result<CallSession, StoreError> {
-        let now = self.now();
-        let mut fields = Map::new();
-        fields.insert(call_fields::TOKEN_USED.into(), now.into());
-        let guards = [
-            Guard::Equals(
-                call_fields::TOKEN_HASH.into(),
-                Value::String(token_hash.into()),
-            ),
-            Guard::Missing(call_fields::TOKEN_USED.into()),
-            Guard::GreaterThan(call_fields::TOKEN_EXPIRES.into(), now),
-        ];
-        let item = self
-            .records
-            .update(&Keys::call(sid), Keys::META, fields, &guards, now)
-            .await?;
-        from_map(item.data)
-    }
-
-    /// Records a status from Twilio's status callback or the stream host. A final status is
-    /// never replaced by a live one (callbacks can arrive out of order).
-    pub async fn set_call_status(
-        &self,
-        sid: &CallSid,
-        status: CallStatus,
-        duration_secs: Option<u64>,
-    ) -> Result<CallSession, StoreError> {
-        let now = self.clock.now();
-        let mut fields = Map::new();
-        fields.insert("status".into(), to_value(&status)?);
-        if status.is_final() {
-            fields.insert("ended_at".into(), to_value(&rfc3339(now)?)?);
-        }
-        if let Some(d) = duration_secs {
-            fields.insert("duration_secs".into(), d.into());
-        }
-        let current = self.get_call(sid).await?;
-        if current.status.is_final() && !status.is_final() {
-            return Ok(current);
-        }
-        let item = self
-            .records
-            .update(
-                &Keys::call(sid),
-                Keys::META,
-                fields,
-                &[],
-                now.unix_timestamp(),
-            )
-            .await?;
-        from_map(item.data)
-    }
-
-    /// Writes what the stream host measured, when the stream ends.
-    pub async fn save_call_outcome(
-        &self,
-        sid: &CallSid,
-        host: &str,
-        stats: &CallStats,
-        usage: &Usage,
-        cost: &Cost,
-    ) -> Result<CallSession, StoreError> {
-        let mut fields = Map::new();
-        fields.insert("host".into(), Value::String(host.into()));
-        fields.insert("stats".into(), to_value(stats)?);
-        fields.insert("usage".into(), to_value(usage)?);
-        fields.insert("cost".into(), to_value(cost)?);
-        let item = self
-            .records
-            .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
-            .await?;
-        from_map(item.data)
     }
 
     // ---- transcript ----
@@ -384,87 +231,6 @@ impl Store {
             .get(&Keys::opt_out(number), Keys::META, self.now())
             .await?
             .is_some())
-    }
-
-    // ---- caller memory ----
-
-    /// The caller's memory profile; empty if none is stored.
-    pub async fn get_memory(&self, number: &PhoneNumber) -> Result<CallerMemory, StoreError> {
-        match self
-            .records
-            .get(&Keys::caller(number), Keys::MEMORY, self.now())
-            .await?
-        {
-            Some(item) => from_map(item.data),
-            None => Ok(CallerMemory::default()),
-        }
-    }
-
-    /// Replaces the caller's memory profile and renews its retention.
-    pub async fn put_memory(
-        &self,
-        number: &PhoneNumber,
-        memory: &CallerMemory,
-    ) -> Result<(), StoreError> {
-        let item = Item {
-            pk: Keys::caller(number),
-            sk: Keys::MEMORY.into(),
-            ttl: self.ttl(self.retention.memory),
-            data: to_map(memory)?,
-        };
-        self.records.put(item, PutMode::Overwrite, self.now()).await
-    }
-
-    /// Adds a note to what the assistant remembers about a caller.
-    pub async fn add_note(
-        &self,
-        number: &PhoneNumber,
-        note: &MemoryNote,
-    ) -> Result<(), StoreError> {
-        let item = Item {
-            pk: Keys::caller(number),
-            sk: Keys::note(note.at),
-            ttl: self.ttl(self.retention.memory),
-            data: to_map(note)?,
-        };
-        self.records.put(item, PutMode::Overwrite, self.now()).await
-    }
-
-    /// A caller's notes, newest first when asked.
-    pub async fn list_notes(
-        &self,
-        number: &PhoneNumber,
-        page: &PageRequest,
-    ) -> Result<Page<MemoryNote>, StoreError> {
-        self.query_typed(&Keys::caller(number), Keys::NOTE_PREFIX, page)
-            .await
-    }
-
-    /// Erases everything stored under a caller's number (memory, notes, SMS history).
-    /// Returns how many items were deleted.
-    pub async fn forget_caller(&self, number: &PhoneNumber) -> Result<u64, StoreError> {
-        let mut deleted = 0;
-        for pk in [Keys::caller(number), Keys::sms(number)] {
-            loop {
-                let page = self
-                    .records
-                    .query(
-                        &pk,
-                        "",
-                        &PageRequest::first(PageRequest::MAX_LIMIT),
-                        self.now(),
-                    )
-                    .await?;
-                for item in &page.items {
-                    self.records.delete(&item.pk, &item.sk).await?;
-                    deleted += 1;
-                }
-                if page.items.is_empty() || page.next.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
     }
 
     // ---- helpers ----

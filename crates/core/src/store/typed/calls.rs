@@ -1,0 +1,165 @@
+//! Call rows: created once per CallSid, single-use stream tokens, status, outcome.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{Created, Store, from_map, rfc3339, to_map, to_value};
+use crate::call::{CallSession, CallSid, CallStats, CallStatus};
+use crate::store::{Guard, Item, Keys, PutMode, StoreError};
+use crate::usage::{Cost, Usage};
+
+/// Field names inside a call row that are not part of [`CallSession`].
+mod call_fields {
+    pub const TOKEN_HASH: &str = "stream_token_hash";
+    pub const TOKEN_EXPIRES: &str = "stream_token_expires_at";
+    pub const TOKEN_USED: &str = "stream_token_used_at";
+}
+
+impl Store {
+    /// Creates the call row once. A repeated webhook for the same CallSid gets
+    /// [`Created::Existing`] and changes nothing. The stream token is stored only as its hash.
+    pub async fn create_call(
+        &self,
+        call: &CallSession,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+    ) -> Result<Created<CallSession>, StoreError> {
+        let mut data = to_map(call)?;
+        data.insert(
+            call_fields::TOKEN_HASH.into(),
+            Value::String(stream_token_hash.into()),
+        );
+        data.insert(
+            call_fields::TOKEN_EXPIRES.into(),
+            token_expires_at.unix_timestamp().into(),
+        );
+        let item = Item {
+            pk: Keys::call(&call.call_sid),
+            sk: Keys::META.into(),
+            ttl: self.ttl(self.retention.calls),
+            data,
+        };
+        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
+            Ok(()) => Ok(Created::New),
+            Err(StoreError::Conflict(_)) => {
+                Ok(Created::Existing(self.get_call(&call.call_sid).await?))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a call row.
+    pub async fn get_call(&self, sid: &CallSid) -> Result<CallSession, StoreError> {
+        let item = self
+            .records
+            .get(&Keys::call(sid), Keys::META, self.now())
+            .await?;
+        from_map(item.ok_or(StoreError::NotFound)?.data)
+    }
+
+    /// Replaces the stream token of a call whose token has not been used yet: a retried voice
+    /// webhook hands Twilio new TwiML, so the token in it must become the valid one.
+    /// A used token is [`StoreError::Conflict`] (the stream already connected).
+    pub async fn rotate_stream_token(
+        &self,
+        sid: &CallSid,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut fields = Map::new();
+        fields.insert(
+            call_fields::TOKEN_HASH.into(),
+            Value::String(stream_token_hash.into()),
+        );
+        fields.insert(
+            call_fields::TOKEN_EXPIRES.into(),
+            token_expires_at.unix_timestamp().into(),
+        );
+        let guards = [Guard::Missing(call_fields::TOKEN_USED.into())];
+        self.records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Uses the call's stream token: succeeds once, only with the right hash, before expiry.
+    /// A wrong, reused or expired token is [`StoreError::Conflict`]; an unknown call is
+    /// [`StoreError::NotFound`].
+    pub async fn consume_stream_token(
+        &self,
+        sid: &CallSid,
+        token_hash: &str,
+    ) -> Result<CallSession, StoreError> {
+        let now = self.now();
+        let mut fields = Map::new();
+        fields.insert(call_fields::TOKEN_USED.into(), now.into());
+        let guards = [
+            Guard::Equals(
+                call_fields::TOKEN_HASH.into(),
+                Value::String(token_hash.into()),
+            ),
+            Guard::Missing(call_fields::TOKEN_USED.into()),
+            Guard::GreaterThan(call_fields::TOKEN_EXPIRES.into(), now),
+        ];
+        let item = self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, now)
+            .await?;
+        from_map(item.data)
+    }
+
+    /// Records a status from Twilio's status callback or the stream host. A final status is
+    /// never replaced by a live one (callbacks can arrive out of order).
+    pub async fn set_call_status(
+        &self,
+        sid: &CallSid,
+        status: CallStatus,
+        duration_secs: Option<u64>,
+    ) -> Result<CallSession, StoreError> {
+        let now = self.clock.now();
+        let mut fields = Map::new();
+        fields.insert("status".into(), to_value(&status)?);
+        if status.is_final() {
+            fields.insert("ended_at".into(), to_value(&rfc3339(now)?)?);
+        }
+        if let Some(d) = duration_secs {
+            fields.insert("duration_secs".into(), d.into());
+        }
+        let current = self.get_call(sid).await?;
+        if current.status.is_final() && !status.is_final() {
+            return Ok(current);
+        }
+        let item = self
+            .records
+            .update(
+                &Keys::call(sid),
+                Keys::META,
+                fields,
+                &[],
+                now.unix_timestamp(),
+            )
+            .await?;
+        from_map(item.data)
+    }
+
+    /// Writes what the stream host measured, when the stream ends.
+    pub async fn save_call_outcome(
+        &self,
+        sid: &CallSid,
+        host: &str,
+        stats: &CallStats,
+        usage: &Usage,
+        cost: &Cost,
+    ) -> Result<CallSession, StoreError> {
+        let mut fields = Map::new();
+        fields.insert("host".into(), Value::String(host.into()));
+        fields.insert("stats".into(), to_value(stats)?);
+        fields.insert("usage".into(), to_value(usage)?);
+        fields.insert("cost".into(), to_value(cost)?);
+        let item = self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
+            .await?;
+        from_map(item.data)
+    }
+}
