@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use phone_config::{Config, ConfigError, StoreChoice, keys, merge_sources};
+use phone_config::{Config, ConfigError, GoogleConfig, StoreChoice, keys, merge_sources};
 use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging};
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::{Store, StoreError, SystemClock};
+use secrecy::SecretString;
 
 use crate::AppState;
 use crate::routes::google_auth::{GoogleAuth, STATE_LIFETIME};
@@ -152,21 +153,10 @@ fn google(config: &Config, zone: &LocalZone) -> Result<Option<GoogleAdapters>, B
     else {
         return Ok(None);
     };
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| BootstrapError::Adapter(format!("HTTP client: {e}")))?;
-    let creds = phone_google::ClientCredentials {
-        client_id: id.clone(),
-        client_secret: secret.clone(),
-        token_url: g
-            .token_url
-            .clone()
-            .unwrap_or_else(|| phone_google::oauth::DEFAULT_TOKEN_URL.into()),
-    };
+    let http = google_http().map_err(BootstrapError::Adapter)?;
     let tokens = Arc::new(phone_google::TokenSource::new(
         http.clone(),
-        creds,
+        google_credentials(g, id.clone(), secret.clone()),
         refresh.clone(),
     ));
     let gmail_base = g
@@ -188,6 +178,30 @@ fn google(config: &Config, zone: &LocalZone) -> Result<Option<GoogleAdapters>, B
         calendar: Arc::new(calendar),
         mail: Arc::new(phone_google::Gmail::new(http, &gmail_base, tokens)),
     }))
+}
+
+/// The OAuth client as configured, with Google's token endpoint unless another is set.
+fn google_credentials(
+    g: &GoogleConfig,
+    client_id: String,
+    client_secret: SecretString,
+) -> phone_google::ClientCredentials {
+    phone_google::ClientCredentials {
+        client_id,
+        client_secret,
+        token_url: g
+            .token_url
+            .clone()
+            .unwrap_or_else(|| phone_google::oauth::DEFAULT_TOKEN_URL.into()),
+    }
+}
+
+/// The HTTP client for Google's token endpoint and Gmail: every request has a 10 s limit.
+fn google_http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
 }
 
 /// What [`google`] builds.
@@ -239,20 +253,9 @@ pub fn google_auth_with_sink(
         .public_base_url
         .as_deref()
         .ok_or_else(|| missing(keys::PUBLIC_BASE_URL))?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
     Ok(GoogleAuth {
         consent: phone_google::ConsentConfig {
-            creds: phone_google::ClientCredentials {
-                client_id,
-                client_secret,
-                token_url: g
-                    .token_url
-                    .clone()
-                    .unwrap_or_else(|| phone_google::oauth::DEFAULT_TOKEN_URL.into()),
-            },
+            creds: google_credentials(g, client_id, client_secret),
             auth_url: g
                 .auth_url
                 .clone()
@@ -260,7 +263,7 @@ pub fn google_auth_with_sink(
         },
         signer: phone_google::StateSigner::new(state_key, STATE_LIFETIME),
         redirect_uri: format!("{}/auth/google/callback", base.trim_end_matches('/')),
-        http,
+        http: google_http()?,
         sink,
     })
 }

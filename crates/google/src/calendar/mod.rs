@@ -127,22 +127,22 @@ impl GoogleCalendar {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = google_calendar3::Result<(common::Response, T)>>,
     {
-        for retry_left in [true, false] {
-            match tokio::time::timeout(self.timeout, attempt()).await {
-                Err(_) => return Err(PortError::Timeout(SERVICE)),
-                Ok(Ok((_, value))) => return Ok(value),
-                Ok(Err(err)) if retry_left && convert::is_unauthorized(&err) => {
-                    tracing::info!("google calendar refused the access token; refreshing once");
-                    self.tokens.invalidate().await;
-                }
-                Ok(Err(err)) => return Err(map_error(err)),
+        let answer = match self.timed(attempt()).await? {
+            Err(err) if convert::is_unauthorized(&err) => {
+                tracing::info!("google calendar refused the access token; refreshing once");
+                self.tokens.invalidate().await;
+                self.timed(attempt()).await?
             }
-        }
-        Err(PortError::Upstream {
-            service: SERVICE,
-            status: Some(401),
-            message: "access token refused twice".into(),
-        })
+            answer => answer,
+        };
+        answer.map(|(_, value)| value).map_err(map_error)
+    }
+
+    /// `call`'s output, or a timeout after the per-request limit.
+    async fn timed<Fut: std::future::Future>(&self, call: Fut) -> Result<Fut::Output, PortError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| PortError::Timeout(SERVICE))
     }
 
     fn range_bounds(
