@@ -275,23 +275,14 @@ async fn automated_senders_are_skipped_without_the_model() {
 #[tokio::test]
 async fn a_claim_left_by_a_dead_run_becomes_a_visible_failure() {
     let w = world("ana@example.test").await;
-    let rec = EmailRecord {
-        message_id: "m1".into(),
-        thread_id: None,
-        from: "ana@example.test".into(),
-        subject: "Meeting".into(),
-        status: EmailStatus::Processing,
-        attempts: 1,
-        policy: ReplyPolicy::Draft,
-        decision: None,
-        reason: None,
-        retryable: false,
-        tool_calls: Vec::new(),
-        reply_text: None,
-        reply: None,
-        claimed_at: w.store.clock().now(),
-        finished_at: None,
-    };
+    let rec = EmailRecord::first_claim(
+        "m1",
+        None,
+        "ana@example.test".into(),
+        "Meeting".into(),
+        ReplyPolicy::Draft,
+        w.store.clock().now(),
+    );
     assert!(matches!(
         record::claim(&w.store, rec).await.unwrap(),
         record::Claim::Owned(_)

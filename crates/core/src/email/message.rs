@@ -20,23 +20,14 @@ pub(super) async fn process_one(
     email: &EmailMessage,
 ) -> Result<Outcome, StoreError> {
     let from = sender_address(&email.from);
-    let fresh = EmailRecord {
-        message_id: email.id.clone(),
-        thread_id: email.thread_id.clone(),
-        from: from.clone().unwrap_or_default(),
-        subject: one_line(&email.subject, prompt::MAX_SUBJECT_CHARS),
-        status: EmailStatus::Processing,
-        attempts: 1,
-        policy: options.policy,
-        decision: None,
-        reason: None,
-        retryable: false,
-        tool_calls: Vec::new(),
-        reply_text: None,
-        reply: None,
-        claimed_at: store.clock().now(),
-        finished_at: None,
-    };
+    let fresh = EmailRecord::first_claim(
+        &email.id,
+        email.thread_id.clone(),
+        from.clone().unwrap_or_default(),
+        one_line(&email.subject, prompt::MAX_SUBJECT_CHARS),
+        options.policy,
+        store.clock().now(),
+    );
     let claimed = match record::claim(store, fresh).await? {
         Claim::Owned(claimed) => claimed,
         Claim::Taken(found) => {

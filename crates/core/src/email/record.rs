@@ -128,6 +128,36 @@ pub struct EmailRecord {
     pub finished_at: Option<OffsetDateTime>,
 }
 
+impl EmailRecord {
+    /// The record a first claim writes: processing, attempt 1, nothing decided yet.
+    pub fn first_claim(
+        message_id: &str,
+        thread_id: Option<String>,
+        from: String,
+        subject: String,
+        policy: ReplyPolicy,
+        claimed_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            message_id: message_id.to_owned(),
+            thread_id,
+            from,
+            subject,
+            status: EmailStatus::Processing,
+            attempts: 1,
+            policy,
+            decision: None,
+            reason: None,
+            retryable: false,
+            tool_calls: Vec::new(),
+            reply_text: None,
+            reply: None,
+            claimed_at,
+            finished_at: None,
+        }
+    }
+}
+
 /// What a claim attempt found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {

@@ -10,23 +10,14 @@ use phone_core::store::{Records, StoreError};
 use super::{T0, TestClock, at, store};
 
 fn fresh(id: &str) -> EmailRecord {
-    EmailRecord {
-        message_id: id.into(),
-        thread_id: None,
-        from: "ana@example.test".into(),
-        subject: "Meeting".into(),
-        status: EmailStatus::Processing,
-        attempts: 1,
-        policy: ReplyPolicy::Draft,
-        decision: None,
-        reason: None,
-        retryable: false,
-        tool_calls: Vec::new(),
-        reply_text: None,
-        reply: None,
-        claimed_at: at(T0),
-        finished_at: None,
-    }
+    EmailRecord::first_claim(
+        id,
+        None,
+        "ana@example.test".into(),
+        "Meeting".into(),
+        ReplyPolicy::Draft,
+        at(T0),
+    )
 }
 
 /// Two runs claiming one message: one owns it; completion is guarded by the claim; a
