@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{CALENDAR_ID, Fault, Inner, Shared, google_error, lock};
 
 /// Logs the request, applies an injected fault, checks the bearer token and the calendar id.
-/// On success the handler runs with the state locked.
+/// On success the handler runs with the state locked; otherwise the error is the answer.
 async fn admit<'a>(
     shared: &'a Shared,
     headers: &HeaderMap,
@@ -75,18 +75,15 @@ pub(super) async fn list(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let inner = match admit(&shared, &headers, &method, &uri, Some(&calendar)).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let inner = admit(&shared, &headers, &method, &uri, Some(&calendar)).await?;
     if query.get("orderBy").map(String::as_str) == Some("startTime")
         && query.get("singleEvents").map(String::as_str) != Some("true")
     {
-        return google_error(
+        return Err(google_error(
             400,
             "The requested ordering is not available for the particular query.",
-        );
+        ));
     }
     let min = parse_time(query.get("timeMin").map(String::as_str));
     let max = parse_time(query.get("timeMax").map(String::as_str));
@@ -111,11 +108,11 @@ pub(super) async fn list(
         .collect();
     items.sort_by_key(|e| instant(e, "start"));
     items.truncate(limit);
-    Json(
+    Ok(Json(
         json!({"kind": "calendar#events", "summary": "test@example.com",
         "timeZone": "UTC", "items": items}),
     )
-    .into_response()
+    .into_response())
 }
 
 /// `GET /calendars/{calendar}/events/{id}` (cancelled events too, as Google does).
@@ -125,14 +122,11 @@ pub(super) async fn get_one(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let inner = match admit(&shared, &headers, &method, &uri, Some(&calendar)).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let inner = admit(&shared, &headers, &method, &uri, Some(&calendar)).await?;
     match inner.events.get(&id) {
-        Some(event) => Json(event.clone()).into_response(),
-        None => google_error(404, "Not Found"),
+        Some(event) => Ok(Json(event.clone()).into_response()),
+        None => Err(google_error(404, "Not Found")),
     }
 }
 
@@ -144,21 +138,26 @@ pub(super) async fn insert(
     uri: Uri,
     headers: HeaderMap,
     Json(mut event): Json<Value>,
-) -> Response {
-    let mut inner = match admit(&shared, &headers, &method, &uri, Some(&calendar)).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let mut inner = admit(&shared, &headers, &method, &uri, Some(&calendar)).await?;
     let (Some(start), Some(end)) = (instant(&event, "start"), instant(&event, "end")) else {
-        return google_error(400, "Missing time zone definition for start time.");
+        return Err(google_error(
+            400,
+            "Missing time zone definition for start time.",
+        ));
     };
     if end <= start {
-        return google_error(400, "The specified time range is empty.");
+        return Err(google_error(400, "The specified time range is empty."));
     }
     let id = match event["id"].as_str() {
-        Some(id) if !valid_client_id(id) => return google_error(400, "Invalid resource id value."),
+        Some(id) if !valid_client_id(id) => {
+            return Err(google_error(400, "Invalid resource id value."));
+        }
         Some(id) if inner.events.contains_key(id) => {
-            return google_error(409, "The requested identifier already exists.");
+            return Err(google_error(
+                409,
+                "The requested identifier already exists.",
+            ));
         }
         Some(id) => id.to_owned(),
         None => {
@@ -172,7 +171,7 @@ pub(super) async fn insert(
     event["etag"] = json!(format!("\"{}\"", inner.next_id));
     event["htmlLink"] = json!(format!("https://www.google.com/calendar/event?eid={id}"));
     inner.events.insert(id, event.clone());
-    Json(event).into_response()
+    Ok(Json(event).into_response())
 }
 
 /// `PATCH /calendars/{calendar}/events/{id}`: top-level fields replace the stored ones.
@@ -183,13 +182,10 @@ pub(super) async fn patch(
     uri: Uri,
     headers: HeaderMap,
     Json(changes): Json<Value>,
-) -> Response {
-    let mut inner = match admit(&shared, &headers, &method, &uri, Some(&calendar)).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let mut inner = admit(&shared, &headers, &method, &uri, Some(&calendar)).await?;
     let Some(event) = inner.events.get_mut(&id) else {
-        return google_error(404, "Not Found");
+        return Err(google_error(404, "Not Found"));
     };
     let mut updated = event.clone();
     if let (Some(target), Some(changes)) = (updated.as_object_mut(), changes.as_object()) {
@@ -199,10 +195,10 @@ pub(super) async fn patch(
     }
     match (instant(&updated, "start"), instant(&updated, "end")) {
         (Some(start), Some(end)) if end > start => {}
-        _ => return google_error(400, "The specified time range is empty."),
+        _ => return Err(google_error(400, "The specified time range is empty.")),
     }
     *event = updated.clone();
-    Json(updated).into_response()
+    Ok(Json(updated).into_response())
 }
 
 /// `DELETE /calendars/{calendar}/events/{id}`: 204, or 410 if already deleted.
@@ -212,19 +208,16 @@ pub(super) async fn delete(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let mut inner = match admit(&shared, &headers, &method, &uri, Some(&calendar)).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let mut inner = admit(&shared, &headers, &method, &uri, Some(&calendar)).await?;
     match inner.events.get_mut(&id) {
-        None => google_error(404, "Not Found"),
+        None => Err(google_error(404, "Not Found")),
         Some(event) if event["status"] == "cancelled" => {
-            google_error(410, "Resource has been deleted")
+            Err(google_error(410, "Resource has been deleted"))
         }
         Some(event) => {
             event["status"] = json!("cancelled");
-            axum::http::StatusCode::NO_CONTENT.into_response()
+            Ok(axum::http::StatusCode::NO_CONTENT.into_response())
         }
     }
 }
@@ -236,16 +229,13 @@ pub(super) async fn free_busy(
     uri: Uri,
     headers: HeaderMap,
     Json(request): Json<Value>,
-) -> Response {
-    let inner = match admit(&shared, &headers, &method, &uri, None).await {
-        Ok(inner) => inner,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Response> {
+    let inner = admit(&shared, &headers, &method, &uri, None).await?;
     let (Some(min), Some(max)) = (
         parse_time(request["timeMin"].as_str()),
         parse_time(request["timeMax"].as_str()),
     ) else {
-        return google_error(400, "Bad Request");
+        return Err(google_error(400, "Bad Request"));
     };
     let mut calendars = serde_json::Map::new();
     for item in request["items"].as_array().into_iter().flatten() {
@@ -272,9 +262,9 @@ pub(super) async fn free_busy(
             .collect();
         calendars.insert(id.into(), json!({"busy": busy}));
     }
-    Json(
+    Ok(Json(
         json!({"kind": "calendar#freeBusy", "timeMin": request["timeMin"],
         "timeMax": request["timeMax"], "calendars": calendars}),
     )
-    .into_response()
+    .into_response())
 }
