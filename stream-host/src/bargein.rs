@@ -2,33 +2,66 @@
 //! Twilio has played, so that when the caller interrupts, the model is told exactly what was
 //! heard (`conversation.item.truncate`) and audio still queued is dropped (`clear`).
 //!
+//! Twilio plays what it is sent in order, and audio of two items can be queued there at once
+//! (a "let me check" preamble still playing while the tool's answer streams in). So playback
+//! is a FIFO of items in the order their first audio was sent: the front item is the one the
+//! caller hears; a mark echoed for a later item means every item before it has played out.
+//! On barge-in the front item is truncated where the caller stopped hearing it, and the items
+//! queued behind it, never heard, are truncated to nothing.
+//!
 //! Pure state, no I/O: the call loop feeds it events and sends what it returns.
 
-/// What to do when the caller starts speaking over the assistant.
+use std::collections::VecDeque;
+
+/// One item to truncate after an interruption.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interruption {
-    /// The assistant item being played.
+pub struct Cut {
+    /// The assistant item.
     pub item_id: String,
     /// Its content part.
     pub content_index: u32,
     /// Milliseconds of it the caller heard.
     pub audio_end_ms: u64,
-    /// Whether a response was still generating (worth a `response.cancel`).
-    pub response_active: bool,
+}
+
+/// Audio sent to Twilio for one assistant item.
+#[derive(Debug)]
+struct Queued {
+    item_id: String,
+    content_index: u32,
+    response_id: String,
+    /// Out-of-band items (the "one moment" notice) are not in the conversation: there is
+    /// nothing to truncate, only audio to clear.
+    in_conversation: bool,
+    sent_ms: u64,
+    played_ms: u64,
+    marked_ms: u64,
+    /// `response.output_audio.done` came: no more audio will be added.
+    complete: bool,
+}
+
+/// One audio delta as it goes to Twilio.
+#[derive(Debug, Clone, Copy)]
+pub struct AudioOut<'a> {
+    /// The response it belongs to.
+    pub response_id: &'a str,
+    /// The assistant item.
+    pub item_id: &'a str,
+    /// Its content part.
+    pub content_index: u32,
+    /// Bytes of μ-law.
+    pub audio_bytes: usize,
+    /// Whether the item is part of the conversation (not an out-of-band response).
+    pub in_conversation: bool,
 }
 
 /// Playback state of one call.
 #[derive(Debug, Default)]
 pub struct Playback {
-    item_id: Option<String>,
-    content_index: u32,
-    sent_ms: u64,
-    played_ms: u64,
+    queue: VecDeque<Queued>,
     generation: u64,
     mark_seq: u64,
-    marked_ms: u64,
-    active_response: Option<String>,
-    cancelled: Vec<String>,
+    cancelled: VecDeque<String>,
 }
 
 /// Bytes of μ-law per millisecond at 8 kHz.
@@ -43,62 +76,83 @@ pub const MARK_EVERY_MS: u64 = 100;
 /// How many cancelled response ids to remember (late deltas arrive within a second).
 const CANCELLED_KEPT: usize = 8;
 
+/// Twilio reports marks a little late: the caller is assumed to have heard this much past the
+/// last echoed mark (never beyond what was sent).
+const MARK_SLACK_MS: u64 = 50;
+
 impl Playback {
-    /// A response started generating.
-    pub fn response_started(&mut self, response_id: &str) {
-        self.active_response = Some(response_id.to_owned());
-    }
-
-    /// A response finished (any status).
-    pub fn response_finished(&mut self, response_id: &str) {
-        if self.active_response.as_deref() == Some(response_id) {
-            self.active_response = None;
-        }
-    }
-
-    /// Whether deltas of this response must be dropped (it was interrupted).
+    /// Whether deltas of this response must be dropped (its audio was cleared).
     pub fn is_cancelled(&self, response_id: &str) -> bool {
         self.cancelled.iter().any(|r| r == response_id)
     }
 
-    /// Records `audio_bytes` of μ-law sent to Twilio for `item_id`. Returns the name of a mark
-    /// to send after it, `{item}:{sent_ms}:g{generation}:m{seq}`, when [`MARK_EVERY_MS`] of
-    /// audio has gone out since the last mark.
-    pub fn audio_sent(
-        &mut self,
-        item_id: &str,
-        content_index: u32,
-        audio_bytes: usize,
-    ) -> Option<String> {
-        if self.item_id.as_deref() != Some(item_id) || self.content_index != content_index {
-            self.item_id = Some(item_id.to_owned());
-            self.content_index = content_index;
-            self.sent_ms = 0;
-            self.played_ms = 0;
-            self.marked_ms = 0;
+    /// Drops every later delta of this response (e.g. an out-of-band notice cancelled because
+    /// the caller's own turn started a response) and forgets its queued audio.
+    pub fn cancel_response(&mut self, response_id: &str) {
+        self.queue.retain(|q| q.response_id != response_id);
+        self.remember_cancelled(response_id);
+    }
+
+    fn remember_cancelled(&mut self, response_id: &str) {
+        if self.is_cancelled(response_id) {
+            return;
         }
-        self.sent_ms += audio_bytes as u64 / BYTES_PER_MS;
-        (self.sent_ms - self.marked_ms >= MARK_EVERY_MS).then(|| self.mark())
+        if self.cancelled.len() == CANCELLED_KEPT {
+            self.cancelled.pop_front();
+        }
+        self.cancelled.push_back(response_id.to_owned());
+    }
+
+    /// Records audio sent to Twilio. Returns the name of a mark to send after it,
+    /// `{item}:{sent_ms}:g{generation}:m{seq}`, when [`MARK_EVERY_MS`] of the item's audio has
+    /// gone out since its last mark.
+    pub fn audio_sent(&mut self, out: AudioOut<'_>) -> Option<String> {
+        let position = self
+            .queue
+            .iter()
+            .rposition(|q| q.item_id == out.item_id && q.content_index == out.content_index);
+        let index = match position {
+            Some(index) => index,
+            None => {
+                self.queue.push_back(Queued {
+                    item_id: out.item_id.to_owned(),
+                    content_index: out.content_index,
+                    response_id: out.response_id.to_owned(),
+                    in_conversation: out.in_conversation,
+                    sent_ms: 0,
+                    played_ms: 0,
+                    marked_ms: 0,
+                    complete: false,
+                });
+                self.queue.len() - 1
+            }
+        };
+        let entry = &mut self.queue[index];
+        entry.sent_ms += out.audio_bytes as u64 / BYTES_PER_MS;
+        (entry.sent_ms - entry.marked_ms >= MARK_EVERY_MS).then(|| self.mark(index))
     }
 
     /// All audio of `item_id` has been sent: the mark for whatever is not marked yet.
     pub fn audio_done(&mut self, item_id: &str) -> Option<String> {
-        (self.item_id.as_deref() == Some(item_id) && self.sent_ms > self.marked_ms)
-            .then(|| self.mark())
+        let index = self.queue.iter().rposition(|q| q.item_id == item_id)?;
+        let entry = &mut self.queue[index];
+        entry.complete = true;
+        (entry.sent_ms > entry.marked_ms).then(|| self.mark(index))
     }
 
-    fn mark(&mut self) -> String {
+    fn mark(&mut self, index: usize) -> String {
         self.mark_seq += 1;
-        self.marked_ms = self.sent_ms;
-        let item = self.item_id.as_deref().unwrap_or_default();
+        let entry = &mut self.queue[index];
+        entry.marked_ms = entry.sent_ms;
         format!(
-            "{item}:{}:g{}:m{}",
-            self.sent_ms, self.generation, self.mark_seq
+            "{}:{}:g{}:m{}",
+            entry.item_id, entry.sent_ms, self.generation, self.mark_seq
         )
     }
 
-    /// Twilio echoed a mark: the audio before it has played. Marks of an earlier generation
-    /// (echoed by a `clear`) or of another item are ignored.
+    /// Twilio echoed a mark: the audio before it has played, including every item queued
+    /// before its item. Marks of an earlier generation (echoed by a `clear`) or of an item no
+    /// longer queued are ignored.
     pub fn mark_played(&mut self, name: &str) {
         let mut parts = name.rsplitn(4, ':');
         let (Some(_seq), Some(generation), Some(sent), Some(item)) =
@@ -106,51 +160,68 @@ impl Playback {
         else {
             return;
         };
-        let current = format!("g{}", self.generation);
-        if generation != current || self.item_id.as_deref() != Some(item) {
+        let (Some(generation), Ok(ms)) = (
+            generation
+                .strip_prefix('g')
+                .and_then(|g| g.parse::<u64>().ok()),
+            sent.parse::<u64>(),
+        ) else {
+            return;
+        };
+        if generation != self.generation {
             return;
         }
-        if let Ok(ms) = sent.parse::<u64>() {
-            self.played_ms = self.played_ms.max(ms);
+        let Some(index) = self.queue.iter().position(|q| q.item_id == item) else {
+            return;
+        };
+        self.queue.drain(..index);
+        if let Some(front) = self.queue.front_mut() {
+            front.played_ms = front.played_ms.max(ms);
+            if front.complete && front.played_ms >= front.sent_ms {
+                self.queue.pop_front();
+            }
         }
     }
 
     /// Whether assistant audio is still queued at Twilio, unplayed.
     pub fn has_unplayed_audio(&self) -> bool {
-        self.item_id.is_some() && self.played_ms < self.sent_ms
+        self.queue.iter().any(|q| q.played_ms < q.sent_ms)
     }
 
-    /// The caller started speaking. If the assistant was talking (audio unplayed or a response
-    /// generating), returns what to truncate; the caller must send `clear` and the truncate.
+    /// The caller started speaking over queued audio: returns what to truncate (the item being
+    /// heard at the point heard, the ones queued behind it at zero; out-of-band items need no
+    /// truncate) and forgets the queue. `active` are the responses still generating: their late
+    /// deltas are dropped from now on. The caller must send `clear` when this returns `Some`.
     /// Marks echoed afterwards belong to the old generation and are ignored.
-    pub fn caller_started_speaking(&mut self) -> Option<Interruption> {
-        let response_active = self.active_response.is_some();
-        if !self.has_unplayed_audio() && !response_active {
+    pub fn interrupt(&mut self, active: &[&str]) -> Option<Vec<Cut>> {
+        if !self.has_unplayed_audio() && active.is_empty() {
             return None;
         }
-        if let Some(id) = self.active_response.take() {
-            if self.cancelled.len() == CANCELLED_KEPT {
-                self.cancelled.remove(0);
+        for id in active {
+            self.remember_cancelled(id);
+        }
+        let queued: Vec<Queued> = self.queue.drain(..).collect();
+        for q in &queued {
+            if q.played_ms < q.sent_ms {
+                self.remember_cancelled(&q.response_id);
             }
-            self.cancelled.push(id);
         }
         self.generation += 1;
-        let item_id = self.item_id.take()?;
-        // Twilio reports marks a little late; 50 ms of slack, never beyond what was generated.
-        let audio_end_ms = self.sent_ms.min(self.played_ms + 50);
-        self.sent_ms = 0;
-        self.played_ms = 0;
-        Some(Interruption {
-            item_id,
-            content_index: self.content_index,
-            audio_end_ms,
-            response_active,
-        })
-    }
-
-    /// The item currently playing and how much was sent, for the goodbye wait.
-    pub fn last_mark_pending(&self) -> bool {
-        self.has_unplayed_audio()
+        let cuts = queued
+            .into_iter()
+            .enumerate()
+            .filter(|(_, q)| q.in_conversation && q.played_ms < q.sent_ms)
+            .map(|(position, q)| Cut {
+                audio_end_ms: if position == 0 {
+                    q.sent_ms.min(q.played_ms + MARK_SLACK_MS)
+                } else {
+                    0
+                },
+                item_id: q.item_id,
+                content_index: q.content_index,
+            })
+            .collect();
+        Some(cuts)
     }
 }
 
@@ -158,30 +229,41 @@ impl Playback {
 mod tests {
     use super::*;
 
+    fn out(response_id: &str, item_id: &str, audio_bytes: usize) -> AudioOut<'static> {
+        AudioOut {
+            response_id: Box::leak(response_id.to_owned().into_boxed_str()),
+            item_id: Box::leak(item_id.to_owned().into_boxed_str()),
+            content_index: 0,
+            audio_bytes,
+            in_conversation: true,
+        }
+    }
+
     #[test]
     fn truncate_is_at_played_audio_plus_slack_clamped_to_sent() {
         let mut p = Playback::default();
-        p.response_started("r1");
-        let m1 = p.audio_sent("item_a", 0, 1600).unwrap(); // 200 ms
-        let _m2 = p.audio_sent("item_a", 0, 1600).unwrap(); // 400 ms
+        let m1 = p.audio_sent(out("r1", "item_a", 1600)).unwrap(); // 200 ms
+        let _m2 = p.audio_sent(out("r1", "item_a", 1600)).unwrap(); // 400 ms
         p.mark_played(&m1);
-        let cut = p.caller_started_speaking().unwrap();
+        let cuts = p.interrupt(&["r1"]).unwrap();
         assert_eq!(
-            cut,
-            Interruption {
+            cuts,
+            [Cut {
                 item_id: "item_a".into(),
                 content_index: 0,
                 audio_end_ms: 250,
-                response_active: true
-            }
+            }]
         );
         assert!(p.is_cancelled("r1"));
 
         let mut p = Playback::default();
-        assert_eq!(p.audio_sent("item_b", 0, 80), None, "10 ms: no mark yet");
-        p.mark_played("item_b:5:g0:m0");
         assert_eq!(
-            p.caller_started_speaking().unwrap().audio_end_ms,
+            p.audio_sent(out("r2", "item_b", 80)),
+            None,
+            "10 ms: no mark yet"
+        );
+        assert_eq!(
+            p.interrupt(&[]).unwrap()[0].audio_end_ms,
             10,
             "never beyond what was sent"
         );
@@ -190,7 +272,9 @@ mod tests {
     #[test]
     fn marks_come_every_hundred_ms_of_audio() {
         let mut p = Playback::default();
-        let marks: Vec<Option<String>> = (0..10).map(|_| p.audio_sent("item_a", 0, 160)).collect();
+        let marks: Vec<Option<String>> = (0..10)
+            .map(|_| p.audio_sent(out("r1", "item_a", 160)))
+            .collect();
         let names: Vec<&str> = marks.iter().flatten().map(String::as_str).collect();
         assert_eq!(names, ["item_a:100:g0:m1", "item_a:200:g0:m2"]);
     }
@@ -198,10 +282,9 @@ mod tests {
     #[test]
     fn marks_of_an_old_generation_are_ignored() {
         let mut p = Playback::default();
-        let old = p.audio_sent("item_a", 0, 800).unwrap();
-        p.response_started("r1");
-        p.caller_started_speaking().unwrap();
-        p.audio_sent("item_b", 0, 800);
+        let old = p.audio_sent(out("r1", "item_a", 800)).unwrap();
+        p.interrupt(&["r1"]).unwrap();
+        p.audio_sent(out("r2", "item_b", 800));
         p.mark_played(&old);
         assert!(
             p.has_unplayed_audio(),
@@ -209,20 +292,85 @@ mod tests {
         );
         p.mark_played("garbage");
         p.mark_played("a:b:c:d");
+        p.mark_played("item_b:x:g1:m1");
     }
 
     #[test]
     fn silence_from_the_assistant_is_not_an_interruption() {
         let mut p = Playback::default();
-        assert_eq!(p.caller_started_speaking(), None);
-        assert_eq!(p.audio_sent("item_a", 0, 160), None);
+        assert_eq!(p.interrupt(&[]), None);
+        assert_eq!(p.audio_sent(out("r1", "item_a", 160)), None);
         let m = p.audio_done("item_a").unwrap();
         assert_eq!(p.audio_done("item_a"), None, "one mark for the tail");
         p.mark_played(&m);
+        assert_eq!(p.interrupt(&[]), None, "everything sent was played");
+    }
+
+    #[test]
+    fn barge_in_truncates_the_item_playing_not_the_newest_one() {
+        // A preamble (item_a, 600 ms) is still playing when the tool's answer (item_b) streams.
+        let mut p = Playback::default();
+        for _ in 0..6 {
+            p.audio_sent(out("r1", "item_a", 800));
+        }
+        p.audio_done("item_a");
+        let first_b = p.audio_sent(out("r2", "item_b", 800)).unwrap();
+        p.audio_sent(out("r2", "item_b", 800));
+        // Twilio has played 300 ms of item_a.
+        p.mark_played("item_a:300:g0:m3");
+        let cuts = p.interrupt(&["r2"]).unwrap();
         assert_eq!(
-            p.caller_started_speaking(),
-            None,
-            "everything sent was played"
+            cuts,
+            [
+                Cut {
+                    item_id: "item_a".into(),
+                    content_index: 0,
+                    audio_end_ms: 350
+                },
+                Cut {
+                    item_id: "item_b".into(),
+                    content_index: 0,
+                    audio_end_ms: 0
+                },
+            ],
+            "the item heard is cut where the caller stopped hearing it; the one behind it was never heard"
         );
+        assert!(p.is_cancelled("r2"));
+        p.mark_played(&first_b);
+        assert!(!p.has_unplayed_audio(), "the queue was cleared");
+    }
+
+    #[test]
+    fn a_mark_of_a_later_item_means_the_earlier_ones_played_out() {
+        let mut p = Playback::default();
+        p.audio_sent(out("r1", "item_a", 800));
+        p.audio_done("item_a");
+        let b = p.audio_sent(out("r2", "item_b", 800)).unwrap();
+        p.mark_played(&b);
+        assert!(!p.has_unplayed_audio());
+        let cuts = p.interrupt(&["r2"]).unwrap();
+        assert!(cuts.is_empty(), "nothing unheard is left to truncate");
+    }
+
+    #[test]
+    fn out_of_band_audio_is_cleared_but_never_truncated() {
+        let mut p = Playback::default();
+        let mut notice = out("r_notice", "item_n", 800);
+        notice.in_conversation = false;
+        p.audio_sent(notice);
+        let cuts = p.interrupt(&[]).unwrap();
+        assert!(cuts.is_empty());
+        assert!(p.is_cancelled("r_notice"));
+    }
+
+    #[test]
+    fn a_cancelled_response_leaves_the_queue() {
+        let mut p = Playback::default();
+        let mut notice = out("r_notice", "item_n", 800);
+        notice.in_conversation = false;
+        p.audio_sent(notice);
+        p.cancel_response("r_notice");
+        assert!(!p.has_unplayed_audio());
+        assert!(p.is_cancelled("r_notice"));
     }
 }

@@ -48,7 +48,12 @@ pub struct StreamHostConfig {
     pub start_timeout: Duration,
     /// Time to open the OpenAI socket.
     pub openai_connect_timeout: Duration,
-    /// Reconnection attempts when OpenAI drops mid-call.
+    /// Time OpenAI has to confirm the session (`session.updated`) after it was sent. Until it
+    /// does, no audio reaches Twilio (an unconfigured session speaks PCM16 at 24 kHz, which
+    /// Twilio would play as noise); past it the call takes the fallback path.
+    pub session_timeout: Duration,
+    /// Reconnection attempts when OpenAI drops, over the whole call (a server that accepts and
+    /// closes again must not get endless billed sessions).
     pub reconnect_attempts: u32,
     /// Largest Twilio frame processed; bigger ones are dropped and counted.
     pub max_frame_bytes: usize,
@@ -92,6 +97,7 @@ impl StreamHostConfig {
             drain: config.stream.drain,
             start_timeout: Duration::from_secs(10),
             openai_connect_timeout: Duration::from_secs(10),
+            session_timeout: Duration::from_secs(3),
             reconnect_attempts: 3,
             max_frame_bytes: phone_twilio::media::MAX_FRAME_BYTES,
             host_id: std::env::var("HOSTNAME").unwrap_or_else(|_| "stream-host".into()),

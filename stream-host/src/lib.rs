@@ -4,6 +4,7 @@
 //! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
 //! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
 //! - [`bargein`]: what was played, what to truncate.
+//! - [`responses`]: which response may speak next, matched to its request.
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod drain;
 pub mod limits;
 mod openai;
+pub mod responses;
 pub mod server;
 mod state;
 

@@ -24,8 +24,12 @@ pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket,
     .await
 }
 
-/// The `session.update` for a call.
-pub(crate) fn session_update(config: &StreamHostConfig, instructions: &str) -> String {
+/// The `session.update` for a call, tagged with `event_id` so a refusal can be recognised.
+pub(crate) fn session_update(
+    config: &StreamHostConfig,
+    instructions: &str,
+    event_id: &str,
+) -> String {
     let turn_detection = if config.semantic_vad {
         TurnDetection::SemanticVad {
             eagerness: "auto".into(),
@@ -41,7 +45,7 @@ pub(crate) fn session_update(config: &StreamHostConfig, instructions: &str) -> S
         transcription_model: config.transcription_model.clone(),
         tools: config.tools.clone(),
     }
-    .to_event()
+    .to_event(event_id)
 }
 
 /// Persona, the time, and what the store remembers about this caller.

@@ -18,7 +18,15 @@ pub struct ApiError {
     /// Human message.
     #[serde(default)]
     pub message: String,
+    /// The `event_id` of the client event that was refused, when the error is about one: the
+    /// only way to know which request failed (PROTOCOLS.md §2.2).
+    #[serde(default)]
+    pub event_id: Option<String>,
 }
+
+/// `error.code` when a `response.create` arrives while a response of the default conversation
+/// is still running (typically one that server VAD started on its own).
+pub const ACTIVE_RESPONSE: &str = "conversation_already_has_active_response";
 
 /// `response.created.response` / `response.done.response`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -28,6 +36,10 @@ pub struct ResponseInfo {
     /// `in_progress`, `completed`, `cancelled`, `failed`, `incomplete`.
     #[serde(default)]
     pub status: Option<String>,
+    /// The conversation the response is added to; `None` for an out-of-band response
+    /// (`conversation: "none"`). Server-VAD responses join the default conversation.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
     /// Token usage, on `response.done`.
     #[serde(default)]
     pub usage: Option<RawUsage>,
@@ -40,6 +52,18 @@ impl ResponseInfo {
     /// The client's `purpose` tag, if it gave one.
     pub fn purpose(&self) -> Option<&str> {
         self.metadata.as_ref()?.get("purpose").map(String::as_str)
+    }
+
+    /// The client's `request` tag: the `event_id` of the `response.create` that asked for this
+    /// response (server-VAD responses have none).
+    pub fn request(&self) -> Option<&str> {
+        self.metadata.as_ref()?.get("request").map(String::as_str)
+    }
+
+    /// Whether the response ran to its end (`completed`); cancelled, failed and incomplete
+    /// responses did not, and what they asked for must not be acted on.
+    pub fn completed(&self) -> bool {
+        self.status.as_deref() == Some("completed")
     }
 }
 
@@ -297,5 +321,28 @@ mod tests {
             panic!()
         };
         assert_eq!(error.code.as_deref(), Some("beta_api_shape_disabled"));
+        assert_eq!(error.event_id, None);
+    }
+
+    #[test]
+    fn refusal_names_the_refused_event() {
+        let text = r#"{"type":"error","event_id":"event_9","error":{"type":"invalid_request_error","code":"conversation_already_has_active_response","message":"busy","param":null,"event_id":"rc-3"}}"#;
+        let ServerEvent::Error { error } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(error.code.as_deref(), Some(ACTIVE_RESPONSE));
+        assert_eq!(error.event_id.as_deref(), Some("rc-3"));
+    }
+
+    #[test]
+    fn response_tags_and_conversation_are_read() {
+        let text = r#"{"type":"response.created","response":{"id":"resp_2","status":"in_progress","conversation_id":null,"metadata":{"purpose":"tool_wait","request":"rc-4"}}}"#;
+        let ServerEvent::ResponseCreated { response } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(response.conversation_id, None);
+        assert_eq!(response.purpose(), Some("tool_wait"));
+        assert_eq!(response.request(), Some("rc-4"));
+        assert!(!response.completed());
     }
 }

@@ -53,8 +53,8 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// The `session.update` event.
-    pub fn to_event(&self) -> String {
+    /// The `session.update` event, tagged with `event_id` (echoed by a refusal).
+    pub fn to_event(&self, event_id: &str) -> String {
         let turn_detection = match &self.turn_detection {
             TurnDetection::ServerVad {
                 threshold,
@@ -78,7 +78,7 @@ impl SessionConfig {
         if let Some(model) = &self.transcription_model {
             input["transcription"] = json!({"model": model});
         }
-        json!({"type": "session.update", "session": {
+        json!({"type": "session.update", "event_id": event_id, "session": {
             "type": "realtime",
             "model": self.model,
             "output_modalities": ["audio"],
@@ -105,7 +105,8 @@ mod tests {
             transcription_model: Some("gpt-4o-transcribe".into()),
             tools: vec![],
         };
-        let v: Value = serde_json::from_str(&config.to_event()).unwrap();
+        let v: Value = serde_json::from_str(&config.to_event("session-1")).unwrap();
+        assert_eq!(v["event_id"], "session-1");
         assert_eq!(v["session"]["type"], "realtime");
         assert_eq!(
             v["session"]["audio"]["input"]["format"]["type"],

@@ -21,7 +21,7 @@ fn session(turn_detection: TurnDetection, transcription_model: Option<&str>) -> 
             "parameters": {"type": "object", "properties": {"title": {"type": "string"}},
                            "required": ["title"]}})],
     }
-    .to_event()
+    .to_event("session-1")
 }
 
 fn every_client_event() -> Vec<String> {
@@ -48,9 +48,11 @@ fn every_client_event() -> Vec<String> {
         client::user_text("Book lunch with Ana."),
         client::assistant_text("Done, lunch is booked."),
         client::function_call_output("call_1", &json!({"ok": true})),
-        client::response_create(None),
-        client::response_create(Some("Say goodbye.")),
-        client::response_cancel(),
+        client::response_create("rc-1", "follow_up", None),
+        client::response_create("rc-2", "goodbye", Some("Say goodbye.")),
+        client::tool_wait_notice("rc-3"),
+        client::response_cancel(None),
+        client::response_cancel(Some("resp_1")),
         client::truncate("item_1", 0, 1500),
         client::item_delete("item_1"),
     ]

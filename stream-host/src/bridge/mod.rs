@@ -3,16 +3,22 @@
 //!
 //! One task owns both sockets; no lock is shared with other calls. Audio payloads pass through
 //! as base64 strings and are never decoded.
+//!
+//! When a call ends ([`Step::End`]): the caller hung up or Twilio closed; a timer fired and the
+//! goodbye it asked for has played (or its grace ran out); the assistant's `end_call` or
+//! `transfer_call` words have played; the session was not configured in time or was refused;
+//! OpenAI could not be reached again within the call's reconnect budget.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use phone_core::tools::{CallEffect, ToolContext};
 use phone_core::{CallStats, Role, Usage};
-use phone_realtime::client;
-use phone_realtime::connect::RealtimeSocket;
+use phone_realtime::connect::{ConnectError, RealtimeSocket};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message as OpenAiMessage;
@@ -20,14 +26,14 @@ use tokio_tungstenite::tungstenite::Message as OpenAiMessage;
 use crate::HostState;
 use crate::bargein::Playback;
 use crate::call::StreamStart;
-use crate::openai;
+use crate::responses::{Purpose, Responses};
 
 mod openai_side;
 mod reconnect;
 mod tools;
 mod twilio_side;
 
-use tools::{ToolEvent, WaitNotice};
+use tools::{HeldCall, ToolEvent};
 
 /// Why a call ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,6 +51,8 @@ pub enum EndReason {
     Drain,
     /// OpenAI could not be reached again.
     OpenAiLost,
+    /// OpenAI refused the session or did not confirm it in time.
+    SessionNotConfigured,
     /// The assistant ended the call (`end_call`) after its goodbye.
     AssistantHungUp,
     /// The assistant transferred the caller (`transfer_call`) after announcing it.
@@ -71,6 +79,24 @@ const GOODBYE_GRACE: Duration = Duration::from_secs(10);
 /// Turns replayed to a new OpenAI session after a reconnect.
 const REPLAYED_TURNS: usize = 50;
 
+/// An OpenAI connection being opened (after a backoff) to replace a dropped one.
+type Connecting = Pin<Box<dyn Future<Output = Result<RealtimeSocket, ConnectError>> + Send>>;
+
+/// The OpenAI session's configuration state.
+#[derive(Debug)]
+struct Session {
+    /// `event_id` of the `session.update` in force or awaited; a refusal names it.
+    update_id: String,
+    /// `session.updated` came for it: audio may flow both ways.
+    ready: bool,
+    /// When an unconfirmed session counts as failed.
+    deadline: Instant,
+    /// Sessions opened in this call (the first, then one per reconnect).
+    opened: u32,
+    /// The greeting was asked for (a new session after a reconnect apologises instead).
+    greeted: bool,
+}
+
 /// One call's bridge.
 pub(crate) struct Bridge {
     state: HostState,
@@ -79,12 +105,16 @@ pub(crate) struct Bridge {
     /// Both sockets stay whole (not split): the one task that owns them reads and writes in
     /// turn, so a split's lock would be pure cost on every frame.
     twilio: WebSocket,
-    openai: RealtimeSocket,
+    /// `None` while a dropped connection is being replaced.
+    openai: Option<RealtimeSocket>,
+    connecting: Option<Connecting>,
+    /// Reconnect attempts left for the whole call.
+    reconnects_left: u32,
     instructions: String,
-    session_ready: bool,
-    greeted: bool,
+    session: Session,
     queued: Vec<String>,
     playback: Playback,
+    responses: Responses,
     truncated_items: HashSet<String>,
     conversation: Vec<(Role, String)>,
     next_turn: u32,
@@ -101,10 +131,13 @@ pub(crate) struct Bridge {
     /// Tool runs whose `Done` has not arrived: the loop polls `tool_rx` only while some are
     /// (polling an empty channel on every audio frame costs measurable CPU).
     tools_running: usize,
-    /// Per response with tool calls: outputs still running, and whether the response is done.
-    tool_responses: HashMap<String, (usize, bool)>,
+    /// Function calls of responses not done yet: they run only if their response completes.
+    held_calls: HashMap<String, Vec<HeldCall>>,
+    /// Per response whose tools run: outputs still to come.
+    tool_turns: HashMap<String, usize>,
+    /// Responses that already had their "one moment".
+    noticed: HashSet<String>,
     effect: Option<CallEffect>,
-    wait_notice: WaitNotice,
 }
 
 enum Step {
@@ -125,25 +158,35 @@ impl Bridge {
             let owner = phone_core::store::Keys::call(&start.call_sid);
             ports.context(&state.inner.store, owner, start.caller.clone(), true)
         });
+        let config = &state.inner.config;
+        let session = Session {
+            update_id: String::new(),
+            ready: false,
+            deadline: Instant::now() + config.session_timeout,
+            opened: 0,
+            greeted: false,
+        };
         Self {
+            reconnects_left: config.reconnect_attempts,
             tool_ctx,
             tool_tasks: JoinSet::new(),
             tool_tx,
             tool_rx,
-            tool_responses: HashMap::new(),
+            held_calls: HashMap::new(),
+            tool_turns: HashMap::new(),
+            noticed: HashSet::new(),
             tools_running: 0,
             effect: None,
-            wait_notice: WaitNotice::default(),
-            state,
             stream_sid: start.stream_sid,
             call_sid: start.call_sid,
             twilio,
-            openai,
+            openai: Some(openai),
+            connecting: None,
             instructions,
-            session_ready: false,
-            greeted: false,
+            session,
             queued: Vec::new(),
             playback: Playback::default(),
+            responses: Responses::default(),
             truncated_items: HashSet::new(),
             conversation: Vec::new(),
             next_turn: 0,
@@ -153,6 +196,7 @@ impl Bridge {
             goodbye_response_done: false,
             writes: JoinSet::new(),
             outcome: Outcome::default(),
+            state,
         }
     }
 
@@ -164,22 +208,18 @@ impl Bridge {
         // JSON schema, ~20 kB that a per-call clone would keep for the whole call.
         let state = self.state.clone();
         let config = &state.inner.config;
-        let reason = match self
-            .send_openai(openai::session_update(config, &self.instructions))
-            .await
-        {
-            Err(()) => Box::pin(self.reconnect())
-                .await
-                .err()
-                .unwrap_or(EndReason::OpenAiLost),
-            Ok(()) => self.pump(config.max_call, config.idle_timeout).await,
+        let reason = match self.configure_session(&[]).await {
+            Step::End(reason) => reason,
+            Step::Continue => self.pump(config.max_call, config.idle_timeout).await,
         };
         self.outcome.reason = reason;
         self.tool_tasks.abort_all();
         self.outcome.conversation = std::mem::take(&mut self.conversation);
         Box::pin(self.apply_effect(reason)).await;
         let _ = self.twilio.send(TwilioMessage::Close(None)).await;
-        let _ = self.openai.send(OpenAiMessage::Close(None)).await;
+        if let Some(openai) = self.openai.as_mut() {
+            let _ = openai.send(OpenAiMessage::Close(None)).await;
+        }
         while let Some(joined) = self.writes.join_next().await {
             if let Err(e) = joined {
                 tracing::error!(error = %e, "store write task failed");
@@ -200,9 +240,19 @@ impl Bridge {
         // was set, it is pushed back instead of being reset on every frame.
         let idle_timer = sleep_until(self.last_activity + idle_timeout);
         let goodbye_timer = sleep_until(Instant::now() + max_call);
-        tokio::pin!(drain_deadline, max_timer, idle_timer, goodbye_timer);
+        let session_timer = sleep_until(self.session.deadline);
+        tokio::pin!(
+            drain_deadline,
+            max_timer,
+            idle_timer,
+            goodbye_timer,
+            session_timer
+        );
         loop {
             let was_ending = self.ending.is_some();
+            // The session timer runs while a `session.update` is awaited, not while a dropped
+            // connection is being replaced (that has its own timeouts).
+            let awaiting_session = !self.session.ready && self.connecting.is_none();
             let step = tokio::select! {
                 message = self.twilio.next() => match message {
                     Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
@@ -213,14 +263,16 @@ impl Bridge {
                     }
                     Some(Ok(_)) => Step::Continue,
                 },
-                message = self.openai.next() => match message {
+                message = next_openai(&mut self.openai) => match message {
                     Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
-                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match Box::pin(self.reconnect()).await {
-                        Ok(()) => Step::Continue,
-                        Err(reason) => Step::End(reason),
-                    },
+                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => self.connection_lost(),
                     Some(Ok(_)) => Step::Continue,
                 },
+                connected = next_connect(&mut self.connecting) => Box::pin(self.on_connect_attempt(connected)).await,
+                _ = &mut session_timer, if awaiting_session => {
+                    tracing::error!(timeout = ?self.state.inner.config.session_timeout, "OpenAI did not confirm the session in time");
+                    Step::End(EndReason::SessionNotConfigured)
+                }
                 _ = &mut max_timer, if !was_ending => Box::pin(self.begin_goodbye(EndReason::MaxDuration)).await,
                 _ = &mut idle_timer, if !was_ending => {
                     let due = self.last_activity + idle_timeout;
@@ -245,12 +297,20 @@ impl Bridge {
             if let (false, Some((_, at))) = (was_ending, self.ending) {
                 goodbye_timer.as_mut().reset(at);
             }
+            if !self.session.ready && session_timer.deadline() != self.session.deadline {
+                session_timer.as_mut().reset(self.session.deadline);
+            }
         }
     }
 
+    /// Sends to OpenAI; fails while the connection is being replaced or when it broke (the
+    /// reader then sees the close and reconnects).
     async fn send_openai(&mut self, text: String) -> Result<(), ()> {
+        let Some(openai) = self.openai.as_mut() else {
+            return Err(());
+        };
         self.outcome.stats.messages += 1;
-        self.openai
+        openai
             .send(OpenAiMessage::Text(text.into()))
             .await
             .map_err(|_| ())
@@ -263,9 +323,22 @@ impl Bridge {
         }
     }
 
+    /// Asks the model to speak, now or once the running response has finished.
+    async fn request_response(&mut self, purpose: Purpose, instructions: Option<&str>) {
+        if let Some(event) = self.responses.request(purpose, instructions) {
+            let _ = self.send_openai(event).await;
+        }
+    }
+
     async fn begin_goodbye(&mut self, reason: EndReason) -> Step {
+        if !self.session.ready {
+            // Nothing can be said on a session that is not configured (or not there).
+            tracing::info!(?reason, "ending the call without a goodbye: no session");
+            return Step::End(reason);
+        }
         tracing::info!(?reason, "ending the call with a goodbye");
         self.ending = Some((reason, Instant::now() + GOODBYE_GRACE));
+        self.goodbye_response_done = false;
         let words = match reason {
             EndReason::Idle => {
                 "The caller has been silent for a while. Say a short, friendly goodbye."
@@ -278,18 +351,40 @@ impl Bridge {
             }
             _ => "You must end the call now for maintenance. Apologise briefly and say goodbye.",
         };
-        let _ = self.send_openai(client::response_create(Some(words))).await;
+        self.request_response(Purpose::Goodbye, Some(words)).await;
         Step::Continue
     }
 
     fn maybe_finish_goodbye(&mut self) -> Step {
         match self.ending {
             Some((reason, _))
-                if self.goodbye_response_done && !self.playback.last_mark_pending() =>
+                if self.goodbye_response_done && !self.playback.has_unplayed_audio() =>
             {
                 Step::End(reason)
             }
             _ => Step::Continue,
         }
+    }
+}
+
+/// The next message of the OpenAI socket; pending while there is none.
+async fn next_openai(
+    socket: &mut Option<RealtimeSocket>,
+) -> Option<Result<OpenAiMessage, tokio_tungstenite::tungstenite::Error>> {
+    match socket {
+        Some(socket) => socket.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The outcome of the connection attempt in progress; pending while there is none.
+async fn next_connect(connecting: &mut Option<Connecting>) -> Result<RealtimeSocket, ConnectError> {
+    match connecting {
+        Some(attempt) => {
+            let result = attempt.await;
+            *connecting = None;
+            result
+        }
+        None => std::future::pending().await,
     }
 }

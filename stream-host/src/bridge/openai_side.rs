@@ -1,14 +1,16 @@
-//! OpenAI side: server events, barge-in and transcripts.
+//! OpenAI side: server events, the session, barge-in and transcripts.
 
 use axum::extract::ws::Message as TwilioMessage;
 use futures_util::SinkExt;
 use phone_core::{Role, Turn};
 use phone_realtime::client;
-use phone_realtime::server::{ServerEvent, parse_server_event};
+use phone_realtime::server::{ApiError, ResponseInfo, ServerEvent, parse_server_event};
 use phone_twilio::media;
 use tokio::time::Instant;
 
 use super::{Bridge, EndReason, Step};
+use crate::bargein::AudioOut;
+use crate::responses::{Purpose, Refusal};
 
 impl Bridge {
     pub(super) async fn on_openai(&mut self, text: &str) -> Step {
@@ -27,7 +29,10 @@ impl Bridge {
                 content_index,
                 delta,
             } => {
-                if self.playback.is_cancelled(&response_id) {
+                // Before `session.updated` the output format is the server's default (PCM16 at
+                // 24 kHz), which Twilio would play as loud noise.
+                if !self.session.ready || self.playback.is_cancelled(&response_id) {
+                    self.outcome.stats.dropped_frames += 1;
                     return Step::Continue;
                 }
                 if let Some(stopped) = self.speech_stopped_at.take() {
@@ -39,10 +44,14 @@ impl Bridge {
                 self.outcome.stats.frames_out += 1;
                 self.outcome.stats.bytes_out += audio_bytes as u64;
                 let media = media::media_message(&self.stream_sid, &delta);
-                match self
-                    .playback
-                    .audio_sent(&item_id, content_index, audio_bytes)
-                {
+                let out = AudioOut {
+                    in_conversation: !self.responses.is_out_of_band(&response_id),
+                    response_id: &response_id,
+                    item_id: &item_id,
+                    content_index,
+                    audio_bytes,
+                };
+                match self.playback.audio_sent(out) {
                     Some(mark) => {
                         // Queue the audio and send it with its mark in one write.
                         if self
@@ -77,28 +86,10 @@ impl Bridge {
                 Step::Continue
             }
             ServerEvent::ResponseCreated { response } => {
-                self.playback.response_started(&response.id);
-                Step::Continue
+                Box::pin(self.on_response_created(response)).await
             }
             ServerEvent::ResponseDone { response } => {
-                self.playback.response_finished(&response.id);
-                if let Some(usage) = &response.usage {
-                    self.outcome.usage.add(&usage.to_usage());
-                    if self.ending.is_none() && self.over_cost_limit() {
-                        tracing::warn!("call reached its cost limit");
-                        return Box::pin(self.begin_goodbye(EndReason::CostLimit)).await;
-                    }
-                }
-                if response.purpose() == Some(client::TOOL_WAIT_PURPOSE) {
-                    Box::pin(self.on_wait_notice_done()).await;
-                    return Step::Continue;
-                }
-                if self.ending.is_some() {
-                    self.goodbye_response_done = true;
-                    return self.maybe_finish_goodbye();
-                }
-                Box::pin(self.response_done_for_tools(&response.id)).await;
-                Step::Continue
+                Box::pin(self.on_response_done(response)).await
             }
             ServerEvent::InputTranscript { transcript, .. } => {
                 self.record_turn(Role::Caller, transcript, false);
@@ -118,45 +109,115 @@ impl Bridge {
                 name,
                 arguments,
             } => {
-                Box::pin(self.start_tool(response_id, call_id, name, arguments)).await;
+                self.hold_call(response_id, call_id, name, arguments);
                 Step::Continue
             }
-            ServerEvent::Error { error } => {
-                tracing::warn!(code = ?error.code, message = %error.message, "OpenAI reported an error");
-                if error.code.as_deref() == Some("conversation_already_has_active_response") {
-                    // A "one moment" refused because the caller's own turn started a response:
-                    // that response speaks instead, and a held-back follow-up must not wait
-                    // for a notice that will never end.
-                    Box::pin(self.on_wait_notice_done()).await;
-                }
-                Step::Continue
-            }
+            ServerEvent::Error { error } => Box::pin(self.on_error(error)).await,
             _ => Step::Continue,
         }
     }
 
-    pub(super) async fn on_session_ready(&mut self) -> Step {
-        self.session_ready = true;
+    /// `session.updated`: send the audio queued meanwhile, then greet (or, on a session that
+    /// replaced a dropped one, apologise for the pause).
+    async fn on_session_ready(&mut self) -> Step {
+        if self.session.ready {
+            return Step::Continue;
+        }
+        self.session.ready = true;
         for append in std::mem::take(&mut self.queued) {
             if self.send_openai(append).await.is_err() {
                 return Step::Continue;
             }
         }
-        if !self.greeted {
-            self.greeted = true;
+        if self.session.greeted {
+            self.request_response(
+                Purpose::Apology,
+                Some("The line dropped for a moment. Say one short sentence of apology and continue the conversation."),
+            )
+            .await;
+        } else {
+            self.session.greeted = true;
             let greeting = format!(
                 "Greet the caller now, saying exactly: \"{}\"",
                 self.state.inner.config.greeting.replace('"', "'")
             );
-            let _ = self
-                .send_openai(client::response_create(Some(&greeting)))
+            self.request_response(Purpose::Greeting, Some(&greeting))
                 .await;
         }
         Step::Continue
     }
 
-    pub(super) async fn on_caller_speaking(&mut self) -> Step {
-        let Some(cut) = self.playback.caller_started_speaking() else {
+    /// An `error` event: a refused session ends the call (the caller hears the fallback); a
+    /// refused `response.create` is retried or given up as [`crate::responses`] decides.
+    async fn on_error(&mut self, error: ApiError) -> Step {
+        tracing::warn!(code = ?error.code, event_id = ?error.event_id, message = %error.message, "OpenAI reported an error");
+        if error.event_id.as_deref() == Some(self.session.update_id.as_str()) {
+            tracing::error!(code = ?error.code, "OpenAI refused the session configuration");
+            return Step::End(EndReason::SessionNotConfigured);
+        }
+        let (refusal, send) = self
+            .responses
+            .refused(error.event_id.as_deref(), error.code.as_deref());
+        match refusal {
+            Refusal::WillRetry(purpose) => {
+                tracing::info!(
+                    ?purpose,
+                    "response refused while another runs; will ask again after it"
+                );
+            }
+            Refusal::Dropped(Purpose::Goodbye) => {
+                // Nothing more will be said: end once what is queued has played.
+                self.goodbye_response_done = true;
+            }
+            Refusal::Dropped(purpose) => tracing::warn!(?purpose, "response request given up"),
+            Refusal::NotOurs => {}
+        }
+        if let Some(event) = send {
+            let _ = self.send_openai(event).await;
+        }
+        self.maybe_finish_goodbye()
+    }
+
+    async fn on_response_created(&mut self, response: ResponseInfo) -> Step {
+        let started = self.responses.created(&response);
+        if let Some(notice) = started.cancel_notice {
+            // The caller's own turn speaks now: the "one moment" must not talk over it.
+            self.playback.cancel_response(&notice);
+            let _ = self
+                .send_openai(client::response_cancel(Some(&notice)))
+                .await;
+        }
+        Step::Continue
+    }
+
+    async fn on_response_done(&mut self, response: ResponseInfo) -> Step {
+        if let Some(usage) = &response.usage {
+            self.outcome.usage.add(&usage.to_usage());
+        }
+        let finished = self.responses.finished(&response);
+        if let Some(event) = finished.send {
+            let _ = self.send_openai(event).await;
+        }
+        self.release_calls(&response).await;
+        if finished.purpose == Some(Purpose::Goodbye) {
+            self.goodbye_response_done = true;
+        }
+        if self.ending.is_none() && self.over_cost_limit() {
+            tracing::warn!("call reached its cost limit");
+            return Box::pin(self.begin_goodbye(EndReason::CostLimit)).await;
+        }
+        self.maybe_finish_goodbye()
+    }
+
+    async fn on_caller_speaking(&mut self) -> Step {
+        let active: Vec<String> = self
+            .responses
+            .active()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let active_refs: Vec<&str> = active.iter().map(String::as_str).collect();
+        let Some(cuts) = self.playback.interrupt(&active_refs) else {
             return Step::Continue;
         };
         self.outcome.stats.interruptions += 1;
@@ -166,19 +227,23 @@ impl Bridge {
         {
             return Step::End(r);
         }
-        // Server VAD with interrupt_response already cancels; cancel only if still generating,
-        // since cancelling nothing is an error event.
-        if cut.response_active && self.state.inner.config.semantic_vad {
-            let _ = self.send_openai(client::response_cancel()).await;
+        for id in &active {
+            // Server VAD with interrupt_response cancels the conversation's response itself; an
+            // out-of-band one, and any response under semantic VAD, is cancelled here.
+            if self.responses.is_out_of_band(id) || self.state.inner.config.semantic_vad {
+                let _ = self.send_openai(client::response_cancel(Some(id))).await;
+            }
         }
-        let _ = self
-            .send_openai(client::truncate(
-                &cut.item_id,
-                cut.content_index,
-                cut.audio_end_ms,
-            ))
-            .await;
-        self.truncated_items.insert(cut.item_id);
+        for cut in cuts {
+            let _ = self
+                .send_openai(client::truncate(
+                    &cut.item_id,
+                    cut.content_index,
+                    cut.audio_end_ms,
+                ))
+                .await;
+            self.truncated_items.insert(cut.item_id);
+        }
         Step::Continue
     }
 

@@ -1,23 +1,37 @@
-//! Tool calls during a call (PROTOCOLS.md §2.4): run each tool off the audio path, answer with
-//! `function_call_output`, and send one `response.create` once every output of a response is
-//! in. `end_call` and `transfer_call` act only after the assistant's next words have played.
-//! A tool still running after [`SLOW_TOOL`] gets a short out-of-band "one moment" so the caller
-//! is not left in silence; the follow-up waits until that notice has finished.
+//! Tool calls during a call (PROTOCOLS.md §2.4).
+//!
+//! - A function call is held until its response ends: `function_call_arguments.done` is also
+//!   sent for responses that are then cancelled (the caller said "no, don't send it") or cut
+//!   short, so only a `completed` response's calls run; the others are answered "not run".
+//! - Each tool runs off the audio path; its output goes back as `function_call_output`, and one
+//!   follow-up response is asked for once every output of the response is in.
+//! - `end_call` and `transfer_call` act only after the assistant's next words have played.
+//! - A tool still running after [`SLOW_TOOL`] gets a short out-of-band "one moment" so the
+//!   caller is not left in silence (never while another response speaks).
 
 use std::time::Duration;
 
 use phone_core::tools::{CallEffect, ToolOutcome, run_tool};
 use phone_realtime::client;
+use phone_realtime::server::ResponseInfo;
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Bridge, EndReason, GOODBYE_GRACE, Step};
+use crate::responses::Purpose;
 
 /// Longest a tool may run before the model is told it failed.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(12);
 /// A tool running longer than this gets a "one moment" (about the pause after which a caller
 /// starts wondering whether anyone is there).
 const SLOW_TOOL: Duration = Duration::from_millis(2500);
+
+/// A function call waiting for its response to end.
+pub(crate) struct HeldCall {
+    call_id: String,
+    name: String,
+    arguments: String,
+}
 
 /// What a tool task tells the bridge loop.
 pub(crate) enum ToolEvent {
@@ -37,32 +51,60 @@ pub(crate) struct ToolRun {
     outcome: ToolOutcome,
 }
 
-/// The "one moment" notice of one call.
-#[derive(Debug, Default)]
-pub(crate) struct WaitNotice {
-    /// A notice was asked for and its `response.done` has not come yet.
-    speaking: bool,
-    /// A follow-up is waiting for the notice to finish (two responses cannot run at once).
-    follow_up_waiting: bool,
-    /// Responses that already had their notice.
-    noticed: std::collections::HashSet<String>,
-}
-
 impl Bridge {
-    /// Starts a tool requested by the model, in its own task so audio keeps flowing.
-    pub(super) async fn start_tool(
+    /// Keeps a function call until its response's `response.done` says whether it may run.
+    pub(super) fn hold_call(
         &mut self,
         response_id: String,
         call_id: String,
         name: String,
         arguments: String,
     ) {
-        self.tool_responses
-            .entry(response_id.clone())
-            .or_insert((0, false))
-            .0 += 1;
+        tracing::info!(tool = %name, call_id = %call_id, "tool call requested");
+        self.held_calls
+            .entry(response_id)
+            .or_default()
+            .push(HeldCall {
+                call_id,
+                name,
+                arguments,
+            });
+    }
+
+    /// A response ended: run its calls if it completed, otherwise tell the model they were not
+    /// run (no follow-up: whatever cut the response short, usually the caller, speaks next).
+    pub(super) async fn release_calls(&mut self, response: &ResponseInfo) {
+        let Some(calls) = self.held_calls.remove(&response.id) else {
+            return;
+        };
+        if !response.completed() {
+            let status = response.status.as_deref().unwrap_or("unknown");
+            for call in calls {
+                tracing::warn!(tool = %call.name, call_id = %call.call_id, status, "tool not run: its response did not complete");
+                let output = json!({"error": format!(
+                    "not run: the response asking for it ended as {status} (usually the caller interrupted); ask the caller before trying again"
+                )});
+                let _ = self
+                    .send_openai(client::function_call_output(&call.call_id, &output))
+                    .await;
+            }
+            return;
+        }
+        self.tool_turns.insert(response.id.clone(), calls.len());
+        for call in calls {
+            self.start_tool(response.id.clone(), call);
+        }
+    }
+
+    /// Starts a tool in its own task so audio keeps flowing.
+    fn start_tool(&mut self, response_id: String, call: HeldCall) {
         let tx = self.tool_tx.clone();
         self.tools_running += 1;
+        let HeldCall {
+            call_id,
+            name,
+            arguments,
+        } = call;
         let Some(ctx) = self.tool_ctx.clone() else {
             let outcome = ToolOutcome::error(format!("tool {name} is not available on this line"));
             let _ = tx.send(ToolEvent::Done(ToolRun {
@@ -72,7 +114,6 @@ impl Bridge {
             }));
             return;
         };
-        tracing::info!(tool = %name, call_id = %call_id, "tool call");
         self.tool_tasks.spawn(async move {
             let finished = {
                 let work =
@@ -114,36 +155,31 @@ impl Bridge {
         }
     }
 
-    /// A tool is slow: once per response, and only when the model has finished speaking and
-    /// the call is not ending, ask for a brief "one moment".
+    /// A tool is slow: once per response, and only when the call is not ending and nothing
+    /// else speaks, ask for a brief "one moment".
     async fn on_tool_slow(&mut self, response_id: String) {
-        let model_done = self
-            .tool_responses
-            .get(&response_id)
-            .is_some_and(|(running, done)| *running > 0 && *done);
-        if !model_done
-            || self.ending.is_some()
-            || self.wait_notice.speaking
-            || !self.wait_notice.noticed.insert(response_id)
+        if self.ending.is_some()
+            || !self.tool_turns.contains_key(&response_id)
+            || !self.noticed.insert(response_id)
         {
             return;
         }
         tracing::info!("tool is slow; telling the caller to hold on");
-        if self.send_openai(client::tool_wait_notice()).await.is_ok() {
-            self.wait_notice.speaking = true;
-        }
-    }
-
-    /// The "one moment" response ended: run the follow-up it held back, if any.
-    pub(super) async fn on_wait_notice_done(&mut self) {
-        self.wait_notice.speaking = false;
-        if std::mem::take(&mut self.wait_notice.follow_up_waiting) {
-            self.follow_up().await;
-        }
+        self.request_response(Purpose::ToolWait, None).await;
     }
 
     /// A tool finished: hand its output to the model.
     async fn on_tool_done(&mut self, run: ToolRun) -> Step {
+        let Some(remaining) = self.tool_turns.get_mut(&run.response_id) else {
+            // Its session was replaced by a reconnect: the call id means nothing there.
+            tracing::warn!(call_id = %run.call_id, "tool output dropped: its session is gone");
+            return Step::Continue;
+        };
+        *remaining = remaining.saturating_sub(1);
+        let all_in = *remaining == 0;
+        if all_in {
+            self.tool_turns.remove(&run.response_id);
+        }
         if let Some(effect) = &run.outcome.effect {
             self.effect = Some(effect.clone());
         }
@@ -155,44 +191,26 @@ impl Bridge {
         let _ = self
             .send_openai(client::function_call_output(&run.call_id, &output))
             .await;
-        if let Some(entry) = self.tool_responses.get_mut(&run.response_id) {
-            entry.0 = entry.0.saturating_sub(1);
-            if entry.0 == 0 && entry.1 {
-                self.tool_responses.remove(&run.response_id);
-                self.follow_up().await;
-            }
+        if all_in {
+            self.follow_up().await;
         }
         Step::Continue
     }
 
-    /// A response ended: if it called tools whose outputs are all in, continue the conversation.
-    pub(super) async fn response_done_for_tools(&mut self, response_id: &str) {
-        let Some(entry) = self.tool_responses.get_mut(response_id) else {
+    /// One response after all outputs; if a tool asked to end or transfer the call, that
+    /// response is the last words, and the call ends once they have played.
+    async fn follow_up(&mut self) {
+        let Some(effect) = &self.effect else {
+            self.request_response(Purpose::FollowUp, None).await;
             return;
         };
-        entry.1 = true;
-        if entry.0 == 0 {
-            self.tool_responses.remove(response_id);
-            self.follow_up().await;
-        }
-    }
-
-    /// One `response.create` after all outputs; if a tool asked to end or transfer the call,
-    /// that response is the last words, and the call ends once they have played.
-    async fn follow_up(&mut self) {
-        if self.wait_notice.speaking {
-            self.wait_notice.follow_up_waiting = true;
-            return;
-        }
-        let _ = self.send_openai(client::response_create(None)).await;
-        if let Some(effect) = &self.effect {
-            let reason = match effect {
-                CallEffect::EndCall => EndReason::AssistantHungUp,
-                CallEffect::Transfer(_) => EndReason::Transferred,
-            };
-            self.ending = Some((reason, Instant::now() + GOODBYE_GRACE));
-            self.goodbye_response_done = false;
-        }
+        let reason = match effect {
+            CallEffect::EndCall => EndReason::AssistantHungUp,
+            CallEffect::Transfer(_) => EndReason::Transferred,
+        };
+        self.ending = Some((reason, Instant::now() + GOODBYE_GRACE));
+        self.goodbye_response_done = false;
+        self.request_response(Purpose::Goodbye, None).await;
     }
 
     /// After the loop: hang up or transfer through call control, once.

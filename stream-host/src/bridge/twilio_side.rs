@@ -18,7 +18,7 @@ impl Bridge {
                 self.outcome.stats.frames_in += 1;
                 self.outcome.stats.bytes_in += media.payload.len() as u64 * 3 / 4;
                 let append = client::append_audio(&media.payload);
-                if self.session_ready {
+                if self.session.ready {
                     if self.send_openai(append).await.is_err() {
                         // The OpenAI reader will see the failure and reconnect; keep the frame.
                         self.queue(client::append_audio(&media.payload));

@@ -51,6 +51,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         drain: Duration::from_secs(10),
         start_timeout: Duration::from_secs(5),
         openai_connect_timeout: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(3),
         reconnect_attempts: 3,
         max_frame_bytes: 64 * 1024,
         host_id: "test-host".into(),
