@@ -1,5 +1,5 @@
-//! One call's life: wait for Twilio's `start` while the OpenAI socket opens, check the stream
-//! token, run the bridge, then close both sockets and write the call's outcome.
+//! One call's life: wait for Twilio's `start`, check the stream token, open the OpenAI socket,
+//! run the bridge, then close both sockets and write the call's outcome.
 
 use std::time::Duration;
 
@@ -81,22 +81,20 @@ pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
 
 async fn run_call(state: HostState, mut socket: WebSocket) {
     let config = &state.inner.config;
-    // Open OpenAI while Twilio sends `connected` and `start`: it saves a round trip of latency
-    // on the first turn. Both must succeed; whichever fails, dropping the other closes it.
-    let (start, openai) = tokio::join!(
-        wait_for_start(&mut socket, config.max_frame_bytes, config.start_timeout),
-        openai::connect(config)
-    );
-    let start = match start {
-        Ok(start) => start,
-        Err(e) => {
-            tracing::warn!(error = %e, "media stream refused");
-            let _ = socket.send(Message::Close(None)).await;
-            return;
-        }
-    };
+    let start =
+        match wait_for_start(&mut socket, config.max_frame_bytes, config.start_timeout).await {
+            Ok(start) => start,
+            Err(e) => {
+                tracing::warn!(error = %e, "media stream refused");
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        };
     let call_sid = start.call_sid.clone();
     tracing::Span::current().record("call_sid", tracing::field::display(&call_sid));
+    // The upgrade's signature covers only the fixed stream URL, the same for every call: the
+    // single-use token in `start` is what proves this stream belongs to a call we answered.
+    // No OpenAI session (billed) is opened before it is consumed.
     let token_hash = hash_stream_token(&start.token);
     let consumed = Box::pin(
         state
@@ -110,7 +108,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
-    let openai = match openai {
+    let openai = match openai::connect(config).await {
         Ok(socket) => socket,
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
