@@ -1,77 +1,18 @@
 //! One call's life: wait for Twilio's `start`, check the stream token, open the OpenAI socket,
 //! run the bridge, then close both sockets and write the call's outcome.
 
-use std::time::Duration;
-
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::StreamExt;
 use phone_core::token::hash_stream_token;
 use phone_core::{CallSid, CallStatus, Cost, PhoneNumber};
-use phone_twilio::media::{StreamEvent, parse_stream_event};
-use tokio::time::timeout;
 use tracing::Instrument;
 
 use crate::HostState;
-use crate::bridge::{Bridge, Outcome};
+use crate::bridge::Bridge;
+use crate::engine::realtime::RealtimeEngine;
 use crate::limits::CallSlot;
+use crate::machine::Outcome;
 use crate::openai;
-
-/// What `start` told us.
-pub(crate) struct StreamStart {
-    pub(crate) stream_sid: String,
-    pub(crate) call_sid: CallSid,
-    pub(crate) token: String,
-    pub(crate) caller: Option<PhoneNumber>,
-}
-
-/// Why a stream was refused before bridging.
-#[derive(Debug, thiserror::Error)]
-enum StartError {
-    #[error("Twilio sent no start within {0:?}")]
-    Timeout(Duration),
-    #[error("the socket closed before start")]
-    Closed,
-    #[error("start without {0}")]
-    Missing(&'static str),
-}
-
-async fn wait_for_start(
-    socket: &mut WebSocket,
-    max_frame: usize,
-    limit: Duration,
-) -> Result<StreamStart, StartError> {
-    let read = async {
-        while let Some(Ok(message)) = socket.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            if text.len() > max_frame {
-                continue;
-            }
-            if let Ok(StreamEvent::Start { start }) = parse_stream_event(text.as_str()) {
-                let mut params = start.custom_parameters;
-                let token = params
-                    .remove("token")
-                    .ok_or(StartError::Missing("customParameters.token"))?;
-                let call_sid = CallSid::parse(&start.call_sid)
-                    .map_err(|_| StartError::Missing("a valid callSid"))?;
-                let caller = params
-                    .get("caller")
-                    .and_then(|c| PhoneNumber::parse(c).ok());
-                return Ok(StreamStart {
-                    stream_sid: start.stream_sid,
-                    call_sid,
-                    token,
-                    caller,
-                });
-            }
-        }
-        Err(StartError::Closed)
-    };
-    timeout(limit, read)
-        .await
-        .unwrap_or(Err(StartError::Timeout(limit)))
-}
+use crate::start::wait_for_start;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
 pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
@@ -122,11 +63,13 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     // run, not for the whole call inside its task.
     let instructions = Box::pin(openai::instructions(&state, start.caller.as_ref())).await;
     let caller = start.caller.clone();
+    let engine = Box::new(RealtimeEngine::new(state.inner.config.clone()));
     let outcome = Box::new(Bridge::new(
         state.clone(),
         start,
         socket,
         openai,
+        engine,
         instructions,
     ))
     .run()
@@ -144,10 +87,18 @@ async fn finalise(
     let config = &state.inner.config;
     let store = &state.inner.store;
     let outcome = outcome.unwrap_or_default();
-    let cost = config.prices.cost(&config.model, &outcome.usage).unwrap_or_else(|| {
-        tracing::warn!(model = %config.model, "no price configured for the model; cost recorded as 0");
-        Cost::default()
-    });
+    let model = if outcome.model.is_empty() {
+        &config.model
+    } else {
+        &outcome.model
+    };
+    let cost = config
+        .prices
+        .cost(model, &outcome.usage)
+        .unwrap_or_else(|| {
+            tracing::warn!(%model, "no price configured for the model; cost recorded as 0");
+            Cost::default()
+        });
     if let Err(e) = store
         .save_call_outcome(
             call_sid,

@@ -3,24 +3,26 @@
 //!
 //! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
 //! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
-//! - [`bargein`]: what was played, what to truncate.
-//! - [`responses`]: which response may speak next, matched to its request.
+//! - `start`: Twilio's `start`, which call a stream belongs to.
+//! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
+//! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
-pub mod bargein;
 mod bridge;
 mod call;
 pub mod config;
 pub mod drain;
+pub mod engine;
 pub mod limits;
+pub mod machine;
 mod openai;
-pub mod responses;
 pub mod server;
+mod start;
 mod state;
 
-pub use bridge::{EndReason, Outcome};
 pub use config::StreamHostConfig;
+pub use machine::{EndReason, Outcome};
 pub use server::{router, stream_routes};
 pub use state::HostState;
 

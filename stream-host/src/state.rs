@@ -18,7 +18,8 @@ pub struct HostState {
 }
 
 pub(crate) struct Inner {
-    pub(crate) config: StreamHostConfig,
+    /// Shared with each call's core and engine adapter (one pointer per call, no copy).
+    pub(crate) config: Arc<StreamHostConfig>,
     pub(crate) store: Store,
     pub(crate) slots: CallSlots,
     pub(crate) drain: DrainSignal,
@@ -47,7 +48,7 @@ impl HostState {
         let slots = CallSlots::new(config.max_calls);
         Self {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 store,
                 slots,
                 drain,

@@ -16,51 +16,36 @@
 //!   cancelled, so two voices never overlap;
 //! - a request is finished only by its own `response.done`, never by another response's.
 //!
-//! Pure state, no I/O: the call loop feeds it events and sends what it returns.
+//! Pure state, no I/O: the Realtime adapter feeds it events and sends what it returns.
 
 use std::collections::VecDeque;
 
 use phone_realtime::client;
 use phone_realtime::server::{ACTIVE_RESPONSE, ResponseInfo};
 
-/// Why the bridge asks the model to speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// The first words of the call.
-    Greeting,
-    /// The answer after tool outputs.
-    FollowUp,
-    /// The last words before the bridge ends the call.
-    Goodbye,
-    /// A short apology after a reconnect.
-    Apology,
-    /// The out-of-band "one moment" while a tool runs.
-    ToolWait,
+use crate::engine::Purpose;
+
+/// The tag sent in a response's metadata for each purpose.
+fn tag(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Greeting => "greeting",
+        Purpose::FollowUp => "follow_up",
+        Purpose::Goodbye => "goodbye",
+        Purpose::Apology => "apology",
+        Purpose::ToolWait => client::TOOL_WAIT_PURPOSE,
+    }
 }
 
-impl Purpose {
-    /// The tag sent in the response's metadata.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Self::Greeting => "greeting",
-            Self::FollowUp => "follow_up",
-            Self::Goodbye => "goodbye",
-            Self::Apology => "apology",
-            Self::ToolWait => client::TOOL_WAIT_PURPOSE,
-        }
-    }
-
-    fn from_tag(tag: &str) -> Option<Self> {
-        [
-            Self::Greeting,
-            Self::FollowUp,
-            Self::Goodbye,
-            Self::Apology,
-            Self::ToolWait,
-        ]
-        .into_iter()
-        .find(|p| p.tag() == tag)
-    }
+fn from_tag(text: &str) -> Option<Purpose> {
+    [
+        Purpose::Greeting,
+        Purpose::FollowUp,
+        Purpose::Goodbye,
+        Purpose::Apology,
+        Purpose::ToolWait,
+    ]
+    .into_iter()
+    .find(|p| tag(*p) == text)
 }
 
 /// A request to speak.
@@ -76,7 +61,7 @@ impl Request {
         match self.purpose {
             Purpose::ToolWait => client::tool_wait_notice(&self.event_id),
             purpose => {
-                client::response_create(&self.event_id, purpose.tag(), self.instructions.as_deref())
+                client::response_create(&self.event_id, tag(purpose), self.instructions.as_deref())
             }
         }
     }
@@ -195,7 +180,7 @@ impl Responses {
 
     /// A `response.created`.
     pub fn created(&mut self, response: &ResponseInfo) -> Started {
-        let purpose = response.purpose().and_then(Purpose::from_tag);
+        let purpose = response.purpose().and_then(from_tag);
         if let (Some(request), Some(id)) = (&self.in_flight, response.request())
             && request.event_id == id
         {
@@ -296,7 +281,7 @@ mod tests {
             metadata.insert("request".to_owned(), r.to_owned());
         }
         if let Some(p) = purpose {
-            metadata.insert("purpose".to_owned(), p.tag().to_owned());
+            metadata.insert("purpose".to_owned(), tag(p).to_owned());
         }
         ResponseInfo {
             id: id.into(),

@@ -56,19 +56,26 @@ pub struct AudioOut<'a> {
 }
 
 /// Playback state of one call.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Playback {
     queue: VecDeque<Queued>,
     generation: u64,
     mark_seq: u64,
     cancelled: VecDeque<String>,
+    mark_every_ms: u64,
+}
+
+impl Default for Playback {
+    fn default() -> Self {
+        Self::new(MARK_EVERY_MS)
+    }
 }
 
 /// Bytes of μ-law per millisecond at 8 kHz.
 const BYTES_PER_MS: u64 = 8;
 
-/// A mark is sent once at least this much audio has gone out since the last one (and at the
-/// end of each item). One mark per delta would double the messages to Twilio for little
+/// By default, a mark is sent once at least this much audio has gone out since the last one
+/// (and at the end of each item). One mark per delta would double the messages to Twilio for little
 /// precision: a truncate lands within this much of what was heard, and the model is told the
 /// caller heard slightly less, never more.
 pub const MARK_EVERY_MS: u64 = 100;
@@ -81,6 +88,22 @@ const CANCELLED_KEPT: usize = 8;
 const MARK_SLACK_MS: u64 = 50;
 
 impl Playback {
+    /// Playback with a mark every `mark_every_ms` of audio.
+    pub fn new(mark_every_ms: u64) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            generation: 0,
+            mark_seq: 0,
+            cancelled: VecDeque::new(),
+            mark_every_ms: mark_every_ms.max(1),
+        }
+    }
+
+    /// Milliseconds of audio between marks.
+    pub fn mark_every_ms(&self) -> u64 {
+        self.mark_every_ms
+    }
+
     /// Whether deltas of this response must be dropped (its audio was cleared).
     pub fn is_cancelled(&self, response_id: &str) -> bool {
         self.cancelled.iter().any(|r| r == response_id)
@@ -104,8 +127,8 @@ impl Playback {
     }
 
     /// Records audio sent to Twilio. Returns the name of a mark to send after it,
-    /// `{item}:{sent_ms}:g{generation}:m{seq}`, when [`MARK_EVERY_MS`] of the item's audio has
-    /// gone out since its last mark.
+    /// `{item}:{sent_ms}:g{generation}:m{seq}`, when the mark interval's worth of the item's
+    /// audio has gone out since its last mark.
     pub fn audio_sent(&mut self, out: AudioOut<'_>) -> Option<String> {
         let position = self
             .queue
@@ -129,7 +152,7 @@ impl Playback {
         };
         let entry = &mut self.queue[index];
         entry.sent_ms += out.audio_bytes as u64 / BYTES_PER_MS;
-        (entry.sent_ms - entry.marked_ms >= MARK_EVERY_MS).then(|| self.mark(index))
+        (entry.sent_ms - entry.marked_ms >= self.mark_every_ms).then(|| self.mark(index))
     }
 
     /// All audio of `item_id` has been sent: the mark for whatever is not marked yet.
