@@ -550,3 +550,6 @@ impl CallCore {
             .is_some_and(|cost| cost.input_nano_usd + cost.output_nano_usd >= cap)
     }
 }
+
+#[cfg(test)]
+mod tests;
