@@ -14,6 +14,9 @@ pub struct StreamHostConfig {
     pub stream_url: String,
     /// Twilio auth token (signature key).
     pub twilio_auth_token: SecretString,
+    /// SharedKey secret for upgrades a Webhooks Rule signs (they carry
+    /// `X-Twilio-Webhooks-Signature-Settings`); `None` refuses those.
+    pub twilio_webhook_shared_key: Option<SecretString>,
     /// OpenAI Realtime URL.
     pub openai_url: String,
     /// OpenAI key; `None` for a local stand-in that needs none.
@@ -80,6 +83,7 @@ impl StreamHostConfig {
         Ok(Self {
             stream_url: config.require_stream_url()?.to_owned(),
             twilio_auth_token: config.require_twilio_auth_token()?.clone(),
+            twilio_webhook_shared_key: config.twilio.webhook_shared_key.clone(),
             openai_url: config.openai.realtime_url.clone(),
             openai_api_key: config.openai.api_key.clone(),
             model: config.openai.realtime_model.clone(),

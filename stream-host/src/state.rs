@@ -44,7 +44,10 @@ impl HostState {
         if tools.is_some() && config.tools.is_empty() {
             config.tools = phone_core::tools::realtime_tools();
         }
-        let validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
+        let mut validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
+        if let Some(shared) = &config.twilio_webhook_shared_key {
+            validator = validator.with_shared_key(shared.expose_secret());
+        }
         let slots = CallSlots::new(config.max_calls);
         Self {
             inner: Arc::new(Inner {

@@ -9,6 +9,11 @@ pub const STREAM_PUBLIC_URL: &str = "STREAM_PUBLIC_URL";
 pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
 /// Twilio auth token (secret).
 pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+/// Secret of the Twilio SharedKey that signs webhooks matched by a Webhooks Rule (secret),
+/// optional. Requests carrying `X-Twilio-Webhooks-Signature-Settings` are checked with it and
+/// the algorithm the header names (HMAC-SHA256 or HMAC-SHA1), and refused when it is unset;
+/// requests without that header are still checked with `TWILIO_AUTH_TOKEN` (HMAC-SHA1).
+pub const TWILIO_WEBHOOK_SHARED_KEY_SECRET: &str = "TWILIO_WEBHOOK_SHARED_KEY_SECRET";
 /// Twilio API key SID (`SK…`), optional.
 pub const TWILIO_API_KEY_SID: &str = "TWILIO_API_KEY_SID";
 /// Twilio API key secret (secret), optional.

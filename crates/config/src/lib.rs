@@ -49,6 +49,9 @@ pub struct TwilioConfig {
     pub account_sid: Option<String>,
     /// Auth token: signs webhooks and, without an API key, authenticates REST calls.
     pub auth_token: Option<SecretString>,
+    /// SharedKey secret for webhooks a Webhooks Rule signs (they carry
+    /// `X-Twilio-Webhooks-Signature-Settings`); `None` refuses such webhooks.
+    pub webhook_shared_key: Option<SecretString>,
     /// Optional API key SID (`SK…`) for REST calls.
     pub api_key_sid: Option<String>,
     /// Secret of the API key.
@@ -211,6 +214,7 @@ impl Config {
             twilio: TwilioConfig {
                 account_sid: src.prefixed(keys::TWILIO_ACCOUNT_SID, "AC")?,
                 auth_token: src.secret(keys::TWILIO_AUTH_TOKEN),
+                webhook_shared_key: src.secret(keys::TWILIO_WEBHOOK_SHARED_KEY_SECRET),
                 api_key_sid: src.prefixed(keys::TWILIO_API_KEY_SID, "SK")?,
                 api_key_secret: src.secret(keys::TWILIO_API_KEY_SECRET),
                 api_base_url: src

@@ -22,6 +22,7 @@ fn empty_environment_gives_local_defaults() {
     assert_eq!(config.twilio.api_base_url, "https://api.twilio.com");
     assert_eq!(config.assistant.time_zone, "UTC");
     assert!(config.openai.api_key.is_none());
+    assert!(config.twilio.webhook_shared_key.is_none());
 }
 
 #[test]
@@ -80,6 +81,7 @@ fn secrets_never_appear_in_debug_output() {
         ("OPENAI_API_KEY", "sk-very-secret-2"),
         ("API_KEY", "api-very-secret-3"),
         ("TWILIO_API_KEY_SECRET", "sk-very-secret-4"),
+        ("TWILIO_WEBHOOK_SHARED_KEY_SECRET", "shared-very-secret-5"),
     ]))
     .unwrap();
     let debug = format!("{config:?}");
@@ -88,6 +90,7 @@ fn secrets_never_appear_in_debug_output() {
         "sk-very-secret-2",
         "api-very-secret-3",
         "sk-very-secret-4",
+        "shared-very-secret-5",
     ] {
         assert!(!debug.contains(secret), "secret leaked into Debug output");
     }
@@ -95,6 +98,8 @@ fn secrets_never_appear_in_debug_output() {
         config.require_twilio_auth_token().unwrap().expose_secret(),
         "tok-very-secret-1"
     );
+    let shared = config.twilio.webhook_shared_key.as_ref().unwrap();
+    assert_eq!(shared.expose_secret(), "shared-very-secret-5");
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
     StreamHostConfig {
         stream_url: stream_url.to_owned(),
         twilio_auth_token: SecretString::from(AUTH_TOKEN),
+        twilio_webhook_shared_key: None,
         openai_url: openai_url.to_owned(),
         openai_api_key: Some(SecretString::from("sk-test-key")),
         model: "gpt-realtime".into(),
