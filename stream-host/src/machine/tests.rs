@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use phone_core::tools::{CallEffect, ToolOutcome};
-use phone_core::{PriceTable, Role, Usage};
-use secrecy::SecretString;
+use phone_core::{Role, Usage};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -13,33 +12,24 @@ use tokio::time::Instant;
 use super::*;
 use crate::engine::{EngineAudio, EngineEvent};
 
+/// The configuration `from_config` builds from the minimum: what a deployment gets by default.
 fn config() -> StreamHostConfig {
-    StreamHostConfig {
-        stream_url: "wss://host.example/voice/stream".into(),
-        twilio_auth_token: SecretString::from("token"),
-        openai_url: "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime".into(),
-        openai_api_key: None,
-        model: "gpt-realtime".into(),
-        voice: "marin".into(),
-        greeting: "Hello".into(),
-        instructions: "Test".into(),
-        time_zone: "Europe/Paris".into(),
-        semantic_vad: false,
-        transcription_model: None,
-        tools: vec![],
-        max_calls: 1,
-        max_call: Duration::from_secs(60),
-        max_cost_nano_usd: None,
-        idle_timeout: Duration::from_secs(30),
-        drain: Duration::from_secs(10),
-        start_timeout: Duration::from_secs(5),
-        openai_connect_timeout: Duration::from_secs(5),
-        session_timeout: Duration::from_secs(3),
-        reconnect_attempts: 2,
-        max_frame_bytes: 64 * 1024,
-        host_id: "test".into(),
-        prices: PriceTable::default(),
-    }
+    let map = [
+        ("PUBLIC_BASE_URL", "https://host.example"),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = phone_config::Config::from_map(&map).unwrap();
+    let mut host = StreamHostConfig::from_config(&config).unwrap();
+    host.model = "gpt-realtime".into();
+    host.greeting = "Hello".into();
+    host.idle_timeout = Duration::from_secs(30);
+    host.reconnect_attempts = 2;
+    host.max_cost_nano_usd = None;
+    host
 }
 
 fn core_with(tweak: impl FnOnce(&mut StreamHostConfig)) -> (CallCore, Instant) {
@@ -106,7 +96,11 @@ fn the_first_action_configures_the_session_and_no_audio_flows_before_it_is_ready
     );
     core.engine_event(EngineEvent::SessionReady, now, wall());
     let actions = core.take_actions();
-    assert_eq!(actions[0], Action::FlushCallerAudio, "queued caller audio first");
+    assert_eq!(
+        actions[0],
+        Action::FlushCallerAudio,
+        "queued caller audio first"
+    );
     assert_eq!(said(&actions), [Purpose::Greeting]);
     assert!(core.engine_audio(&audio("r1", "i1", 800), now).is_some());
 }
@@ -155,7 +149,10 @@ fn the_reconnect_budget_is_spent_over_the_whole_call() {
         core.engine_lost();
         let actions = core.take_actions();
         assert!(matches!(actions.as_slice(), [Action::Reconnect(_)]));
-        assert!(!core.audio_flows(), "caller audio is queued while reconnecting");
+        assert!(
+            !core.audio_flows(),
+            "caller audio is queued while reconnecting"
+        );
         core.engine_connected(now);
         core.engine_event(EngineEvent::SessionReady, now, wall());
         let actions = core.take_actions();
@@ -202,7 +199,11 @@ fn a_goodbye_ends_the_call_only_when_its_own_words_are_said_and_played() {
         .unwrap()
         .unwrap();
     core.engine_event(EngineEvent::Spoke(Purpose::FollowUp), later, wall());
-    assert_eq!(ended(&core.take_actions()), None, "another response's end is not the goodbye's");
+    assert_eq!(
+        ended(&core.take_actions()),
+        None,
+        "another response's end is not the goodbye's"
+    );
     core.engine_event(EngineEvent::Spoke(Purpose::Goodbye), later, wall());
     assert_eq!(ended(&core.take_actions()), None, "said, but still playing");
     core.twilio_mark(&mark);
@@ -235,7 +236,10 @@ fn end_call_turns_the_follow_up_into_the_goodbye() {
         now,
         wall(),
     );
-    assert!(matches!(core.take_actions().as_slice(), [Action::RunTools { .. }]));
+    assert!(matches!(
+        core.take_actions().as_slice(),
+        [Action::RunTools { .. }]
+    ));
     let mut outcome = ToolOutcome::error("unused");
     outcome.result = json!({"ok": true});
     outcome.effect = Some(CallEffect::EndCall);
@@ -248,7 +252,10 @@ fn end_call_turns_the_follow_up_into_the_goodbye() {
     assert_eq!(said(&actions), [Purpose::Goodbye]);
     assert!(core.phase().ending());
     core.engine_event(EngineEvent::Spoke(Purpose::Goodbye), now, wall());
-    assert_eq!(ended(&core.take_actions()), Some(EndReason::AssistantHungUp));
+    assert_eq!(
+        ended(&core.take_actions()),
+        Some(EndReason::AssistantHungUp)
+    );
     assert_eq!(core.take_effect(), Some(CallEffect::EndCall));
 }
 
@@ -284,14 +291,23 @@ fn one_follow_up_after_every_answer_of_a_turn_and_tools_are_ignored_once_ending(
         now,
         wall(),
     );
-    assert!(core.take_actions().is_empty(), "no tool runs while the call ends");
+    assert!(
+        core.take_actions().is_empty(),
+        "no tool runs while the call ends"
+    );
 }
 
 #[test]
 fn barge_in_clears_twilio_and_truncates_what_was_heard() {
     let (mut core, now) = talking();
     core.engine_audio(&audio("r1", "i1", 1600), now);
-    core.engine_event(EngineEvent::AudioDone { item_id: "i1".into() }, now, wall());
+    core.engine_event(
+        EngineEvent::AudioDone {
+            item_id: "i1".into(),
+        },
+        now,
+        wall(),
+    );
     core.engine_audio(&audio("r2", "i2", 1600), now);
     core.take_actions();
     core.engine_event(
