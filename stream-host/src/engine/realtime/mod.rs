@@ -254,3 +254,6 @@ impl Engine for RealtimeEngine {
         crate::machine::playback::MARK_EVERY_MS
     }
 }
+
+#[cfg(test)]
+mod tests;
