@@ -165,7 +165,11 @@ impl Bridge {
         let state = self.state.clone();
         let config = &state.inner.config;
         let reason = match self
-            .send_openai(openai::session_update(config, &self.instructions))
+            .send_openai(openai::session_update(
+                config,
+                &self.instructions,
+                "session-1",
+            ))
             .await
         {
             Err(()) => Box::pin(self.reconnect())

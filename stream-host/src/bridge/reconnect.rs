@@ -29,7 +29,11 @@ impl Bridge {
             };
             self.openai = socket;
             self.outcome.stats.reconnects += 1;
-            let mut setup = vec![openai::session_update(config, &self.instructions)];
+            let mut setup = vec![openai::session_update(
+                config,
+                &self.instructions,
+                "session-1",
+            )];
             let skip = self.conversation.len().saturating_sub(REPLAYED_TURNS);
             for (role, text) in &self.conversation[skip..] {
                 setup.push(match role {
