@@ -404,7 +404,7 @@ async fn silent_caller_gets_a_goodbye_and_the_call_ends() {
 
 #[tokio::test]
 async fn call_at_its_cost_limit_says_goodbye_and_ends() {
-    // 600 audio-in + 300 audio-out tokens cost ~$0.03 at gpt-realtime prices: over a 1-cent cap.
+    // 600 audio-in + 300 audio-out tokens cost ~$0.03 at gpt-realtime-2.1 prices: over a 1-cent cap.
     let host =
         harness::start_with(Mode::Scripted, |c| c.max_cost_nano_usd = Some(10_000_000)).await;
     let mut twilio = host.connect_call(&sid(21)).await;

@@ -26,15 +26,25 @@ pub const TWILIO_FROM_NUMBER: &str = "TWILIO_FROM_NUMBER";
 pub const TRANSFER_NUMBER: &str = "TRANSFER_NUMBER";
 /// OpenAI API key (secret).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
-/// OpenAI Realtime URL (default `wss://api.openai.com/v1/realtime?model=gpt-realtime`).
+/// OpenAI Realtime WebSocket base URL (default `wss://api.openai.com/v1/realtime`). The
+/// connect URL is this with `model=<OPENAI_REALTIME_MODEL>` added to its query (other query
+/// parameters are kept); a `model=` already in it must name the same model, or the
+/// configuration is refused.
 pub const OPENAI_REALTIME_URL: &str = "OPENAI_REALTIME_URL";
-/// Realtime model name (default `gpt-realtime`).
+/// Realtime (voice) model, set once here (default `gpt-realtime-2.1`): it goes into the
+/// connect URL, never into `session.update`, and prices the call until the server reports its
+/// model.
 pub const OPENAI_REALTIME_MODEL: &str = "OPENAI_REALTIME_MODEL";
+/// `reasoning.effort` of reasoning Realtime models (the `gpt-realtime-2` family):
+/// `minimal`, `low` (default), `medium`, `high` or `xhigh`. Not sent to other models.
+pub const OPENAI_REALTIME_REASONING_EFFORT: &str = "OPENAI_REALTIME_REASONING_EFFORT";
+/// Model transcribing the caller during a call (default `gpt-transcribe`).
+pub const OPENAI_TRANSCRIPTION_MODEL: &str = "OPENAI_TRANSCRIPTION_MODEL";
 /// Voice (default `marin`).
 pub const OPENAI_VOICE: &str = "OPENAI_VOICE";
 /// OpenAI REST base URL (default `https://api.openai.com/v1`).
 pub const OPENAI_API_BASE_URL: &str = "OPENAI_API_BASE_URL";
-/// Text model for the SMS/REST/email agent.
+/// Text model for the SMS/REST/email agent, over Chat Completions (default `gpt-5.4-mini`).
 pub const OPENAI_TEXT_MODEL: &str = "OPENAI_TEXT_MODEL";
 /// DynamoDB table; when absent the embedded local store is used.
 pub const TABLE_NAME: &str = "TABLE_NAME";

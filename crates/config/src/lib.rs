@@ -11,6 +11,7 @@
 
 pub mod keys;
 pub mod logging;
+mod openai;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,10 @@ use phone_core::store::Retention;
 use phone_core::{PhoneNumber, PriceTable};
 use secrecy::SecretString;
 
+pub use openai::{
+    DEFAULT_REALTIME_BASE_URL, DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL,
+    DEFAULT_TRANSCRIPTION_MODEL, OpenAiConfig, ReasoningEffort,
+};
 pub use parse::ConfigError;
 use parse::Source;
 
@@ -62,23 +67,6 @@ pub struct TwilioConfig {
     pub from_number: Option<PhoneNumber>,
     /// Where `transfer_call` sends the caller.
     pub transfer_number: Option<PhoneNumber>,
-}
-
-/// OpenAI settings.
-#[derive(Debug, Clone)]
-pub struct OpenAiConfig {
-    /// API key; without it the local demo uses its offline stand-in.
-    pub api_key: Option<SecretString>,
-    /// Realtime WebSocket URL (GA).
-    pub realtime_url: String,
-    /// Realtime model, for pricing and `session.update`.
-    pub realtime_model: String,
-    /// Voice of the assistant.
-    pub voice: String,
-    /// Base URL of the REST API (text agent); tests point it at loopback.
-    pub api_base_url: String,
-    /// Model used by the text agent (SMS, REST, email).
-    pub text_model: String,
 }
 
 /// Google account access; the adapters are used only when client id, secret and refresh token
@@ -223,26 +211,7 @@ impl Config {
                 from_number: src.phone(keys::TWILIO_FROM_NUMBER)?,
                 transfer_number: src.phone(keys::TRANSFER_NUMBER)?,
             },
-            openai: OpenAiConfig {
-                api_key: src.secret(keys::OPENAI_API_KEY),
-                realtime_url: src
-                    .url(keys::OPENAI_REALTIME_URL, &["wss", "ws"])?
-                    .unwrap_or_else(|| {
-                        "wss://api.openai.com/v1/realtime?model=gpt-realtime".into()
-                    }),
-                realtime_model: src
-                    .string(keys::OPENAI_REALTIME_MODEL)
-                    .unwrap_or_else(|| "gpt-realtime".into()),
-                voice: src
-                    .string(keys::OPENAI_VOICE)
-                    .unwrap_or_else(|| "marin".into()),
-                api_base_url: src
-                    .url(keys::OPENAI_API_BASE_URL, &["https", "http"])?
-                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                text_model: src
-                    .string(keys::OPENAI_TEXT_MODEL)
-                    .unwrap_or_else(|| "gpt-4.1-mini".into()),
-            },
+            openai: OpenAiConfig::from_source(&src)?,
             store,
             api_key: src.secret(keys::API_KEY),
             assistant: AssistantConfig {

@@ -17,7 +17,7 @@ fn empty_environment_gives_local_defaults() {
     assert_eq!(config.store, StoreChoice::Local { path: None });
     assert_eq!(
         config.openai.realtime_url,
-        "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+        "wss://api.openai.com/v1/realtime?model=gpt-realtime-2.1"
     );
     assert_eq!(config.twilio.api_base_url, "https://api.twilio.com");
     assert_eq!(config.assistant.time_zone, "UTC");
@@ -62,6 +62,9 @@ fn malformed_values_name_the_key_but_not_the_value() {
         ("PRICE_TABLE_JSON", "{not json"),
         ("MAX_CALL_COST_USD", "-0.25"),
         ("OAUTH_STATE_SECRET", "too-short"),
+        ("OPENAI_REALTIME_REASONING_EFFORT", "extreme"),
+        ("OPENAI_REALTIME_MODEL", "gpt realtime?"),
+        ("OPENAI_TEXT_MODEL", "gpt&5"),
     ];
     for (key, value) in cases {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
@@ -143,4 +146,76 @@ fn call_cost_cap_is_read_in_nano_dollars() {
     assert_eq!(config.stream.max_cost_nano_usd, Some(500_000_000));
     let none = Config::from_map(&map(&[])).unwrap();
     assert_eq!(none.stream.max_cost_nano_usd, None);
+}
+
+#[test]
+fn default_models_are_the_current_ones() {
+    let config = Config::from_map(&BTreeMap::new()).unwrap();
+    assert_eq!(config.openai.realtime_model, "gpt-realtime-2.1");
+    assert_eq!(config.openai.realtime_model, DEFAULT_REALTIME_MODEL);
+    assert_eq!(config.openai.transcription_model, "gpt-transcribe");
+    assert_eq!(config.openai.text_model, DEFAULT_TEXT_MODEL);
+    assert_eq!(config.openai.reasoning_effort, ReasoningEffort::Low);
+}
+
+#[test]
+fn realtime_url_is_built_from_the_one_configured_model() {
+    let config = Config::from_map(&map(&[
+        ("OPENAI_REALTIME_MODEL", "gpt-realtime-2.1-mini"),
+        (
+            "OPENAI_REALTIME_URL",
+            "ws://127.0.0.1:4000/v1/realtime?trace=1",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.openai.realtime_url,
+        "ws://127.0.0.1:4000/v1/realtime?trace=1&model=gpt-realtime-2.1-mini"
+    );
+    assert_eq!(config.openai.realtime_model, "gpt-realtime-2.1-mini");
+
+    // A URL carrying the same model is used as is.
+    let same = "wss://proxy.example/v1/realtime?model=gpt-realtime-2";
+    let config = Config::from_map(&map(&[
+        ("OPENAI_REALTIME_MODEL", "gpt-realtime-2"),
+        ("OPENAI_REALTIME_URL", same),
+    ]))
+    .unwrap();
+    assert_eq!(config.openai.realtime_url, same);
+}
+
+#[test]
+fn a_url_naming_another_model_is_a_configuration_error_naming_both_keys() {
+    // The old default URL with the new default model: the socket would run gpt-realtime while
+    // the call is priced as gpt-realtime-2.1.
+    let err = Config::from_map(&map(&[(
+        "OPENAI_REALTIME_URL",
+        "wss://api.openai.com/v1/realtime?model=gpt-realtime",
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("OPENAI_REALTIME_URL"), "{err}");
+    assert!(err.contains("OPENAI_REALTIME_MODEL"), "{err}");
+}
+
+#[test]
+fn reasoning_effort_is_read_and_validated() {
+    let config = Config::from_map(&map(&[("OPENAI_REALTIME_REASONING_EFFORT", "xhigh")])).unwrap();
+    assert_eq!(config.openai.reasoning_effort, ReasoningEffort::Xhigh);
+    let err = Config::from_map(&map(&[("OPENAI_REALTIME_REASONING_EFFORT", "max")]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "configuration OPENAI_REALTIME_REASONING_EFFORT is invalid: expected minimal, low, \
+         medium, high or xhigh"
+    );
+}
+
+#[test]
+fn the_default_price_table_prices_every_default_token_billed_model() {
+    let prices = PriceTable::default();
+    for model in [DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL] {
+        assert!(prices.prices_for(model).is_some(), "no price for {model}");
+    }
 }

@@ -64,7 +64,7 @@ async fn serve(realtime_url: &str) -> Serve {
 
 async fn standin() -> OfflineRealtime {
     OfflineRealtime::start(OfflineConfig {
-        model: "gpt-realtime".into(),
+        model: phone_config::DEFAULT_REALTIME_MODEL.into(),
         script: Script::dentist(time::macros::date!(2026 - 11 - 25)),
         api_key: Some(OPENAI_KEY.into()),
         use_espeak: false,

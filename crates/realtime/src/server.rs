@@ -28,6 +28,27 @@ pub struct ApiError {
 /// is still running (typically one that server VAD started on its own).
 pub const ACTIVE_RESPONSE: &str = "conversation_already_has_active_response";
 
+/// `session.created.session`: what a bridge checks of the session the server opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct SessionInfo {
+    /// Session id (`sess_…`).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    /// The model serving this socket (the URL's `?model=`): the one to price the call on.
+    /// `None` when the server leaves it out.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub model: Option<String>,
+}
+
+/// A string field read as `None` when absent, `null` or not a string: a field we only report
+/// must not make the whole event unreadable.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
 /// `response.created.response` / `response.done.response`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ResponseInfo {
@@ -137,7 +158,11 @@ impl RawUsage {
 pub enum ServerEvent<'a> {
     /// First event of a session.
     #[serde(rename = "session.created")]
-    SessionCreated,
+    SessionCreated {
+        /// The session as opened, with the model serving it.
+        #[serde(default)]
+        session: SessionInfo,
+    },
     /// Our `session.update` is in force.
     #[serde(rename = "session.updated")]
     SessionUpdated,
@@ -312,6 +337,31 @@ mod tests {
             ServerEvent::Other
         );
         assert!(parse_server_event("{").is_err());
+    }
+
+    #[test]
+    fn session_created_exposes_the_model_the_server_reports() {
+        let text = r#"{"type":"session.created","event_id":"event_1","session":{"type":"realtime","object":"realtime.session","id":"sess_1","model":"gpt-realtime-2.1","output_modalities":["audio"],"audio":{"input":{"format":{"type":"audio/pcm","rate":24000}}}}}"#;
+        let ServerEvent::SessionCreated { session } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(session.model.as_deref(), Some("gpt-realtime-2.1"));
+        assert_eq!(session.id.as_deref(), Some("sess_1"));
+    }
+
+    #[test]
+    fn session_created_without_a_model_still_parses() {
+        for text in [
+            r#"{"type":"session.created","session":{"type":"realtime","id":"sess_1"}}"#,
+            r#"{"type":"session.created","session":{"model":null}}"#,
+            r#"{"type":"session.created","session":{"model":{"unexpected":true}}}"#,
+            r#"{"type":"session.created"}"#,
+        ] {
+            let ServerEvent::SessionCreated { session } = parse_server_event(text).unwrap() else {
+                panic!("{text}")
+            };
+            assert_eq!(session.model, None, "{text}");
+        }
     }
 
     #[test]

@@ -9,9 +9,12 @@ use phone_realtime::client;
 use phone_realtime::session::{SessionConfig, TurnDetection};
 use serde_json::json;
 
-fn session(turn_detection: TurnDetection, transcription_model: Option<&str>) -> String {
+fn session(
+    turn_detection: TurnDetection,
+    transcription_model: Option<&str>,
+    reasoning_effort: Option<&str>,
+) -> String {
     SessionConfig {
-        model: "gpt-realtime".into(),
         voice: "marin".into(),
         instructions: "You answer the phone.".into(),
         turn_detection,
@@ -20,13 +23,18 @@ fn session(turn_detection: TurnDetection, transcription_model: Option<&str>) -> 
             "description": "Books an event.",
             "parameters": {"type": "object", "properties": {"title": {"type": "string"}},
                            "required": ["title"]}})],
+        reasoning_effort: reasoning_effort.map(String::from),
     }
     .to_event("session-1")
 }
 
 fn every_client_event() -> Vec<String> {
     vec![
-        session(TurnDetection::default(), Some("gpt-4o-mini-transcribe")),
+        session(
+            TurnDetection::default(),
+            Some("gpt-transcribe"),
+            Some("low"),
+        ),
         session(
             TurnDetection::ServerVad {
                 threshold: 0.6,
@@ -35,12 +43,14 @@ fn every_client_event() -> Vec<String> {
                 idle_timeout_ms: Some(8000),
             },
             None,
+            Some("xhigh"),
         ),
         session(
             TurnDetection::SemanticVad {
                 eagerness: "low".into(),
             },
-            Some("whisper-1"),
+            Some("gpt-live-transcribe"),
+            None,
         ),
         client::append_audio("f39/fn5+fX19fA=="),
         client::input_audio_commit(),

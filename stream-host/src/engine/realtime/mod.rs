@@ -112,8 +112,10 @@ impl Engine for RealtimeEngine {
             ServerEvent::AudioDone { item_id } => {
                 out.events.push(EngineEvent::AudioDone { item_id })
             }
-            ServerEvent::SessionCreated => {
-                out.events.push(EngineEvent::SessionOpened { model: None })
+            ServerEvent::SessionCreated { session } => {
+                out.events.push(EngineEvent::SessionOpened {
+                    model: session.model,
+                })
             }
             ServerEvent::SessionUpdated => out.events.push(EngineEvent::SessionReady),
             ServerEvent::SpeechStarted { .. } => {

@@ -61,8 +61,9 @@ pub(super) struct Session<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    pub(super) fn new(socket: WebSocketStream<S>, shared: Arc<Shared>) -> Self {
-        let session = events::initial_session(&shared.model);
+    /// A session on `model`, the one its URL asked for.
+    pub(super) fn new(socket: WebSocketStream<S>, shared: Arc<Shared>, model: &str) -> Self {
+        let session = events::initial_session(model);
         Self {
             socket,
             shared,
