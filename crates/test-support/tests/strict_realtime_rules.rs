@@ -17,7 +17,12 @@ async fn session_created_reports_the_model_of_the_url_and_an_id() {
     let server = strict().await;
     let (_client, created) = RawClient::connect(&server.url_for("gpt-realtime-2.1")).await;
     assert_eq!(created["session"]["model"], "gpt-realtime-2.1");
-    assert!(created["session"]["id"].as_str().unwrap().starts_with("sess_"));
+    assert!(
+        created["session"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("sess_")
+    );
     assert!(created["event_id"].as_str().unwrap().starts_with("event_"));
     assert_eq!(server.connection_models().await, ["gpt-realtime-2.1"]);
 }
@@ -51,8 +56,16 @@ async fn invalid_session_updates_are_refused_with_code_and_param() {
     let (mut client, _) = RawClient::connect(server.url()).await;
     let pcmu = json!({"type": "audio/pcmu"});
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"type": "transcription"}), "invalid_value", "session.type"),
-        (json!({"instructions": "x"}), "missing_required_parameter", "session.type"),
+        (
+            json!({"type": "transcription"}),
+            "invalid_value",
+            "session.type",
+        ),
+        (
+            json!({"instructions": "x"}),
+            "missing_required_parameter",
+            "session.type",
+        ),
         (
             json!({"type": "realtime", "input_audio_format": "g711_ulaw"}),
             "unknown_parameter",
@@ -181,7 +194,11 @@ async fn a_second_response_create_is_refused_while_one_is_active_but_out_of_band
         .send(json!({"type": "response.create", "event_id": "evt_third"}))
         .await;
     client.until("response.created").await;
-    assert_eq!(server.active_responses().await.len(), 2, "the third and the out-of-band one");
+    assert_eq!(
+        server.active_responses().await.len(),
+        2,
+        "the third and the out-of-band one"
+    );
 }
 
 #[tokio::test]
@@ -201,8 +218,10 @@ async fn truncation_is_refused_past_the_audio_generated_and_for_non_audio_items(
     client.until("response.done").await;
 
     let past = client
-        .refused(json!({"type": "conversation.item.truncate", "event_id": "evt_t1",
-            "item_id": "item_a", "content_index": 0, "audio_end_ms": 250}))
+        .refused(
+            json!({"type": "conversation.item.truncate", "event_id": "evt_t1",
+            "item_id": "item_a", "content_index": 0, "audio_end_ms": 250}),
+        )
         .await;
     assert_eq!(past["code"], "invalid_value");
     assert_eq!(past["event_id"], "evt_t1");
@@ -214,27 +233,39 @@ async fn truncation_is_refused_past_the_audio_generated_and_for_non_audio_items(
         "{past}"
     );
     let unknown = client
-        .refused(json!({"type": "conversation.item.truncate", "event_id": "evt_t2",
-            "item_id": "item_nope", "content_index": 0, "audio_end_ms": 10}))
+        .refused(
+            json!({"type": "conversation.item.truncate", "event_id": "evt_t2",
+            "item_id": "item_nope", "content_index": 0, "audio_end_ms": 10}),
+        )
         .await;
     assert_eq!(unknown["param"], "item_id");
     assert_eq!(unknown["event_id"], "evt_t2");
     let not_audio = client
-        .refused(json!({"type": "conversation.item.truncate", "event_id": "evt_t3",
-            "item_id": "fc_call_1", "content_index": 0, "audio_end_ms": 10}))
+        .refused(
+            json!({"type": "conversation.item.truncate", "event_id": "evt_t3",
+            "item_id": "fc_call_1", "content_index": 0, "audio_end_ms": 10}),
+        )
         .await;
     assert_eq!(not_audio["code"], "unsupported_content_type");
 
     client
-        .send(json!({"type": "conversation.item.truncate", "item_id": "item_a",
-            "content_index": 0, "audio_end_ms": 150}))
+        .send(
+            json!({"type": "conversation.item.truncate", "item_id": "item_a",
+            "content_index": 0, "audio_end_ms": 150}),
+        )
         .await;
-    let truncated = client.until("conversation.item.truncated").await.pop().unwrap();
+    let truncated = client
+        .until("conversation.item.truncated")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(truncated["audio_end_ms"], 150);
     // The item is now 150 ms long.
     let again = client
-        .refused(json!({"type": "conversation.item.truncate", "item_id": "item_a",
-            "content_index": 0, "audio_end_ms": 180}))
+        .refused(
+            json!({"type": "conversation.item.truncate", "item_id": "item_a",
+            "content_index": 0, "audio_end_ms": 180}),
+        )
         .await;
     assert!(again["event_id"].is_null(), "no client event_id to echo");
     assert_eq!(again["code"], "invalid_value");
@@ -281,7 +312,10 @@ async fn cancel_with_nothing_active_and_outputs_for_unknown_calls_are_errors() {
     client.send(json!({"type": "response.cancel"})).await;
     let done = client.until("response.done").await.pop().unwrap();
     assert_eq!(done["response"]["status"], "cancelled");
-    assert_eq!(done["response"]["status_details"]["reason"], "client_cancelled");
+    assert_eq!(
+        done["response"]["status_details"]["reason"],
+        "client_cancelled"
+    );
 }
 
 #[tokio::test]

@@ -100,9 +100,8 @@ pub(super) async fn serve(tcp: TcpStream, shared: Arc<Shared>, mode: Mode) {
             .map(str::to_owned);
         model = url_model(request);
         if mode == Mode::Strict && model.is_none() {
-            let mut refusal = ErrorResponse::new(Some(
-                "Missing required parameter: 'model'.".to_owned(),
-            ));
+            let mut refusal =
+                ErrorResponse::new(Some("Missing required parameter: 'model'.".to_owned()));
             *refusal.status_mut() = StatusCode::BAD_REQUEST;
             return Err(refusal);
         }

@@ -159,8 +159,7 @@ impl Strict {
     }
 
     fn append(&mut self, event: &Value) -> Result<(), Refusal> {
-        let audio = Fields::of("", event, &["type", "event_id", "audio"])?
-            .required("audio")?;
+        let audio = Fields::of("", event, &["type", "event_id", "audio"])?.required("audio")?;
         let Some(b64) = audio.as_str() else {
             return Err(Refusal::wrong_type("audio", "a string", audio));
         };
@@ -176,7 +175,9 @@ impl Strict {
         if ms < 100 {
             return Err(Refusal::new(
                 "input_audio_buffer_commit_empty",
-                format!("Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has {ms}.00ms of audio."),
+                format!(
+                    "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has {ms}.00ms of audio."
+                ),
                 None,
             ));
         }
@@ -189,8 +190,10 @@ impl Strict {
     pub fn commit_user_audio(&mut self, item: &str) {
         self.buffered_bytes = 0;
         let previous = self.last_item.clone();
-        self.emit(json!({"type": "input_audio_buffer.committed", "item_id": item,
-            "previous_item_id": previous}));
+        self.emit(
+            json!({"type": "input_audio_buffer.committed", "item_id": item,
+            "previous_item_id": previous}),
+        );
         let json = json!({"id": item, "object": "realtime.item", "type": "message",
             "role": "user", "status": "completed",
             "content": [{"type": "input_audio", "transcript": null}]});
@@ -205,16 +208,11 @@ impl Strict {
             "previous_item_id": previous}));
         self.emit(json!({"type": "conversation.item.done", "item": json,
             "previous_item_id": previous}));
-        self.items
-            .insert(id.to_owned(), Item { audio_bytes, json });
+        self.items.insert(id.to_owned(), Item { audio_bytes, json });
     }
 
     fn item_create(&mut self, event: &Value) -> Result<(), Refusal> {
-        let e = Fields::of(
-            "",
-            event,
-            &["type", "event_id", "item", "previous_item_id"],
-        )?;
+        let e = Fields::of("", event, &["type", "event_id", "item", "previous_item_id"])?;
         if let Some(previous) = e.str("previous_item_id")?
             && previous != "root"
             && !self.items.contains_key(previous)
@@ -229,17 +227,29 @@ impl Strict {
             "item",
             item,
             &[
-                "id", "type", "object", "status", "role", "content", "call_id", "name",
-                "arguments", "output",
+                "id",
+                "type",
+                "object",
+                "status",
+                "role",
+                "content",
+                "call_id",
+                "name",
+                "arguments",
+                "output",
             ],
         )?;
-        match i.one_of("type", &["message", "function_call", "function_call_output"])? {
+        match i.one_of(
+            "type",
+            &["message", "function_call", "function_call_output"],
+        )? {
             None => return Err(Refusal::missing("item.type")),
             Some("message") => check_message(&i)?,
             Some("function_call") => {
                 let call_id = i.str("call_id")?.ok_or(Refusal::missing("item.call_id"))?;
                 i.str("name")?.ok_or(Refusal::missing("item.name"))?;
-                i.str("arguments")?.ok_or(Refusal::missing("item.arguments"))?;
+                i.str("arguments")?
+                    .ok_or(Refusal::missing("item.arguments"))?;
                 self.call_ids.insert(call_id.to_owned());
             }
             Some(_) => {
@@ -276,7 +286,13 @@ impl Strict {
         let e = Fields::of(
             "",
             event,
-            &["type", "event_id", "item_id", "content_index", "audio_end_ms"],
+            &[
+                "type",
+                "event_id",
+                "item_id",
+                "content_index",
+                "audio_end_ms",
+            ],
         )?;
         let item_id = e.str("item_id")?.ok_or(Refusal::missing("item_id"))?;
         let content_index = e
@@ -287,7 +303,10 @@ impl Strict {
             .ok_or(Refusal::missing("audio_end_ms"))?;
         let per_ms = session::output_bytes_per_ms(&self.session);
         let item = self.items.get_mut(item_id).ok_or_else(|| {
-            Refusal::invalid("item_id", format!("Item with item_id '{item_id}' not found."))
+            Refusal::invalid(
+                "item_id",
+                format!("Item with item_id '{item_id}' not found."),
+            )
         })?;
         let Some(bytes) = item.audio_bytes.as_mut() else {
             return Err(Refusal::new(
@@ -310,8 +329,10 @@ impl Strict {
             ));
         }
         *bytes = end_ms as usize * per_ms;
-        self.emit(json!({"type": "conversation.item.truncated", "item_id": item_id,
-            "content_index": content_index, "audio_end_ms": end_ms}));
+        self.emit(
+            json!({"type": "conversation.item.truncated", "item_id": item_id,
+            "content_index": content_index, "audio_end_ms": end_ms}),
+        );
         Ok(())
     }
 
@@ -330,9 +351,14 @@ impl Strict {
     }
 
     fn item_retrieve(&mut self, event: &Value) -> Result<(), Refusal> {
-        let item_id = event["item_id"].as_str().ok_or(Refusal::missing("item_id"))?;
+        let item_id = event["item_id"]
+            .as_str()
+            .ok_or(Refusal::missing("item_id"))?;
         let item = self.items.get(item_id).ok_or_else(|| {
-            Refusal::invalid("item_id", format!("Item with item_id '{item_id}' not found."))
+            Refusal::invalid(
+                "item_id",
+                format!("Item with item_id '{item_id}' not found."),
+            )
         })?;
         let json = item.json.clone();
         self.emit(json!({"type": "conversation.item.retrieved", "item": json}));

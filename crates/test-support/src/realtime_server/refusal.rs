@@ -122,7 +122,8 @@ impl<'a> Fields<'a> {
 
     /// A field that must be there.
     pub fn required(&self, key: &str) -> Result<&'a Value, Refusal> {
-        self.get(key).ok_or_else(|| Refusal::missing(&self.path(key)))
+        self.get(key)
+            .ok_or_else(|| Refusal::missing(&self.path(key)))
     }
 
     /// An optional string field.

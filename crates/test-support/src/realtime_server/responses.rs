@@ -185,9 +185,11 @@ impl Strict {
                         *total += bytes.len();
                     }
                     self.voice_locked = true;
-                    self.emit(json!({"type": "response.output_audio.delta", "response_id": id,
+                    self.emit(
+                        json!({"type": "response.output_audio.delta", "response_id": id,
                         "item_id": item_id, "output_index": output_index, "content_index": 0,
-                        "delta": base64_encode(&bytes)}));
+                        "delta": base64_encode(&bytes)}),
+                    );
                 }
                 Step::Transcript { item, text } => {
                     self.open_message(index, &item)?;
@@ -235,7 +237,9 @@ impl Strict {
             r.output.iter().any(|o| o["id"] == item) || r.open.as_ref().is_some_and(|o| o.0 == item)
         });
         if reused || self.items.contains_key(item) {
-            return Err(format!("item {item} already exists: a response cannot reopen it"));
+            return Err(format!(
+                "item {item} already exists: a response cannot reopen it"
+            ));
         }
         self.close_message(index, "completed");
         let r = &mut self.responses[index];
@@ -245,8 +249,10 @@ impl Strict {
         let out_of_band = r.handle.out_of_band;
         let json = json!({"id": item, "object": "realtime.item", "type": "message",
             "role": "assistant", "status": "in_progress", "content": []});
-        self.emit(json!({"type": "response.output_item.added", "response_id": response_id,
-            "output_index": output_index, "item": json}));
+        self.emit(
+            json!({"type": "response.output_item.added", "response_id": response_id,
+            "output_index": output_index, "item": json}),
+        );
         if !out_of_band {
             let previous = self.last_item.replace(item.to_owned());
             self.emit(json!({"type": "conversation.item.added", "item": json,
@@ -259,9 +265,11 @@ impl Strict {
                 },
             );
         }
-        self.emit(json!({"type": "response.content_part.added", "response_id": response_id,
+        self.emit(
+            json!({"type": "response.content_part.added", "response_id": response_id,
             "item_id": item, "output_index": output_index, "content_index": 0,
-            "part": {"type": "audio", "transcript": ""}}));
+            "part": {"type": "audio", "transcript": ""}}),
+        );
         Ok(())
     }
 
@@ -297,8 +305,10 @@ impl Strict {
             }
             self.emit(event);
         }
-        self.emit(json!({"type": "response.output_item.done", "response_id": response_id,
-            "output_index": output_index, "item": done}));
+        self.emit(
+            json!({"type": "response.output_item.done", "response_id": response_id,
+            "output_index": output_index, "item": done}),
+        );
         if !out_of_band {
             if let Some(known) = self.items.get_mut(&item) {
                 known.json = done.clone();
@@ -318,8 +328,10 @@ impl Strict {
         let done = json!({"id": item, "object": "realtime.item", "type": "function_call",
             "status": "completed", "call_id": call_id, "name": name, "arguments": arguments});
         r.output.push(done.clone());
-        self.emit(json!({"type": "response.output_item.added", "response_id": response_id,
-            "output_index": output_index, "item": started}));
+        self.emit(
+            json!({"type": "response.output_item.added", "response_id": response_id,
+            "output_index": output_index, "item": started}),
+        );
         if !out_of_band {
             let previous = self.last_item.replace(item.clone());
             self.emit(json!({"type": "conversation.item.added", "item": started,
@@ -336,8 +348,10 @@ impl Strict {
         args_done["name"] = json!(name);
         args_done["arguments"] = json!(arguments);
         self.emit(args_done);
-        self.emit(json!({"type": "response.output_item.done", "response_id": response_id,
-            "output_index": output_index, "item": done}));
+        self.emit(
+            json!({"type": "response.output_item.done", "response_id": response_id,
+            "output_index": output_index, "item": done}),
+        );
         if !out_of_band {
             self.emit(json!({"type": "conversation.item.done", "item": done}));
             self.call_ids.insert(call_id.to_owned());
@@ -403,8 +417,7 @@ impl Strict {
         self.emit(json!({"type": "input_audio_buffer.speech_stopped",
             "audio_end_ms": end_ms, "item_id": item}));
         self.commit_user_audio(&item);
-        if !session::vad_flag(&self.session, "create_response") || self.default_active().is_some()
-        {
+        if !session::vad_flag(&self.session, "create_response") || self.default_active().is_some() {
             return Ok(None);
         }
         Ok(Some(self.start_response(false, Value::Null, None)))
@@ -416,9 +429,11 @@ impl Strict {
             .last_user_item
             .clone()
             .ok_or("no caller turn to transcribe: run a VAD turn first")?;
-        self.emit(json!({"type": "conversation.item.input_audio_transcription.completed",
+        self.emit(
+            json!({"type": "conversation.item.input_audio_transcription.completed",
             "item_id": item, "content_index": 0, "transcript": text,
-            "usage": {"type": "duration", "seconds": 1.0}}));
+            "usage": {"type": "duration", "seconds": 1.0}}),
+        );
         Ok(())
     }
 }

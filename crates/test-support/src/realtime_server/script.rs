@@ -44,8 +44,14 @@ impl Status {
 /// One thing a response does, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Step {
-    Audio { item: String, bytes: Vec<u8> },
-    Transcript { item: String, text: String },
+    Audio {
+        item: String,
+        bytes: Vec<u8>,
+    },
+    Transcript {
+        item: String,
+        text: String,
+    },
     FunctionCall {
         call_id: String,
         name: String,

@@ -247,7 +247,7 @@ pub fn check_tools(path: &str, value: &Value) -> Result<(), Refusal> {
         if kind == Some("mcp") {
             // MCP tools carry many optional settings; only the label is required.
             let label = tool.get("server_label");
-            if !label.is_some_and(|l| l.as_str().is_some_and(|l| !l.is_empty())) {
+            if label.and_then(Value::as_str).is_none_or(str::is_empty) {
                 return Err(Refusal::missing(&format!("{at}.server_label")));
             }
             continue;
@@ -269,7 +269,11 @@ pub fn check_tools(path: &str, value: &Value) -> Result<(), Refusal> {
         if let Some(params) = t.get("parameters")
             && !params.is_object()
         {
-            return Err(Refusal::wrong_type(&t.path("parameters"), "an object", params));
+            return Err(Refusal::wrong_type(
+                &t.path("parameters"),
+                "an object",
+                params,
+            ));
         }
     }
     Ok(())
@@ -277,10 +281,8 @@ pub fn check_tools(path: &str, value: &Value) -> Result<(), Refusal> {
 
 /// `reasoning`: `{effort}` with the SDK's effort levels.
 pub fn check_reasoning(path: &str, value: &Value) -> Result<(), Refusal> {
-    Fields::of(path, value, &["effort"])?.one_of(
-        "effort",
-        &["minimal", "low", "medium", "high", "xhigh"],
-    )?;
+    Fields::of(path, value, &["effort"])?
+        .one_of("effort", &["minimal", "low", "medium", "high", "xhigh"])?;
     Ok(())
 }
 
@@ -322,7 +324,12 @@ fn check_audio(audio: &Value, locked_voice: Option<&Value>) -> Result<(), Refusa
         let i = Fields::of(
             "session.audio.input",
             input,
-            &["format", "noise_reduction", "transcription", "turn_detection"],
+            &[
+                "format",
+                "noise_reduction",
+                "transcription",
+                "turn_detection",
+            ],
         )?;
         if let Some(format) = i.get("format") {
             check_format(&i.path("format"), format)?;
@@ -434,7 +441,7 @@ fn check_turn_detection(path: &str, value: &Value) -> Result<(), Refusal> {
 fn non_empty<'a>(fields: &Fields<'a>, key: &str) -> Result<&'a str, Refusal> {
     match fields.str(key)? {
         None => Err(Refusal::missing(&fields.path(key))),
-        Some(s) if s.is_empty() => Err(Refusal::invalid(&fields.path(key), "cannot be empty.")),
+        Some("") => Err(Refusal::invalid(&fields.path(key), "cannot be empty.")),
         Some(s) => Ok(s),
     }
 }

@@ -69,11 +69,13 @@ impl RawClient {
 
     /// The session update the bridge sends today (μ-law both ways), with `event_id`.
     pub async fn configure_pcmu(&mut self, event_id: &str) -> Value {
-        self.send(serde_json::json!({"type": "session.update", "event_id": event_id,
+        self.send(
+            serde_json::json!({"type": "session.update", "event_id": event_id,
             "session": {"type": "realtime", "output_modalities": ["audio"],
             "audio": {"input": {"format": {"type": "audio/pcmu"}},
-                      "output": {"format": {"type": "audio/pcmu"}, "voice": "marin"}}}}))
-            .await;
+                      "output": {"format": {"type": "audio/pcmu"}, "voice": "marin"}}}}),
+        )
+        .await;
         self.until("session.updated").await.pop().unwrap()
     }
 }
