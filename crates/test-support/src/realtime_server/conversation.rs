@@ -106,8 +106,7 @@ impl Strict {
         std::mem::take(&mut self.out)
     }
 
-    /// Answers one client event. `session.updated` is returned apart so the connection can
-    /// delay it when a test asks.
+    /// Answers one client event: applies it, or queues the `error` that refuses it.
     pub fn on_client(&mut self, event: &Value) {
         let client_id = event.get("event_id").and_then(Value::as_str);
         if let Err(refusal) = self.apply(event) {

@@ -6,7 +6,7 @@
 //!   tools), one active response per conversation, server VAD that cancels the active response,
 //!   truncation bounded by the audio generated, refusals as `error` events echoing the client's
 //!   `event_id`. Tests script the assistant with [`Response`] and the caller with
-//!   [`RealtimeTestServer::vad_turn`]. See docs/testing.md ("The strict Realtime double").
+//!   [`RealtimeTestServer::vad_turn`]. See docs/voice.md ("Testing the bridge").
 //! - [`Mode::Scripted`] accepts any `session.update` and truncate; tests send everything else raw.
 //! - [`Mode::Echo`] is `Scripted` plus every append echoed back as audio (the load benchmark).
 
@@ -16,6 +16,8 @@ mod refusal;
 mod responses;
 mod script;
 mod session;
+mod turns;
+mod values;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::conversation::{ResponseHandle, Strict};
 use super::refusal::{Fields, Refusal};
 use super::script::{self, Response, Status, Step};
-use super::session;
+use super::{session, values};
 
 const RESPONSE_FIELDS: &[&str] = &[
     "audio",
@@ -26,7 +26,7 @@ const RESPONSE_FIELDS: &[&str] = &[
 
 /// A response that has started and not ended.
 pub(super) struct Active {
-    handle: ResponseHandle,
+    pub(super) handle: ResponseHandle,
     /// `response.created.response`, the base of `response.done.response`.
     body: Value,
     /// Finished output items, as `response.done` lists them.
@@ -44,7 +44,7 @@ impl Strict {
     }
 
     /// The active response of the default conversation, if any.
-    fn default_active(&self) -> Option<&Active> {
+    pub(super) fn default_active(&self) -> Option<&Active> {
         self.responses.iter().find(|r| !r.handle.out_of_band)
     }
 
@@ -68,19 +68,19 @@ impl Strict {
             };
             p.str("instructions")?;
             if let Some(m) = p.get("output_modalities") {
-                session::check_modalities("response.output_modalities", m)?;
+                values::check_modalities("response.output_modalities", m)?;
             }
             if let Some(m) = p.get("max_output_tokens") {
-                session::check_max_tokens("response.max_output_tokens", m)?;
+                values::check_max_tokens("response.max_output_tokens", m)?;
             }
             if let Some(c) = p.get("tool_choice") {
-                session::check_tool_choice("response.tool_choice", c)?;
+                values::check_tool_choice("response.tool_choice", c)?;
             }
             if let Some(t) = p.get("tools") {
-                session::check_tools("response.tools", t)?;
+                values::check_tools("response.tools", t)?;
             }
             if let Some(r) = p.get("reasoning") {
-                session::check_reasoning("response.reasoning", r)?;
+                values::check_reasoning("response.reasoning", r)?;
             }
             if let Some(m) = p.get("metadata") {
                 check_metadata(m)?;
@@ -91,10 +91,10 @@ impl Strict {
                 if let Some(output) = a.get("output") {
                     let o = Fields::of("response.audio.output", output, &["format", "voice"])?;
                     if let Some(f) = o.get("format") {
-                        session::check_format("response.audio.output.format", f)?;
+                        values::check_format("response.audio.output.format", f)?;
                     }
                     if let Some(v) = o.get("voice") {
-                        session::check_voice("response.audio.output.voice", v)?;
+                        values::check_voice("response.audio.output.voice", v)?;
                     }
                 }
             }
@@ -366,7 +366,13 @@ impl Strict {
     }
 
     /// `response.done` with this status; the open item ends `incomplete` unless completed.
-    fn end_response(&mut self, index: usize, status: Status, reason: &str, usage: Option<Value>) {
+    pub(super) fn end_response(
+        &mut self,
+        index: usize,
+        status: Status,
+        reason: &str,
+        usage: Option<Value>,
+    ) {
         let item_status = if status == Status::Completed {
             "completed"
         } else {
@@ -382,59 +388,6 @@ impl Strict {
         body["usage"] =
             usage.unwrap_or_else(|| script::default_usage((r.audio_bytes / per_ms) as u64));
         self.emit(json!({"type": "response.done", "response": body}));
-    }
-
-    /// The caller starts speaking: `speech_started`, which cancels the active default-conversation
-    /// response when `interrupt_response` is on.
-    pub(super) fn speech_started(&mut self) -> Result<(), String> {
-        if !session::vad_on(&self.session) {
-            return Err("turn detection is off: the server reports no speech".into());
-        }
-        if self.speaking.is_some() {
-            return Err("the caller is already speaking".into());
-        }
-        let item = self.id("item");
-        let start_ms = self.input_bytes / session::input_bytes_per_ms(&self.session);
-        self.emit(json!({"type": "input_audio_buffer.speech_started",
-            "audio_start_ms": start_ms, "item_id": item}));
-        if session::vad_flag(&self.session, "interrupt_response")
-            && let Some(index) = self.responses.iter().position(|r| !r.handle.out_of_band)
-        {
-            self.end_response(index, Status::Cancelled, "turn_detected", None);
-        }
-        self.speaking = Some(item);
-        Ok(())
-    }
-
-    /// The caller stops: `speech_stopped`, the commit, the user item, and (with
-    /// `create_response`, when no default response is active) a new response, returned.
-    pub(super) fn speech_stopped(&mut self) -> Result<Option<ResponseHandle>, String> {
-        let item = self
-            .speaking
-            .take()
-            .ok_or("the caller is not speaking: start a turn first")?;
-        let end_ms = self.input_bytes / session::input_bytes_per_ms(&self.session);
-        self.emit(json!({"type": "input_audio_buffer.speech_stopped",
-            "audio_end_ms": end_ms, "item_id": item}));
-        self.commit_user_audio(&item);
-        if !session::vad_flag(&self.session, "create_response") || self.default_active().is_some() {
-            return Ok(None);
-        }
-        Ok(Some(self.start_response(false, Value::Null, None)))
-    }
-
-    /// The transcription of the caller's last turn.
-    pub(super) fn caller_said(&mut self, text: &str) -> Result<(), String> {
-        let item = self
-            .last_user_item
-            .clone()
-            .ok_or("no caller turn to transcribe: run a VAD turn first")?;
-        self.emit(
-            json!({"type": "conversation.item.input_audio_transcription.completed",
-            "item_id": item, "content_index": 0, "transcript": text,
-            "usage": {"type": "duration", "seconds": 1.0}}),
-        );
-        Ok(())
     }
 }
 
