@@ -1,12 +1,10 @@
 //! Every client event we send, checked against the official `openai` Python package's Realtime
-//! GA types (`validate_client_events.py`). Skipped loudly when the package is not installed;
-//! fails instead when `CI` is set, so CI cannot silently lose the check.
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+//! GA types (`phone_test_support::openai_oracle`). Skipped loudly when the package is not
+//! installed; fails instead when `CI` is set, so CI cannot silently lose the check.
 
 use phone_realtime::client;
 use phone_realtime::session::{SessionConfig, TurnDetection};
+use phone_test_support::openai_oracle as oracle;
 use serde_json::json;
 
 fn session(
@@ -70,42 +68,5 @@ fn every_client_event() -> Vec<String> {
 
 #[test]
 fn every_client_event_validates_against_the_openai_python_types() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/validate_client_events.py"
-    );
-    let input = every_client_event().join("\n");
-    let child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return skip(&format!("python3 not runnable: {e}")),
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("python3 reads stdin");
-    let output = child.wait_with_output().expect("python3 finishes");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(3) => skip(&stderr),
-        _ => panic!("client events rejected by the openai package:\n{stderr}"),
-    }
-}
-
-fn skip(reason: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openai oracle unavailable in CI: {reason}"
-    );
-    eprintln!(
-        "\n!!! SKIPPED openai oracle: {reason}\n!!! install it with `pip install openai` to check the client events\n"
-    );
+    oracle::assert_lines_valid(oracle::Union::Client, &every_client_event());
 }

@@ -6,7 +6,9 @@
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
-//! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark,
+//!   strict where the real API is.
+//! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
@@ -17,6 +19,7 @@ pub mod lambda_runtime;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
+pub mod openai_oracle;
 pub mod realtime_server;
 pub mod store_suite;
 pub mod twilio_rest_server;

@@ -1,4 +1,5 @@
-//! A stream host on loopback with an embedded store and a scripted Realtime server.
+//! A stream host on loopback with an embedded store and a strict Realtime server (the real API's
+//! rules; see `phone_test_support::realtime_server`).
 
 #![allow(dead_code)]
 
@@ -12,7 +13,7 @@ use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::{CallSession, CallSid, PhoneNumber, PriceTable, Store, SystemClock};
 use phone_local::LocalRecords;
-use phone_test_support::realtime_server::{Mode, RealtimeTestServer};
+use phone_test_support::realtime_server::{Mode, RealtimeTestServer, Response, Status};
 use phone_test_support::twilio_stream::{Signing, TwilioStream};
 use secrecy::SecretString;
 use stream_host::drain::{self, DrainController};
@@ -68,13 +69,13 @@ pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -
 
 /// A host whose calls have the tools, on the embedded adapters.
 pub async fn start_with_tools() -> Host {
-    start_full(Mode::Scripted, |_| {}, true, None).await
+    start_full(Mode::Strict, |_| {}, true, None).await
 }
 
 /// A host whose calls have the tools, with this calendar (e.g. Google's adapter on a loopback
 /// Google server) and the embedded adapters for the rest.
 pub async fn start_with_calendar(calendar: Arc<dyn Calendar>) -> Host {
-    start_full(Mode::Scripted, |_| {}, true, Some(calendar)).await
+    start_full(Mode::Strict, |_| {}, true, Some(calendar)).await
 }
 
 async fn start_full(
@@ -117,7 +118,7 @@ async fn start_full(
 }
 
 pub async fn start() -> Host {
-    start_with(Mode::Scripted, |_| {}).await
+    start_with(Mode::Strict, |_| {}).await
 }
 
 pub fn sid(n: u8) -> String {
@@ -156,6 +157,23 @@ impl Host {
             .start(call_sid, &[("token", &token), ("caller", "+14155550123")])
             .await;
         twilio
+    }
+
+    /// The greeting the bridge asks for once the session is ready, answered and completed
+    /// silently (so the next response the test scripts is not refused for an active one).
+    pub async fn greeting_done(&self) {
+        self.openai
+            .respond(Response::new().status(Status::Completed))
+            .await;
+    }
+
+    /// The strict server refused nothing the bridge sent.
+    pub async fn assert_no_refusals(&self) {
+        let errors = self.openai.sent_of("error").await;
+        assert!(
+            errors.is_empty(),
+            "the bridge broke an API rule: {errors:#?}"
+        );
     }
 
     pub async fn wait_no_active_calls(&self) {

@@ -235,9 +235,11 @@ impl Engine for RealtimeEngine {
                 .push(client::function_call_output(&call_id, &output)),
             EngineCommand::Interrupted { cuts, active } => {
                 for id in &active {
-                    // Server VAD with interrupt_response cancels the conversation's response
-                    // itself; an out-of-band one, and any under semantic VAD, is cancelled here.
-                    if self.responses.is_out_of_band(id) || self.config.semantic_vad {
+                    // Turn detection (server or semantic VAD, both with `interrupt_response`)
+                    // cancels the conversation's response itself, and cancelling it again is an
+                    // error; an out-of-band response is not the conversation's and is cancelled
+                    // here.
+                    if self.responses.is_out_of_band(id) {
                         out.send.push(client::response_cancel(Some(id)));
                     }
                 }
