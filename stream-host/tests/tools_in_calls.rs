@@ -8,7 +8,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{WAIT, sid};
+use harness::{SlowCalendar, WAIT, sid};
 use phone_core::tools::clock_time::LocalZone;
 use phone_google::GoogleCalendar;
 use phone_google::oauth::{ClientCredentials, TokenSource};
@@ -230,70 +230,9 @@ async fn a_voice_call_books_the_event_in_google_calendar() {
     host.assert_no_refusals().await;
 }
 
-/// A calendar that takes `delay` before every answer, as a slow upstream would.
-struct SlowCalendar {
-    inner: phone_local::LocalCalendar,
-    delay: Duration,
-}
-
-#[async_trait::async_trait]
-impl phone_core::ports::Calendar for SlowCalendar {
-    async fn list_events(
-        &self,
-        range: phone_core::ports::TimeRange,
-        query: Option<&str>,
-        max: u32,
-    ) -> Result<Vec<phone_core::ports::CalendarEvent>, phone_core::ports::PortError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.list_events(range, query, max).await
-    }
-    async fn get_event(
-        &self,
-        id: &str,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        self.inner.get_event(id).await
-    }
-    async fn create_event(
-        &self,
-        event: &phone_core::ports::NewEvent,
-        request_id: &str,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.create_event(event, request_id).await
-    }
-    async fn update_event(
-        &self,
-        id: &str,
-        patch: &phone_core::ports::EventPatch,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        self.inner.update_event(id, patch).await
-    }
-    async fn delete_event(&self, id: &str) -> Result<(), phone_core::ports::PortError> {
-        self.inner.delete_event(id).await
-    }
-    async fn busy(
-        &self,
-        range: phone_core::ports::TimeRange,
-    ) -> Result<Vec<phone_core::ports::TimeRange>, phone_core::ports::PortError> {
-        self.inner.busy(range).await
-    }
-    fn describe(&self) -> String {
-        "slow local calendar".into()
-    }
-}
-
 #[tokio::test]
 async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
-    let store = phone_core::Store::new(
-        Arc::new(phone_local::LocalRecords::in_memory()),
-        Arc::new(phone_core::SystemClock),
-        Default::default(),
-    );
-    let calendar = SlowCalendar {
-        inner: phone_local::LocalCalendar::new(store),
-        delay: Duration::from_millis(3500),
-    };
-    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let host = harness::start_with_calendar(SlowCalendar::new(Duration::from_millis(3500))).await;
     let _twilio = host.connect_call(&sid(20)).await;
     host.greeting_done().await;
     let before = host.openai.events_of("response.create").await.len();

@@ -19,6 +19,10 @@ use secrecy::SecretString;
 use stream_host::drain::{self, DrainController};
 use stream_host::{HostState, StreamHostConfig};
 
+mod slow_calendar;
+#[allow(unused_imports)] // Used by some test files only.
+pub use slow_calendar::SlowCalendar;
+
 pub const AUTH_TOKEN: &str = "stream-test-auth-token";
 pub const WAIT: Duration = Duration::from_secs(5);
 
