@@ -155,6 +155,7 @@ async fn meeting_request_gets_one_event_and_one_draft_across_two_runs() {
         .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].title, "Chat with Ana");
+    assert_eq!(events[0].attendees, ["ana@example.test"], "the sender only");
 
     // Exactly one draft, to Ana, in her thread, answering her message; nothing sent.
     let drafts = gmail.drafts();
@@ -178,7 +179,8 @@ async fn meeting_request_gets_one_event_and_one_draft_across_two_runs() {
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
     tools.sort_unstable();
-    assert_eq!(tools, ["create_event", "find_free_time", "list_events"]);
+    // Ana is a stranger: free/busy and a meeting with her, nothing that reads the calendar.
+    assert_eq!(tools, ["create_event", "find_free_time"]);
     let user = request["messages"][1]["content"].as_str().unwrap();
     assert!(
         user.contains("Can we meet Thursday at 3pm?") && user.contains("untrusted"),
