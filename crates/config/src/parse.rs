@@ -122,9 +122,7 @@ impl<'a> Source<'a> {
         v.split(',')
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map(|n| {
-                PhoneNumber::parse(n).map_err(|e| ConfigError::invalid(key, e.to_string()))
-            })
+            .map(|n| PhoneNumber::parse(n).map_err(|e| ConfigError::invalid(key, e.to_string())))
             .collect()
     }
 
@@ -145,7 +143,10 @@ impl<'a> Source<'a> {
                 if ok {
                     Ok(a.to_ascii_lowercase())
                 } else {
-                    Err(ConfigError::invalid(key, "expected mail addresses like me@example.com, comma-separated"))
+                    Err(ConfigError::invalid(
+                        key,
+                        "expected mail addresses like me@example.com, comma-separated",
+                    ))
                 }
             })
             .collect()

@@ -164,6 +164,9 @@ fn owners_are_read_and_the_pin_is_redacted() {
     ] {
         let err = Config::from_map(&map(&[(key, bad)])).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");
-        assert!(!err.to_string().contains(bad), "the value is not echoed: {err}");
+        assert!(
+            !err.to_string().contains(bad),
+            "the value is not echoed: {err}"
+        );
     }
 }

@@ -206,7 +206,10 @@ mod tests {
             o.decide_call(Some(&other), FullyVerified, true),
             CallDecision::Guest
         );
-        assert_eq!(o.decide_call(None, FullyVerified, true), CallDecision::Guest);
+        assert_eq!(
+            o.decide_call(None, FullyVerified, true),
+            CallDecision::Guest
+        );
     }
 
     #[test]

@@ -142,7 +142,10 @@ pub async fn settle(ctx: &ToolContext, answer: &OwnerAnswer) -> Result<Settled, 
     }
     let mut fields = Map::new();
     fields.insert("status".into(), Value::String(word(status).into()));
-    let guards = [Guard::Equals("status".into(), Value::String("pending".into()))];
+    let guards = [Guard::Equals(
+        "status".into(),
+        Value::String("pending".into()),
+    )];
     match ctx
         .store
         .records()

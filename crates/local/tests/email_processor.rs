@@ -215,7 +215,10 @@ async fn only_calendar_tools_are_offered_and_others_are_refused() {
     // The refused attempt is recorded, as a failure.
     let calls = record_of(&w).await.tool_calls;
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!((calls[0].name.as_str(), calls[0].is_error), ("send_email", true));
+    assert_eq!(
+        (calls[0].name.as_str(), calls[0].is_error),
+        ("send_email", true)
+    );
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ struct Shared {
     script: Mutex<VecDeque<ChatScript>>,
     requests: Mutex<Vec<(Option<String>, Value)>>,
     /// Set for an injected model: the attacks it makes on every user message.
-    attacks: Option<Vec<(String, String)>>,
+    attacks: Mutex<Option<Vec<(String, String)>>>,
 }
 
 /// The most damaging calls a hijacked model can ask for, whatever it was offered: read every
@@ -93,8 +93,10 @@ fn injected_answer(attacks: &[(String, String)], body: &Value) -> Value {
         let calls: Vec<Value> = attacks
             .iter()
             .enumerate()
-            .map(|(i, (name, arguments))| json!({"id": format!("inj_{i}"), "type": "function",
-                "function": {"name": name, "arguments": arguments}}))
+            .map(|(i, (name, arguments))| {
+                json!({"id": format!("inj_{i}"), "type": "function",
+                "function": {"name": name, "arguments": arguments}})
+            })
             .collect();
         return json!({"role": "assistant", "content": null, "tool_calls": calls});
     }
@@ -129,7 +131,12 @@ async fn complete(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push((auth, body));
-    if let Some(attacks) = &shared.attacks {
+    let attacks = shared
+        .attacks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(attacks) = attacks {
         let body = shared
             .requests
             .lock()
@@ -137,7 +144,7 @@ async fn complete(
             .last()
             .map(|(_, b)| b.clone())
             .unwrap_or_default();
-        let message = injected_answer(attacks, &body);
+        let message = injected_answer(&attacks, &body);
         return Json(
             json!({"id": "chatcmpl-injected", "object": "chat.completion", "model": "test",
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
@@ -197,10 +204,20 @@ impl ChatTestServer {
     /// returned.
     pub async fn start_injected(attacks: Vec<(String, String)>) -> Self {
         Self::serve(Shared {
-            attacks: Some(attacks),
+            attacks: Mutex::new(Some(attacks)),
             ..Shared::default()
         })
         .await
+    }
+
+    /// Replaces the injected model's attacks (for targets only known once the server runs,
+    /// like the id of an event created after start).
+    pub fn set_attacks(&self, attacks: Vec<(String, String)>) {
+        *self
+            .shared
+            .attacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(attacks);
     }
 
     async fn serve(shared: Shared) -> Self {

@@ -122,7 +122,9 @@ impl PinDigits {
         let f = Form(form);
         let digits = f.get("Digits").unwrap_or_default();
         if digits.len() > Self::MAX_DIGITS
-            || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+            || !digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
         {
             return Err(WebhookError::Invalid {
                 field: "Digits",

@@ -145,7 +145,13 @@ async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Answer, ApiError> 
             .tools
             .as_ref()
             .ok_or_else(|| ApiError::Unavailable("tools are not configured".into()))?;
-        let ctx = ports.context_as(store, access, Keys::sms(&sms.from), Some(sms.from.clone()), false);
+        let ctx = ports.context_as(
+            store,
+            access,
+            Keys::sms(&sms.from),
+            Some(sms.from.clone()),
+            false,
+        );
         let text = match booking::settle(&ctx, &answer).await {
             Ok(settled) => settled.owner_text,
             Err(SettleError::Store(e)) => return Err(e.into()),

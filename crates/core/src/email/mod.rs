@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::AccessLevel;
 use crate::ports::{ChatModel, PortError, ToolSpec};
 use crate::store::{Store, StoreError};
-use crate::access::AccessLevel;
 use crate::tools::{Channel, ToolPorts, chat_tools_for};
 pub use prompt::NO_REPLY;
 

@@ -34,13 +34,17 @@ const AUTOMATED: &[&str] = &[
 pub fn system_prompt(ctx: &ToolContext) -> String {
     let now = ctx.zone.now_text(ctx.store.clock().now());
     let act = match ctx.access {
-        AccessLevel::Owner => "If it asks to meet or asks about the user's availability: check with find_free_time (and list_events); \
+        AccessLevel::Owner => {
+            "If it asks to meet or asks about the user's availability: check with find_free_time (and list_events); \
              if the requested time is free, create the event with create_event, with the sender as attendee; \
-             if it is not free or not precise, propose up to three free times instead of creating anything.",
-        AccessLevel::Guest => "The sender is not the user: never tell them what is in the user's calendar (titles, people, places), only \
+             if it is not free or not precise, propose up to three free times instead of creating anything."
+        }
+        AccessLevel::Guest => {
+            "The sender is not the user: never tell them what is in the user's calendar (titles, people, places), only \
              whether times are free. If it asks to meet or asks about the user's availability: check with find_free_time; \
              if the requested time is free, create the event with create_event (the sender is its only attendee; nobody else can be invited); \
-             if it is not free or not precise, propose up to three free times instead of creating anything.",
+             if it is not free or not precise, propose up to three free times instead of creating anything."
+        }
     };
     format!(
         "You read email sent to your user and act on it with the calendar tools you are given. \
