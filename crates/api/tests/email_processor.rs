@@ -78,7 +78,10 @@ fn header<'a>(rfc822: &'a str, name: &str) -> Option<&'a str> {
 fn body_text(rfc822: &str) -> String {
     use base64::Engine as _;
     let (headers, body) = rfc822.split_once("\r\n\r\n").unwrap();
-    assert!(headers.contains("Content-Transfer-Encoding: base64"), "{headers}");
+    assert!(
+        headers.contains("Content-Transfer-Encoding: base64"),
+        "{headers}"
+    );
     let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     String::from_utf8(
         base64::engine::general_purpose::STANDARD
@@ -320,14 +323,23 @@ async fn an_injected_model_reading_a_strangers_mail_stays_within_the_guest_limit
         assert_eq!(call.result["kind"], "not_allowed", "{call:?}");
     }
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
-    for tool in ["list_events", "delete_event", "send_email", "create_event", "send_sms"] {
+    for tool in [
+        "list_events",
+        "delete_event",
+        "send_email",
+        "create_event",
+        "send_sms",
+    ] {
         assert!(names.contains(&tool), "{tool} not recorded: {names:?}");
         assert!(
             !logs.lines_with(&["tool refused", tool, "guest"]).is_empty(),
             "{tool} refusal not logged"
         );
     }
-    assert!(!logs.text().contains("victim0@evil.test"), "arguments are not logged");
+    assert!(
+        !logs.text().contains("victim0@evil.test"),
+        "arguments are not logged"
+    );
 }
 
 #[tokio::test]
@@ -349,7 +361,10 @@ async fn the_owners_own_mail_reads_the_calendar_but_invites_nobody_else() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(header(&sent[0].rfc822, "To"), Some("ME@owner.test"));
     let reply = body_text(&sent[0].rfc822);
-    assert!(reply.contains("merger with Acme"), "the owner reads titles: {reply}");
+    assert!(
+        reply.contains("merger with Acme"),
+        "the owner reads titles: {reply}"
+    );
     let calls = state
         .store
         .list_tool_calls(

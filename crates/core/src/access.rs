@@ -96,7 +96,7 @@ impl Owners {
     /// address, compared without regard to case.
     pub fn email_access(&self, address: &str) -> AccessLevel {
         let address = address.trim().to_ascii_lowercase();
-        if self.emails.iter().any(|e| *e == address) {
+        if self.emails.contains(&address) {
             AccessLevel::Owner
         } else {
             AccessLevel::Guest

@@ -22,7 +22,7 @@ mod call_fields {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PinAttempt {
     /// The PIN was right: the call row now says owner.
-    Accepted(CallSession),
+    Accepted(Box<CallSession>),
     /// Wrong; `attempts` wrong ones so far, fewer than the limit.
     Rejected {
         /// Wrong attempts so far.
@@ -192,7 +192,7 @@ impl Store {
                 .records
                 .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
                 .await?;
-            return Ok(PinAttempt::Accepted(from_map(item.data)?));
+            return Ok(PinAttempt::Accepted(Box::new(from_map(item.data)?)));
         }
         let wrong = attempts + 1;
         fields.insert(call_fields::PIN_ATTEMPTS.into(), wrong.into());
