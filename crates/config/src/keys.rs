@@ -119,3 +119,13 @@ pub const EMAIL_QUERY: &str = "EMAIL_QUERY";
 /// Seconds `POST /sms/incoming` waits for the agent before answering Twilio with an empty
 /// reply and texting the answer through the REST API when it is ready (default 10).
 pub const SMS_REPLY_DEADLINE_SECS: &str = "SMS_REPLY_DEADLINE_SECS";
+/// The owner's phone numbers, E.164, comma-separated. A caller from one of them is the owner
+/// only with full STIR/SHAKEN attestation or the PIN; a texter from one of them is the owner.
+/// Booking requests and guests' messages are texted to the first.
+pub const OWNER_NUMBERS: &str = "OWNER_NUMBERS";
+/// The owner's mail address(es), comma-separated: the email processor treats mail from them
+/// as the owner's.
+pub const OWNER_EMAIL: &str = "OWNER_EMAIL";
+/// The owner PIN (secret, 4 to 12 digits): typed on the keypad, it makes a call from an owner
+/// number without full attestation an owner call.
+pub const OWNER_PIN: &str = "OWNER_PIN";

@@ -163,6 +163,12 @@ pub struct Config {
     /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
     /// texting the answer later.
     pub sms_reply_deadline: Duration,
+    /// The owner's numbers (`OWNER_NUMBERS`).
+    pub owner_numbers: Vec<PhoneNumber>,
+    /// The owner's mail addresses, lower-case (`OWNER_EMAIL`).
+    pub owner_emails: Vec<String>,
+    /// The owner PIN (`OWNER_PIN`), redacted in `Debug`.
+    pub owner_pin: Option<SecretString>,
 }
 
 impl Config {
@@ -258,6 +264,9 @@ impl Config {
                     .string(keys::EMAIL_QUERY)
                     .unwrap_or_else(|| phone_core::email::DEFAULT_QUERY.into()),
             },
+            owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
+            owner_emails: src.emails(keys::OWNER_EMAIL)?,
+            owner_pin: src.pin(keys::OWNER_PIN)?,
             sms_reply_deadline: match src.u64(keys::SMS_REPLY_DEADLINE_SECS, 10)? {
                 // Twilio gives up on a webhook after 15 s; past 14 the empty answer is too late.
                 secs @ 1..=14 => Duration::from_secs(secs),
@@ -321,6 +330,14 @@ impl Config {
         self.stream_url
             .as_deref()
             .ok_or(ConfigError::Missing(keys::STREAM_PUBLIC_URL))
+    }
+
+    /// Who the owner is, for the access decisions.
+    pub fn owners(&self) -> phone_core::access::Owners {
+        phone_core::access::Owners {
+            numbers: self.owner_numbers.clone(),
+            emails: self.owner_emails.clone(),
+        }
     }
 
     /// The REST API key, or an error naming `API_KEY`.

@@ -219,3 +219,34 @@ fn the_default_price_table_prices_every_default_token_billed_model() {
         assert!(prices.prices_for(model).is_some(), "no price for {model}");
     }
 }
+
+#[test]
+fn owners_are_read_and_the_pin_is_redacted() {
+    let config = Config::from_map(&map(&[
+        ("OWNER_NUMBERS", "+14155550100, +33612345678"),
+        ("OWNER_EMAIL", "Me@Example.com,me@work.example"),
+        ("OWNER_PIN", "482193"),
+    ]))
+    .unwrap();
+    assert_eq!(config.owner_numbers.len(), 2);
+    assert_eq!(config.owner_numbers[1].as_str(), "+33612345678");
+    assert_eq!(config.owner_emails, ["me@example.com", "me@work.example"]);
+    assert_eq!(config.owner_pin.as_ref().unwrap().expose_secret(), "482193");
+    assert!(!format!("{config:?}").contains("482193"));
+    let none = Config::from_map(&map(&[])).unwrap();
+    assert!(none.owner_numbers.is_empty() && none.owner_emails.is_empty());
+    assert!(none.owner_pin.is_none());
+    for (key, bad) in [
+        ("OWNER_NUMBERS", "+14155550100, 555-0100"),
+        ("OWNER_EMAIL", "me@example.com, not-an-address"),
+        ("OWNER_PIN", "12a4"),
+        ("OWNER_PIN", "123"),
+    ] {
+        let err = Config::from_map(&map(&[(key, bad)])).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+        assert!(
+            !err.to_string().contains(bad),
+            "the value is not echoed: {err}"
+        );
+    }
+}

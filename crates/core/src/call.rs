@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::access::AccessLevel;
 use crate::phone::PhoneNumber;
 use crate::usage::{Cost, Usage};
 
@@ -174,10 +175,16 @@ pub struct CallSession {
     /// The price of `usage`.
     #[serde(default)]
     pub cost: Cost,
+    /// What the call may do, decided by the signed voice webhook (owner number with full
+    /// STIR/SHAKEN attestation, or the owner PIN). The stream host reads it from this row,
+    /// never from anything the stream itself carries. Absent means guest.
+    #[serde(default)]
+    pub access: AccessLevel,
 }
 
 impl CallSession {
-    /// A call the voice webhook has just seen ring in.
+    /// A call the voice webhook has just seen ring in, as a guest until proven otherwise
+    /// ([`CallSession::with_access`]).
     pub fn new(
         call_sid: CallSid,
         from: Option<PhoneNumber>,
@@ -196,7 +203,14 @@ impl CallSession {
             stats: CallStats::default(),
             usage: Usage::default(),
             cost: Cost::default(),
+            access: AccessLevel::Guest,
         }
+    }
+
+    /// The same call with the access level the webhook decided.
+    pub fn with_access(mut self, access: AccessLevel) -> Self {
+        self.access = access;
+        self
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`gmail_server`]: a Gmail API and token endpoint holding a mailbox, recording drafts and sends.
 //! - [`openai_chat`]: a scripted Chat Completions server.
+//! - [`logs`]: capturing what the code under test logs.
 //! - [`loopback`]: serving an axum app on a free loopback port.
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
 //!   port.
@@ -16,6 +17,7 @@
 pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
+pub mod logs;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;

@@ -41,6 +41,17 @@ pub enum Verb {
     Hangup,
     /// `<Message>` (SMS reply).
     Message(String),
+    /// `<Gather input="dtmf">` with a spoken prompt: keypad digits up to `#` or the timeout
+    /// are POSTed to `action`, empty too (`actionOnEmptyResult`), so the flow always goes on
+    /// from there.
+    GatherDigits {
+        /// Absolute URL the digits are POSTed to.
+        action: String,
+        /// What `<Say>` asks inside the gather.
+        prompt: String,
+        /// Seconds of silence after the last key before giving up.
+        timeout_secs: u32,
+    },
 }
 
 /// A `<Response>` document.
@@ -123,6 +134,16 @@ impl Response {
                 Verb::Pause(secs) => write!(xml, r#"<Pause length="{secs}"/>"#),
                 Verb::Hangup => write!(xml, "<Hangup/>"),
                 Verb::Message(text) => write!(xml, "<Message>{}</Message>", escape(text)),
+                Verb::GatherDigits {
+                    action,
+                    prompt,
+                    timeout_secs,
+                } => write!(
+                    xml,
+                    r##"<Gather input="dtmf" action="{}" method="POST" finishOnKey="#" timeout="{timeout_secs}" actionOnEmptyResult="true"><Say>{}</Say></Gather>"##,
+                    escape(action),
+                    escape(prompt)
+                ),
             };
         }
         xml.push_str("</Response>");
@@ -185,6 +206,21 @@ mod tests {
             .render();
         assert!(xml.ends_with(
             r#"<Response><Say>One moment &amp; hold</Say><Dial timeout="20"><Number>+14155550100</Number></Dial><Hangup/></Response>"#
+        ));
+    }
+
+    #[test]
+    fn gather_asks_for_digits_and_always_calls_back() {
+        let xml = Response::new()
+            .push(Verb::GatherDigits {
+                action: "https://h.example/voice/pin?a=1&b=2".into(),
+                prompt: "Enter your PIN".into(),
+                timeout_secs: 6,
+            })
+            .unwrap()
+            .render();
+        assert!(xml.ends_with(
+            r##"<Response><Gather input="dtmf" action="https://h.example/voice/pin?a=1&amp;b=2" method="POST" finishOnKey="#" timeout="6" actionOnEmptyResult="true"><Say>Enter your PIN</Say></Gather></Response>"##
         ));
     }
 

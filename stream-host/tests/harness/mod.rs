@@ -108,6 +108,7 @@ async fn start_full(
         call_control: Arc::new(phone_local::LocalCallControl::default()),
         zone: LocalZone::new("Europe/Paris").unwrap(),
         transfer_number: None,
+        owners: Default::default(),
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));

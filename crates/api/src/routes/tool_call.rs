@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::http::HeaderMap;
+use phone_core::AccessLevel;
 use phone_core::tools::{ErrorKind, ToolContext, ToolOutcome, run_tool};
 use rand::RngCore;
 use serde_json::Value;
@@ -32,7 +33,14 @@ pub fn context(state: &AppState, headers: &HeaderMap) -> Result<(ToolContext, St
             hex::encode(bytes)
         }
     };
-    let ctx = ports.context(&state.store, format!("REST#{key}"), None, false);
+    // The REST API key is the owner's: every tool.
+    let ctx = ports.context_as(
+        &state.store,
+        AccessLevel::Owner,
+        format!("REST#{key}"),
+        None,
+        false,
+    );
     Ok((ctx, key))
 }
 
@@ -57,5 +65,7 @@ pub async fn run(
         Some(ErrorKind::NotFound) => Err(ApiError::NotFound(message())),
         Some(ErrorKind::Upstream) => Err(ApiError::Upstream(message())),
         Some(ErrorKind::InProgress) => Err(ApiError::Conflict(message())),
+        // The REST key is the owner, who may run every tool; kept total for safety.
+        Some(ErrorKind::NotAllowed) => Err(ApiError::Forbidden),
     }
 }

@@ -118,6 +118,7 @@ macro_rules! store_suite {
             forget_caller_erases_only_that_caller,
             final_call_status_is_never_reopened,
             email_claim_has_one_winner_and_guarded_completion,
+            call_access_and_pin_attempts,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
