@@ -13,6 +13,7 @@ use crate::limits::CallSlot;
 use crate::machine::Outcome;
 use crate::openai;
 use crate::start::wait_for_start;
+use phone_core::tools::access_instructions;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
 pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
@@ -44,11 +45,18 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
             .consume_stream_token(&call_sid, &token_hash),
     )
     .await;
-    if let Err(e) = consumed {
-        tracing::warn!(error = %e, "media stream refused: stream token rejected");
-        let _ = socket.send(Message::Close(None)).await;
-        return;
-    }
+    let call = match consumed {
+        Ok(call) => call,
+        Err(e) => {
+            tracing::warn!(error = %e, "media stream refused: stream token rejected");
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    // Who is calling and what they may do come from the call row the signed webhook wrote,
+    // never from the stream's `<Parameter>`s.
+    let access = call.access;
+    let caller = call.from.clone();
     let openai = match openai::connect(config).await {
         Ok(socket) => socket,
         Err(e) => {
@@ -58,18 +66,27 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
             return;
         }
     };
-    tracing::info!(caller = ?start.caller, "call connected");
+    tracing::info!(?access, "call connected");
     // Store calls (DynamoDB futures are large) are boxed so they occupy memory only while they
     // run, not for the whole call inside its task.
-    let instructions = Box::pin(openai::instructions(&state, start.caller.as_ref())).await;
-    let caller = start.caller.clone();
-    let engine = Box::new(RealtimeEngine::new(state.inner.config.clone()));
+    let mut instructions = Box::pin(openai::instructions(&state, caller.as_ref())).await;
+    let tool_ctx = state.inner.tools.as_ref().map(|ports| {
+        instructions.push('\n');
+        instructions.push_str(access_instructions(access));
+        let owner = phone_core::store::Keys::call(&call_sid);
+        ports.context_as(&state.inner.store, access, owner, caller.clone(), true)
+    });
+    let engine = Box::new(RealtimeEngine::new(
+        state.inner.config.clone(),
+        state.inner.offered.for_access(access),
+    ));
     let outcome = Box::new(Bridge::new(
         state.clone(),
         start,
         socket,
         openai,
         engine,
+        tool_ctx,
         instructions,
     ))
     .run()

@@ -5,7 +5,6 @@ use std::time::Duration;
 use phone_config::{Config, ConfigError, ReasoningEffort, keys};
 use phone_core::PriceTable;
 use secrecy::SecretString;
-use serde_json::Value;
 
 /// Everything one stream host needs to bridge calls.
 #[derive(Debug, Clone)]
@@ -37,8 +36,6 @@ pub struct StreamHostConfig {
     pub semantic_vad: bool,
     /// Input transcription model.
     pub transcription_model: Option<String>,
-    /// Tool definitions offered to the model.
-    pub tools: Vec<Value>,
     /// Most concurrent calls.
     pub max_calls: usize,
     /// Longest call.
@@ -125,7 +122,6 @@ impl StreamHostConfig {
             time_zone: config.assistant.time_zone.clone(),
             semantic_vad: config.stream.semantic_vad,
             transcription_model: Some(config.openai.transcription_model.clone()),
-            tools: Vec::new(),
             max_calls: config.stream.max_calls,
             max_call: config.stream.max_call,
             max_cost_nano_usd: config.stream.max_cost_nano_usd,
@@ -238,8 +234,8 @@ mod tests {
     fn reasoning_effort_reaches_only_models_that_take_it() {
         let event = |extra: &[(&str, &str)]| {
             let host = StreamHostConfig::from_config(&config(extra)).unwrap();
-            let text = crate::openai::session_update(&host, "Be brief.", "session-1");
-            serde_json::from_str::<Value>(&text).unwrap()
+            let text = crate::openai::session_update(&host, &[], "Be brief.", "session-1");
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
         };
         let default = event(&[]);
         assert_eq!(default["session"]["reasoning"], json!({"effort": "low"}));

@@ -28,6 +28,7 @@ pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket,
 /// the URL's.
 pub(crate) fn session_update(
     config: &StreamHostConfig,
+    tools: &[serde_json::Value],
     instructions: &str,
     event_id: &str,
 ) -> String {
@@ -43,7 +44,7 @@ pub(crate) fn session_update(
         instructions: instructions.to_owned(),
         turn_detection,
         transcription_model: config.transcription_model.clone(),
-        tools: config.tools.clone(),
+        tools: tools.to_vec(),
         reasoning_effort: takes_reasoning(&config.model)
             .then(|| config.reasoning_effort.as_str().to_owned()),
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
-use phone_core::{CallSid, PhoneNumber};
+use phone_core::CallSid;
 use phone_twilio::media::{StreamEvent, parse_stream_event};
 use tokio::time::timeout;
 
@@ -14,7 +14,6 @@ pub(crate) struct StreamStart {
     pub(crate) stream_sid: String,
     pub(crate) call_sid: CallSid,
     pub(crate) token: String,
-    pub(crate) caller: Option<PhoneNumber>,
 }
 
 /// Why a stream was refused before bridging.
@@ -49,14 +48,10 @@ pub(crate) async fn wait_for_start(
                     .ok_or(StartError::Missing("customParameters.token"))?;
                 let call_sid = CallSid::parse(&start.call_sid)
                     .map_err(|_| StartError::Missing("a valid callSid"))?;
-                let caller = params
-                    .get("caller")
-                    .and_then(|c| PhoneNumber::parse(c).ok());
                 return Ok(StreamStart {
                     stream_sid: start.stream_sid,
                     call_sid,
                     token,
-                    caller,
                 });
             }
         }

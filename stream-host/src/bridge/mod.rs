@@ -76,13 +76,10 @@ impl Bridge {
         twilio: WebSocket,
         engine_socket: RealtimeSocket,
         engine: Box<dyn Engine>,
+        tool_ctx: Option<ToolContext>,
         instructions: String,
     ) -> Self {
         let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
-        let tool_ctx = state.inner.tools.as_ref().map(|ports| {
-            let owner = phone_core::store::Keys::call(&start.call_sid);
-            ports.context(&state.inner.store, owner, start.caller.clone(), true)
-        });
         let core = CallCore::new(
             state.inner.config.clone(),
             instructions,

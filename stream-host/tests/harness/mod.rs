@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use phone_core::AccessLevel;
 use phone_core::ports::Calendar;
 use phone_core::token::hash_stream_token;
 use phone_core::tools::ToolPorts;
@@ -50,7 +51,6 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         time_zone: "Europe/Paris".into(),
         semantic_vad: false,
         transcription_model: Some(phone_config::DEFAULT_TRANSCRIPTION_MODEL.into()),
-        tools: vec![],
         max_calls: 10,
         max_call: Duration::from_secs(60),
         max_cost_nano_usd: None,
@@ -133,14 +133,20 @@ pub fn sid(n: u8) -> String {
 impl Host {
     /// Creates the call row as the voice webhook would and returns the stream token.
     pub async fn ring(&self, call_sid: &str) -> String {
+        self.ring_as(call_sid, AccessLevel::Owner).await
+    }
+
+    /// Creates the call row as the voice webhook would for a caller it decided is `access`.
+    pub async fn ring_as(&self, call_sid: &str, access: AccessLevel) -> String {
         let token = format!("token-for-{call_sid}");
         let now = time::OffsetDateTime::now_utc();
-        let call = CallSession::new(
+        let mut call = CallSession::new(
             CallSid::parse(call_sid).unwrap(),
             Some(PhoneNumber::parse("+14155550123").unwrap()),
             Some(PhoneNumber::parse("+14155550999").unwrap()),
             now,
         );
+        call.access = access;
         self.store
             .create_call(
                 &call,
@@ -152,9 +158,14 @@ impl Host {
         token
     }
 
-    /// Rings, connects with a valid signature and sends `start`.
+    /// Rings (as the owner), connects with a valid signature and sends `start`.
     pub async fn connect_call(&self, call_sid: &str) -> TwilioStream {
-        let token = self.ring(call_sid).await;
+        self.connect_call_as(call_sid, AccessLevel::Owner).await
+    }
+
+    /// Rings as `access`, connects with a valid signature and sends `start`.
+    pub async fn connect_call_as(&self, call_sid: &str, access: AccessLevel) -> TwilioStream {
+        let token = self.ring_as(call_sid, access).await;
         let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
             .await
             .unwrap();

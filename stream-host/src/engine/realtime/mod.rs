@@ -23,6 +23,8 @@ use responses::{Refusal, Responses};
 /// One call's Realtime session(s).
 pub struct RealtimeEngine {
     config: Arc<StreamHostConfig>,
+    /// The call's tool definitions (its access level's catalog).
+    tools: Arc<Vec<serde_json::Value>>,
     responses: Responses,
     /// Function calls per response not done yet.
     held: HashMap<String, Vec<ToolCall>>,
@@ -32,10 +34,11 @@ pub struct RealtimeEngine {
 }
 
 impl RealtimeEngine {
-    /// An adapter for one call.
-    pub fn new(config: Arc<StreamHostConfig>) -> Self {
+    /// An adapter for one call, offering `tools`.
+    pub fn new(config: Arc<StreamHostConfig>, tools: Arc<Vec<serde_json::Value>>) -> Self {
         Self {
             config,
+            tools,
             responses: Responses::default(),
             held: HashMap::new(),
             session_update_id: String::new(),
@@ -214,6 +217,7 @@ impl Engine for RealtimeEngine {
                 self.held.clear();
                 out.send.push(openai::session_update(
                     &self.config,
+                    &self.tools,
                     &instructions,
                     &self.session_update_id,
                 ));

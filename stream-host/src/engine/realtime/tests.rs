@@ -18,7 +18,10 @@ fn engine() -> RealtimeEngine {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let config = phone_config::Config::from_map(&map).unwrap();
-    RealtimeEngine::new(Arc::new(StreamHostConfig::from_config(&config).unwrap()))
+    RealtimeEngine::new(
+        Arc::new(StreamHostConfig::from_config(&config).unwrap()),
+        Arc::new(Vec::new()),
+    )
 }
 
 fn feed(engine: &mut RealtimeEngine, event: Value) -> EngineOutput {
