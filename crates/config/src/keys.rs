@@ -19,6 +19,9 @@ pub const TWILIO_API_BASE_URL: &str = "TWILIO_API_BASE_URL";
 pub const TWILIO_FROM_NUMBER: &str = "TWILIO_FROM_NUMBER";
 /// Human to transfer calls to (E.164).
 pub const TRANSFER_NUMBER: &str = "TRANSFER_NUMBER";
+/// The owner's numbers, E.164, comma-separated. The first is texted when a call fails and
+/// there is no `TRANSFER_NUMBER` (docs/voice.md, "When the stream ends").
+pub const OWNER_NUMBERS: &str = "OWNER_NUMBERS";
 /// OpenAI API key (secret).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 /// OpenAI Realtime URL (default `wss://api.openai.com/v1/realtime?model=gpt-realtime`).

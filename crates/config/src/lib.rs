@@ -167,6 +167,9 @@ pub struct Config {
     pub stream: StreamSettings,
     /// Google account access.
     pub google: GoogleConfig,
+    /// The owner's numbers (`OWNER_NUMBERS`), in the order given; the first is texted when a
+    /// call fails and there is no transfer number.
+    pub owner_numbers: Vec<PhoneNumber>,
     /// The email processor.
     pub email: EmailSettings,
     /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
@@ -274,6 +277,7 @@ impl Config {
                     other => other,
                 },
             },
+            owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
             email: EmailSettings {
                 reply_policy: match src.string(keys::EMAIL_REPLY_POLICY) {
                     Some(value) => value

@@ -114,6 +114,18 @@ impl<'a> Source<'a> {
             .transpose()
     }
 
+    /// A comma-separated list of E.164 numbers; blanks between commas are skipped.
+    pub(crate) fn phones(&self, key: &'static str) -> Result<Vec<PhoneNumber>, ConfigError> {
+        let Some(list) = self.string(key) else {
+            return Ok(Vec::new());
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| PhoneNumber::parse(v).map_err(|e| ConfigError::invalid(key, e.to_string())))
+            .collect()
+    }
+
     pub(crate) fn time_zone(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.string(key) else {
             return Ok(None);

@@ -25,6 +25,20 @@ fn empty_environment_gives_local_defaults() {
 }
 
 #[test]
+fn owner_numbers_are_a_comma_list_in_order() {
+    let config =
+        Config::from_map(&map(&[("OWNER_NUMBERS", " +14155550100, ,+447700900123 ")])).unwrap();
+    let numbers: Vec<&str> = config.owner_numbers.iter().map(|n| n.as_str()).collect();
+    assert_eq!(numbers, ["+14155550100", "+447700900123"]);
+    assert!(
+        Config::from_map(&BTreeMap::new())
+            .unwrap()
+            .owner_numbers
+            .is_empty()
+    );
+}
+
+#[test]
 fn table_name_selects_dynamodb() {
     let config = Config::from_map(&map(&[
         ("TABLE_NAME", "calls"),
@@ -61,6 +75,7 @@ fn malformed_values_name_the_key_but_not_the_value() {
         ("PRICE_TABLE_JSON", "{not json"),
         ("MAX_CALL_COST_USD", "-0.25"),
         ("OAUTH_STATE_SECRET", "too-short"),
+        ("OWNER_NUMBERS", "+14155550100,0800-SECRETISH"),
     ];
     for (key, value) in cases {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();

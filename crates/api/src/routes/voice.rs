@@ -3,9 +3,11 @@
 //! - `POST /voice/incoming`: a call rings in. Creates the call row once per CallSid and answers
 //!   TwiML that connects the call's audio to the stream host, with a single-use, expiring
 //!   stream token (only its hash is stored) and the caller's number as `<Parameter>`s.
+//!   The `<Connect action>` is `POST /voice/stream-ended` ([`super::stream_ended`]), which
+//!   decides what the caller hears once the stream has ended.
 //! - `POST /voice/status`: Twilio's status callbacks update the call row.
 //!
-//! Both are signature-checked by [`SignedForm`] before anything here runs.
+//! All are signature-checked by [`SignedForm`] before anything here runs.
 
 use axum::Router;
 use axum::extract::State;
@@ -19,14 +21,16 @@ use phone_core::{CallSession, StoreError};
 use phone_twilio::webhook::{StatusCallback, VoiceWebhook};
 use rand::RngCore;
 
+use super::stream_ended;
 use crate::twilio_request::SignedForm;
 use crate::{ApiError, AppState};
 
-/// The router serving both voice webhooks.
+/// The router serving the voice webhooks.
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/voice/incoming", post(incoming))
         .route("/voice/status", post(status))
+        .route(stream_ended::PATH, post(stream_ended::stream_ended))
         .with_state(state)
 }
 
@@ -47,6 +51,12 @@ async fn incoming(
         .config
         .require_stream_url()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let action = stream_ended::action_url(
+        state
+            .config
+            .require_public_base_url()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
     let now = state.store.clock().now();
     let token = new_stream_token();
     let token_hash = hash_stream_token(&token);
@@ -87,9 +97,12 @@ async fn incoming(
     if let Some(from) = &webhook.from {
         parameters.push(("caller".to_owned(), from.as_str().to_owned()));
     }
-    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters).map_err(|e| {
-        ApiError::Internal(format!("STREAM_PUBLIC_URL cannot be used in TwiML: {e}"))
-    })?;
+    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters, Some(&action))
+        .map_err(|e| {
+            ApiError::Internal(format!(
+                "STREAM_PUBLIC_URL or PUBLIC_BASE_URL cannot be used in TwiML: {e}"
+            ))
+        })?;
     Ok(([(header::CONTENT_TYPE, "text/xml")], twiml))
 }
 
