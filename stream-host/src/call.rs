@@ -1,12 +1,17 @@
 //! One call's life: wait for Twilio's `start` while the OpenAI socket opens, check the stream
 //! token, run the bridge, then close both sockets and write the call's outcome.
+//!
+//! How the stream ended is recorded with [`record_end`] before Twilio's socket is closed: the
+//! close makes Twilio request the `<Connect action>` at once, and that webhook reads it to
+//! decide whether the caller hears an apology and the fallback (docs/voice.md).
 
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
+use phone_core::store::Created;
 use phone_core::token::hash_stream_token;
-use phone_core::{CallSid, CallStatus, Cost, PhoneNumber};
+use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use phone_twilio::media::{StreamEvent, parse_stream_event};
 use tokio::time::timeout;
 use tracing::Instrument;
@@ -114,6 +119,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         Ok(socket) => socket,
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
+            record_end(&state, &call_sid, StreamEnd::OpenAiUnreachable).await;
             let _ = socket.send(Message::Close(None)).await;
             Box::pin(finalise(&state, &call_sid, None, None)).await;
             return;
@@ -134,6 +140,33 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     .run()
     .await;
     Box::pin(finalise(&state, &call_sid, caller.as_ref(), Some(outcome))).await;
+}
+
+/// Longest [`record_end`] holds up the close of Twilio's socket. Twilio hears nothing while it
+/// waits; past this the close goes ahead and the caller gets the fallback.
+const RECORD_END_LIMIT: Duration = Duration::from_secs(2);
+
+/// Records on the call row how the stream ended. Call it BEFORE closing Twilio's socket:
+/// Twilio requests the `<Connect action>` as soon as the socket closes, and the action answers
+/// `<Hangup/>` only for a normal end it can read. Bounded by [`RECORD_END_LIMIT`]; a failure
+/// or timeout is logged and the close goes on (the action then treats the end as abnormal, so
+/// the caller hears the apology rather than silence). The first end recorded for a call stays.
+pub(crate) async fn record_end(state: &HostState, call_sid: &CallSid, end: StreamEnd) {
+    let write = Box::pin(state.inner.store.record_stream_end(call_sid, end));
+    match timeout(RECORD_END_LIMIT, write).await {
+        Ok(Ok(Created::New)) => tracing::info!(?end, "stream end recorded"),
+        Ok(Ok(Created::Existing(first))) => {
+            tracing::info!(?end, ?first, "stream end already recorded; the first stays")
+        }
+        Ok(Err(e)) => {
+            tracing::error!(?end, error = %e, "stream end not recorded: the caller will hear the fallback")
+        }
+        Err(_) => tracing::error!(
+            ?end,
+            limit = ?RECORD_END_LIMIT,
+            "stream end not recorded in time: the caller will hear the fallback"
+        ),
+    }
 }
 
 /// Writes stats, usage and cost, and marks the call completed.
