@@ -1,9 +1,13 @@
 //! One call's life: wait for Twilio's `start`, check the stream token, open the OpenAI socket,
 //! run the bridge, then close both sockets and write the call's outcome.
+//!
+//! How the stream ended is recorded ([`crate::stream_end`]) before Twilio's socket is closed: the
+//! close makes Twilio request the `<Connect action>` at once, and that webhook reads it to
+//! decide whether the caller hears an apology and the fallback (docs/voice.md).
 
 use axum::extract::ws::{Message, WebSocket};
 use phone_core::token::hash_stream_token;
-use phone_core::{CallSid, CallStatus, Cost, PhoneNumber};
+use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
 use crate::HostState;
@@ -13,6 +17,7 @@ use crate::limits::CallSlot;
 use crate::machine::Outcome;
 use crate::openai;
 use crate::start::wait_for_start;
+use crate::stream_end::record_end;
 use phone_core::tools::access_instructions;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
@@ -61,6 +66,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         Ok(socket) => socket,
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
+            record_end(&state, &call_sid, StreamEnd::OpenAiUnreachable).await;
             let _ = socket.send(Message::Close(None)).await;
             Box::pin(finalise(&state, &call_sid, None, None)).await;
             return;

@@ -20,6 +20,7 @@ mod openai;
 pub mod server;
 mod start;
 mod state;
+mod stream_end;
 
 pub use config::StreamHostConfig;
 pub use machine::{EndReason, Outcome};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use harness::{SlowCalendar, WAIT, b64, delta, sid, start_with};
 use phone_core::store::PageRequest;
-use phone_core::{PriceTable, Usage};
+use phone_core::{PriceTable, StreamEnd, Usage};
 use phone_test_support::realtime_server::{Mode, Response, Status};
 use serde_json::json;
 
@@ -69,6 +69,11 @@ async fn a_refused_session_ends_the_call_at_once_and_its_audio_never_reaches_twi
         "the call ended at the refusal, not at a timeout"
     );
     host.wait_no_active_calls().await;
+    assert_eq!(
+        host.call_row(&sid(61)).await.stream_end,
+        Some(StreamEnd::SessionNotConfigured),
+        "recorded before the close, so the <Connect action> plays the apology and fallback"
+    );
 }
 
 /// Defect 2: a session never confirmed ends the call after the session timeout, with no
@@ -134,6 +139,11 @@ async fn a_goodbye_waits_for_the_running_response_and_ends_on_its_own_done() {
     let mark = twilio.recv_event("mark", WAIT).await;
     twilio.mark(mark["mark"]["name"].as_str().unwrap()).await;
     twilio.expect_closed(WAIT).await;
+    assert_eq!(
+        host.call_row(&sid(63)).await.stream_end,
+        Some(StreamEnd::MaxDuration),
+        "a normal end: the <Connect action> adds nothing"
+    );
     host.assert_no_refusals().await;
     host.openai.assert_client_events_valid().await;
 }

@@ -121,7 +121,7 @@ impl Server {
 }
 
 fn connects(twiml: &str) -> bool {
-    twiml.contains("<Connect><Stream") && twiml.contains(r#"<Parameter name="token""#)
+    twiml.contains("/voice/stream-ended\"><Stream") && twiml.contains(r#"<Parameter name="token""#)
 }
 
 fn asks_pin(twiml: &str) -> bool {

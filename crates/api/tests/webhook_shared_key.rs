@@ -151,7 +151,12 @@ async fn sha256_webhook_with_the_shared_key_is_answered_and_a_tampered_one_refus
     let signature = compute_signature_with(Algorithm::HmacSha256, SHARED, &server.url(), &form);
     let res = server.post(&form, &signature, Some(SETTINGS)).await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("<Connect><Stream"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("/voice/stream-ended\"><Stream")
+    );
     assert!(server.has_call(&sid(1)).await);
 
     // The caller number changed after signing.

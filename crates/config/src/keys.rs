@@ -121,7 +121,7 @@ pub const EMAIL_QUERY: &str = "EMAIL_QUERY";
 pub const SMS_REPLY_DEADLINE_SECS: &str = "SMS_REPLY_DEADLINE_SECS";
 /// The owner's phone numbers, E.164, comma-separated. A caller from one of them is the owner
 /// only with full STIR/SHAKEN attestation or the PIN; a texter from one of them is the owner.
-/// Booking requests and guests' messages are texted to the first.
+/// Booking requests, guests' messages and failed-call notices are texted to the first.
 pub const OWNER_NUMBERS: &str = "OWNER_NUMBERS";
 /// The owner's mail address(es), comma-separated: the email processor treats mail from them
 /// as the owner's.

@@ -163,7 +163,8 @@ pub struct Config {
     /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
     /// texting the answer later.
     pub sms_reply_deadline: Duration,
-    /// The owner's numbers (`OWNER_NUMBERS`).
+    /// The owner's numbers (`OWNER_NUMBERS`), in the order given; the first is texted booking
+    /// requests, guests' messages, and when a call fails with no transfer number.
     pub owner_numbers: Vec<PhoneNumber>,
     /// The owner's mail addresses, lower-case (`OWNER_EMAIL`).
     pub owner_emails: Vec<String>,

@@ -26,6 +26,20 @@ fn empty_environment_gives_local_defaults() {
 }
 
 #[test]
+fn owner_numbers_are_a_comma_list_in_order() {
+    let config =
+        Config::from_map(&map(&[("OWNER_NUMBERS", " +14155550100, ,+447700900123 ")])).unwrap();
+    let numbers: Vec<&str> = config.owner_numbers.iter().map(|n| n.as_str()).collect();
+    assert_eq!(numbers, ["+14155550100", "+447700900123"]);
+    assert!(
+        Config::from_map(&BTreeMap::new())
+            .unwrap()
+            .owner_numbers
+            .is_empty()
+    );
+}
+
+#[test]
 fn table_name_selects_dynamodb() {
     let config = Config::from_map(&map(&[
         ("TABLE_NAME", "calls"),
@@ -65,6 +79,7 @@ fn malformed_values_name_the_key_but_not_the_value() {
         ("OPENAI_REALTIME_REASONING_EFFORT", "extreme"),
         ("OPENAI_REALTIME_MODEL", "gpt realtime?"),
         ("OPENAI_TEXT_MODEL", "gpt&5"),
+        ("OWNER_NUMBERS", "+14155550100,0800-SECRETISH"),
     ];
     for (key, value) in cases {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();

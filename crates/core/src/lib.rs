@@ -32,7 +32,7 @@ pub mod transcript;
 pub mod usage;
 
 pub use access::AccessLevel;
-pub use call::{CallSession, CallSid, CallStats, CallStatus};
+pub use call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
 pub use clock::{Clock, SystemClock};
 pub use memory::{CallerMemory, MemoryNote};
 pub use phone::PhoneNumber;

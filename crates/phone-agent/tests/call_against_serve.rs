@@ -4,7 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use phone_simulator::caller::{self, CallEvent, CallPlan, CallTarget, Cue, Emitter, Utterance};
+use phone_simulator::caller::{
+    self, CallEvent, CallPlan, CallTarget, Cue, Emitter, EndedBy, NextVerb, Utterance,
+};
 use phone_simulator::offline::{OfflineConfig, OfflineRealtime, Script};
 use phone_simulator::{audio, audio::speech};
 
@@ -34,6 +36,11 @@ fn free_port() -> u16 {
 }
 
 async fn serve(realtime_url: &str) -> Serve {
+    serve_with(realtime_url, &[]).await
+}
+
+/// `phone-agent serve` with extra settings.
+async fn serve_with(realtime_url: &str, extra: &[(&str, &str)]) -> Serve {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
         .arg("serve")
@@ -45,6 +52,7 @@ async fn serve(realtime_url: &str) -> Serve {
         .env("OPENAI_API_KEY", OPENAI_KEY)
         .env("OPENAI_REALTIME_URL", realtime_url)
         .env("RUST_LOG", "warn")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -212,4 +220,64 @@ async fn call_subcommand_runs_against_serve() {
     assert!(stdout.contains("summary of CA"), "{stdout}");
     assert!(record.exists());
     std::fs::remove_file(&record).ok();
+}
+
+/// OpenAI is down (nothing listens on its port): the stream host records it and closes the
+/// stream, Twilio asks the `<Connect action>` what next, and the caller hears the apology
+/// instead of silence while the owner is texted, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hears_an_apology_when_openai_is_unreachable_and_the_owner_is_texted() {
+    const OWNER: &str = "+15550100777";
+    let server = serve_with(
+        "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
+        &[("OWNER_NUMBERS", OWNER)],
+    )
+    .await;
+    let plan = CallPlan {
+        utterances: vec![],
+        reply_timeout: Duration::from_secs(5),
+        linger: Duration::from_secs(5),
+        max_duration: Duration::from_secs(20),
+    };
+    let summary = caller::place_call(&target(&server.base), &plan, Emitter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.ended_by, EndedBy::Server);
+    assert_eq!(
+        summary.after_stream,
+        Some(vec![
+            NextVerb::Say(
+                "Sorry, I'm having technical trouble and can't continue this call. We'll text you back shortly. Goodbye."
+                    .into()
+            ),
+            NextVerb::Hangup,
+        ])
+    );
+    let report = summary.server_report.expect("GET /calls/{sid} answered");
+    assert_eq!(report["stream_end"], "openai_unreachable");
+
+    // The SMS is sent after the TwiML answer: give it a moment.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let messages = loop {
+        let list: serde_json::Value = http
+            .get(format!("{}/sms/list", server.base))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let messages = list["messages"].as_array().cloned().unwrap_or_default();
+        if !messages.is_empty() || Instant::now() > deadline {
+            break messages;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["to"], OWNER);
+    let body = messages[0]["body"].as_str().unwrap();
+    assert!(body.contains("+15550100123"), "{body}");
+    assert!(body.contains("OpenAI could not be reached"), "{body}");
 }

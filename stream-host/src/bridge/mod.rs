@@ -24,6 +24,7 @@ use crate::engine::{Engine, EngineOutput};
 use crate::machine::{Action, CallCore, EndReason, Outcome, Timer};
 use crate::openai;
 use crate::start::StreamStart;
+use crate::stream_end::record_end;
 
 mod tools;
 mod twilio_side;
@@ -118,6 +119,8 @@ impl Bridge {
         self.tool_tasks.abort_all();
         let effect = self.core.take_effect();
         Box::pin(self.apply_effect(reason, effect)).await;
+        // Before the close: Twilio requests the `<Connect action>` as soon as it sees it.
+        Box::pin(record_end(&self.state, &self.call_sid, reason.into())).await;
         let _ = self.twilio.send(TwilioMessage::Close(None)).await;
         if let Some(engine) = self.engine_socket.as_mut() {
             let _ = engine.send(EngineMessage::Close(None)).await;

@@ -5,7 +5,9 @@
 //!   that connects the call's audio to the stream host with a single-use, expiring stream token
 //!   (only its hash is stored) and the caller's number as `<Parameter>`s. A call from an owner
 //!   number without full STIR/SHAKEN attestation is first asked for the owner PIN, when one is
-//!   configured (`<Gather input="dtmf">`).
+//!   configured (`<Gather input="dtmf">`). The `<Connect action>` is
+//!   `POST /voice/stream-ended` ([`super::stream_ended`]), which decides what the caller hears
+//!   once the stream has ended.
 //! - `POST /voice/pin`: the PIN prompt's callback. A right PIN makes the call an owner call on
 //!   its row; a wrong one asks again, up to [`MAX_PIN_ATTEMPTS`] in all, then the call goes on
 //!   as a guest; no digits go on as a guest at once.
@@ -29,6 +31,8 @@ use phone_twilio::webhook::{PinDigits, StatusCallback, VoiceWebhook};
 use rand::RngCore;
 use secrecy::ExposeSecret;
 
+use super::stream_ended;
+
 use crate::twilio_request::SignedForm;
 use crate::{ApiError, AppState};
 
@@ -37,6 +41,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/voice/incoming", post(incoming))
         .route("/voice/pin", post(pin))
+        .route(stream_ended::PATH, post(stream_ended::stream_ended))
         .route("/voice/status", post(status))
         .with_state(state)
 }
@@ -115,7 +120,7 @@ async fn incoming(
         // stale.
         rotate(&state, &call.call_sid, &token_hash, expires).await?;
     }
-    connect(stream_url, token, webhook.from.as_ref())
+    connect(&state, stream_url, token, webhook.from.as_ref())
 }
 
 /// Makes `token_hash` the call's valid stream token, unless its stream already started.
@@ -140,6 +145,7 @@ async fn rotate(
 
 /// `<Connect><Stream>` with the token and the caller's number.
 fn connect(
+    state: &AppState,
     stream_url: &str,
     token: String,
     from: Option<&PhoneNumber>,
@@ -148,9 +154,18 @@ fn connect(
     if let Some(from) = from {
         parameters.push(("caller".to_owned(), from.as_str().to_owned()));
     }
-    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters).map_err(|e| {
-        ApiError::Internal(format!("STREAM_PUBLIC_URL cannot be used in TwiML: {e}"))
-    })?;
+    let action = stream_ended::action_url(
+        state
+            .config
+            .require_public_base_url()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters, Some(&action))
+        .map_err(|e| {
+            ApiError::Internal(format!(
+                "STREAM_PUBLIC_URL or PUBLIC_BASE_URL cannot be used in TwiML: {e}"
+            ))
+        })?;
     Ok(xml(twiml))
 }
 
@@ -218,7 +233,7 @@ async fn pin(
     let token = new_stream_token();
     let expires = now + state.config.stream_token_ttl;
     rotate(&state, sid, &hash_stream_token(&token), expires).await?;
-    connect(stream_url, token, call.from.as_ref())
+    connect(&state, stream_url, token, call.from.as_ref())
 }
 
 async fn status(

@@ -1,11 +1,12 @@
-//! Call rows: created once per CallSid, single-use stream tokens, status, outcome.
+//! Call rows: created once per CallSid, single-use stream tokens, status, outcome, how the
+//! stream ended.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::{Created, Store, from_map, rfc3339, to_map, to_value};
 use crate::access::{AccessLevel, MAX_PIN_ATTEMPTS};
-use crate::call::{CallSession, CallSid, CallStats, CallStatus};
+use crate::call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
 use crate::store::{Guard, Item, Keys, PutMode, StoreError};
 use crate::usage::{Cost, Usage};
 
@@ -16,6 +17,8 @@ mod call_fields {
     pub const TOKEN_USED: &str = "stream_token_used_at";
     /// Present only on a call that was asked for the owner PIN: wrong attempts so far.
     pub const PIN_ATTEMPTS: &str = "pin_attempts";
+    /// [`CallSession::stream_end`](crate::CallSession::stream_end).
+    pub const STREAM_END: &str = "stream_end";
 }
 
 /// What one PIN attempt did to a call ([`Store::settle_pin_attempt`]).
@@ -261,5 +264,32 @@ impl Store {
             .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
             .await?;
         from_map(item.data)
+    }
+
+    /// Records how the call's media stream ended. The first end recorded stays: it is why the
+    /// stream ended, and a later write (a second path of the host noticing the same close)
+    /// gets [`Created::Existing`] with it. An unknown call is [`StoreError::NotFound`].
+    pub async fn record_stream_end(
+        &self,
+        sid: &CallSid,
+        end: StreamEnd,
+    ) -> Result<Created<StreamEnd>, StoreError> {
+        let mut fields = Map::new();
+        fields.insert(call_fields::STREAM_END.into(), to_value(&end)?);
+        let guards = [Guard::Missing(call_fields::STREAM_END.into())];
+        match self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+            .await
+        {
+            Ok(_) => Ok(Created::New),
+            Err(StoreError::Conflict(_)) => {
+                let call = self.get_call(sid).await?;
+                call.stream_end.map(Created::Existing).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{sid}: stream end guard failed but none is set"))
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
