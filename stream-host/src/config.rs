@@ -138,6 +138,21 @@ impl StreamHostConfig {
     }
 }
 
+/// The configuration `from_config` builds from the minimum a deployment sets, for unit tests.
+#[cfg(test)]
+pub(crate) fn minimal_for_tests() -> StreamHostConfig {
+    let map = [
+        ("PUBLIC_BASE_URL", "https://host.example"),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = phone_config::Config::from_map(&map).expect("the minimal configuration loads");
+    StreamHostConfig::from_config(&config).expect("the minimal configuration is complete")
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
