@@ -7,6 +7,7 @@
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
@@ -14,6 +15,7 @@
 pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
+pub mod live_oracle;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
