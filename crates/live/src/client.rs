@@ -96,7 +96,10 @@ mod tests {
 
     #[test]
     fn context_appends_carry_an_explicit_null_delegation_id() {
-        for text in [commentary("c-1", "Greet the caller."), thinking("c-1", "Still busy.")] {
+        for text in [
+            commentary("c-1", "Greet the caller."),
+            thinking("c-1", "Still busy."),
+        ] {
             let v: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(v["event_id"], "c-1");
             let fields = v.as_object().unwrap();
@@ -120,6 +123,10 @@ mod tests {
         assert_eq!(v["item"]["type"], "function_call_output");
         assert_eq!(v["item"]["output"], "{\"ok\":true}");
         let v: Value = serde_json::from_str(&response_create("r-1")).unwrap();
-        assert_eq!(v.as_object().unwrap().len(), 2, "response.create has no body");
+        assert_eq!(
+            v.as_object().unwrap().len(),
+            2,
+            "response.create has no body"
+        );
     }
 }

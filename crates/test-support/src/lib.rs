@@ -8,6 +8,7 @@
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
 //! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
+//! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
@@ -16,6 +17,7 @@ pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
 pub mod live_oracle;
+pub mod live_server;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;

@@ -142,7 +142,11 @@ fn only_completed_function_calls_are_to_be_run() {
 #[test]
 fn backend_usage_comes_with_each_terminal_response_event() {
     let usage = r#"{"input_tokens":300,"input_tokens_details":{"cached_tokens":200},"output_tokens":40,"output_tokens_details":{"reasoning_tokens":25},"total_tokens":340}"#;
-    for kind in ["response.completed", "response.failed", "response.incomplete"] {
+    for kind in [
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+    ] {
         let text = format!(
             r#"{{"type":"response.event","event_id":"e","delegation_id":null,"event":{{"type":"{kind}","sequence_number":9,"response":{{"id":"resp_1","status":"x","output":[],"usage":{usage}}}}}}}"#
         );
@@ -186,7 +190,11 @@ fn unknown_events_and_unknown_nested_events_are_other_not_errors() {
         r#"{"type":"decision.event","event_id":"e","event":{"type":"decision.completed"}}"#,
         r#"{"type":"brand.new","x":1}"#,
     ] {
-        assert_eq!(parse_server_event(text).unwrap(), ServerEvent::Other, "{text}");
+        assert_eq!(
+            parse_server_event(text).unwrap(),
+            ServerEvent::Other,
+            "{text}"
+        );
     }
     let nested = r#"{"type":"response.event","event_id":"e","event":{"type":"response.output_text.delta","delta":"hi"}}"#;
     let ServerEvent::Response { event, .. } = parse_server_event(nested).unwrap() else {

@@ -48,7 +48,11 @@ impl Turn {
     /// together (fragments of one stream carry their own spacing).
     fn append(&mut self, fragment: &Fragment, separate: bool) {
         let joins_words = self.text.chars().last().is_some_and(char::is_alphanumeric)
-            && fragment.text.chars().next().is_some_and(char::is_alphanumeric);
+            && fragment
+                .text
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
         if separate && joins_words {
             self.text.push(' ');
         }
@@ -61,8 +65,8 @@ impl Turn {
 /// whitespace as one space: "Mm-hmm." and "mm hmm" are the same acknowledgment.
 fn normalize(text: &str) -> String {
     let lowered = text.to_lowercase().replace('-', " ");
-    let trimmed = lowered
-        .trim_matches(|c: char| c.is_whitespace() || ".,!?;:\"'()[]{}".contains(c));
+    let trimmed =
+        lowered.trim_matches(|c: char| c.is_whitespace() || ".,!?;:\"'()[]{}".contains(c));
     trimmed.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -396,7 +400,11 @@ impl Grouping {
     fn standalone_acknowledgment(&self, fragment: &Fragment, after_buffered: bool) -> bool {
         let previous = self.buffered.as_ref().filter(|_| after_buffered);
         let start = previous.map_or(fragment.start_ms, |p| p.start_ms);
-        let text = format!("{}{}", previous.map_or("", |p| p.text.as_str()), fragment.text);
+        let text = format!(
+            "{}{}",
+            previous.map_or("", |p| p.text.as_str()),
+            fragment.text
+        );
         fragment.end_ms - start < Self::ms(self.options.backchannel_max_duration_ms)
             && self.acknowledgments.contains(&normalize(&text))
     }

@@ -234,7 +234,10 @@ impl TranscriptGrouper {
         };
         let mut updates = Vec::new();
         if self.last_start_ms.is_some_and(|last| first.start_ms < last) {
-            updates.extend(self.grouping.close(self.latest_ms, SegmentEnd::TimestampReset));
+            updates.extend(
+                self.grouping
+                    .close(self.latest_ms, SegmentEnd::TimestampReset),
+            );
             self.latest_ms = 0;
         }
         self.last_start_ms = Some(first.start_ms);

@@ -118,13 +118,19 @@ fn repeated_deliveries_empty_text_and_inverted_intervals_are_ignored() {
     g.push(Speaker::User, &delta("e1", "Hi", 0, 300));
     assert!(g.push(Speaker::User, &delta("e1", "Hi", 0, 300)).is_empty());
     assert!(g.push(Speaker::User, &delta("e2", "", 300, 400)).is_empty());
-    assert!(g.push(Speaker::User, &delta("e3", "x", 500, 400)).is_empty());
+    assert!(
+        g.push(Speaker::User, &delta("e3", "x", 500, 400))
+            .is_empty()
+    );
     let updates = g.close(1000, SegmentEnd::Manual);
     assert_eq!(
         closed(&updates),
         [(Speaker::User, "Hi".into(), SegmentEnd::Manual)]
     );
-    assert!(g.push(Speaker::User, &delta("e4", "late", 2000, 2100)).is_empty());
+    assert!(
+        g.push(Speaker::User, &delta("e4", "late", 2000, 2100))
+            .is_empty()
+    );
 }
 
 #[test]
