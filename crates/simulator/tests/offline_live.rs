@@ -266,6 +266,11 @@ async fn the_calendar_call_is_delegated_and_its_result_spoken_after_output_and_r
             > 0
     );
     let call_id = item["call_id"].as_str().unwrap().to_owned();
+    // The delegation's events are what the SDK defines, nested Responses events included.
+    phone_test_support::live_oracle::assert_valid(
+        phone_test_support::live_oracle::Union::Server,
+        &events,
+    );
     send(
         &mut ws,
         json!({"type": "response.create", "event_id": "rc-0"}),
@@ -314,4 +319,63 @@ async fn next_non_audio(ws: &mut Socket) -> Value {
             return event;
         }
     }
+}
+
+#[tokio::test]
+async fn every_event_of_a_live_call_matches_the_sdk_unions() {
+    use phone_test_support::live_oracle::{Union, assert_valid};
+    let server = start().await;
+    let mut ws = tokio_tungstenite::connect_async(server.live_url())
+        .await
+        .unwrap()
+        .0;
+    let mut sent = vec![
+        json!({"type": "session.commentary.append", "event_id": "early",
+                               "content": "Greet the caller.", "delegation_id": null}),
+    ];
+    send(&mut ws, sent[0].clone()).await;
+    let mut received = vec![next(&mut ws).await];
+    sent.push(
+        json!({"type": "session.start", "event_id": "start-1", "session": {
+        "model": "gpt-live-1", "audio": {"format": {"type": "audio/pcmu", "rate": 8000}},
+        "delegation": {"type": "responses", "responses": {"model": "gpt-5.6-luna"}}}}),
+    );
+    send(&mut ws, sent[1].clone()).await;
+    received.push(next(&mut ws).await);
+    sent.push(sent[0].clone());
+    send(&mut ws, sent[0].clone()).await;
+    let mut audio = silence(1000);
+    audio.extend(caller("Hi, I'd like to book a dentist appointment."));
+    audio.extend(silence(4000));
+    for frame in audio.chunks(160) {
+        let append = json!({"type": "session.input_audio.append", "audio": STANDARD.encode(frame)});
+        sent.push(append.clone());
+        send(&mut ws, append).await;
+    }
+    received.extend(drain(&mut ws).await);
+    let close = json!({"type": "session.close", "event_id": "close-1"});
+    sent.push(close.clone());
+    send(&mut ws, close).await;
+    loop {
+        let event = next(&mut ws).await;
+        let done = event["type"] == "session.closed";
+        received.push(event);
+        if done {
+            break;
+        }
+    }
+    for kind in [
+        "error",
+        "session.started",
+        "session.commentary.appended",
+        "session.output_audio.delta",
+        "session.output_transcript.delta",
+        "session.input_transcript.delta",
+        "session.usage.updated",
+        "session.closed",
+    ] {
+        assert!(!of_type(&received, kind).is_empty(), "{kind} was exercised");
+    }
+    assert_valid(Union::Client, &sent);
+    assert_valid(Union::Server, &received);
 }
