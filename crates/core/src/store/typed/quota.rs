@@ -89,6 +89,17 @@ impl Store {
         }
     }
 
+    /// Sets a call's own longest duration ([`crate::CallSession::max_call_secs`]) on its row,
+    /// for a call whose limits are decided after the row was written (the PIN step).
+    pub async fn set_call_max_secs(&self, sid: &CallSid, secs: u32) -> Result<(), StoreError> {
+        let mut fields = Map::new();
+        fields.insert("max_call_secs".into(), secs.into());
+        self.records
+            .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
+            .await
+            .map(|_| ())
+    }
+
     /// Marks a call's duration as counted in its caller's quota, once: `true` the first time,
     /// `false` after (Twilio may deliver the `completed` callback more than once).
     pub async fn claim_call_seconds(&self, sid: &CallSid) -> Result<bool, StoreError> {
