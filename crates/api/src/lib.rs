@@ -7,6 +7,7 @@
 //! - [`lambda`]: a router as a Lambda function that waits for its background work.
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
+//! - [`guest_limits`]: guests' daily limits on calls, minutes and texts.
 //! - [`routes`]: the routers, one module per area.
 //! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
@@ -15,6 +16,7 @@ pub mod background;
 pub mod bootstrap;
 pub mod email_processor;
 pub mod error;
+pub mod guest_limits;
 pub mod lambda;
 pub mod routes;
 pub mod state;
