@@ -8,6 +8,7 @@
 
 mod call_end;
 mod email;
+mod forget_and_retries;
 mod paging;
 mod records;
 mod typed;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 
 pub use call_end::*;
 pub use email::*;
+pub use forget_and_retries::*;
 pub use paging::*;
 pub use records::*;
 pub use typed::*;
@@ -122,6 +124,9 @@ macro_rules! store_suite {
             stream_end_is_recorded_once,
             email_claim_has_one_winner_and_guarded_completion,
             call_access_and_pin_attempts,
+            forget_caller_erases_their_calls,
+            pending_tool_calls_settle_once_and_expire,
+            tool_effect_claims_have_one_winner_and_expire,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
