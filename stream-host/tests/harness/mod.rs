@@ -171,6 +171,20 @@ impl Host {
         self.connect_call_as(call_sid, AccessLevel::Owner).await
     }
 
+    /// Creates `call`'s row, connects with a valid signature and sends `start`.
+    pub async fn connect_row(&self, call: CallSession) -> TwilioStream {
+        let call_sid = call.call_sid.to_string();
+        let token = format!("token-for-{call_sid}");
+        self.ring_row(call, &token).await;
+        let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
+            .await
+            .unwrap();
+        twilio
+            .start(&call_sid, &[("token", &token), ("caller", "+14155550123")])
+            .await;
+        twilio
+    }
+
     /// Rings as `access`, connects with a valid signature and sends `start`.
     pub async fn connect_call_as(&self, call_sid: &str, access: AccessLevel) -> TwilioStream {
         let token = self.ring_as(call_sid, access).await;
