@@ -11,7 +11,7 @@ use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
 use crate::HostState;
-use crate::bridge::Bridge;
+use crate::bridge::{Bridge, CallPlan};
 use crate::engine::realtime::RealtimeEngine;
 use crate::limits::CallSlot;
 use crate::machine::Outcome;
@@ -65,6 +65,13 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     // Memory is read and written only for a caller ID the webhook proved (full STIR/SHAKEN
     // attestation or the owner PIN): a spoofed number gets none and leaves none.
     let remembered = call.remembered_caller().cloned();
+    // A guest's call lasts at most the minutes left of the number's daily quota.
+    let max_call = match call.max_call_secs {
+        Some(secs) => config
+            .max_call
+            .min(std::time::Duration::from_secs(secs.into())),
+        None => config.max_call,
+    };
     let openai = match openai::connect(config).await {
         Ok(socket) => socket,
         Err(e) => {
@@ -97,8 +104,11 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         socket,
         openai,
         engine,
-        tool_ctx,
-        instructions,
+        CallPlan {
+            instructions,
+            tool_ctx,
+            max_call,
+        },
     ))
     .run()
     .await;

@@ -139,6 +139,11 @@ impl Host {
 
     /// Creates the call row as the voice webhook would for a caller it decided is `access`.
     pub async fn ring_as(&self, call_sid: &str, access: AccessLevel) -> String {
+        self.ring_with(call_sid, |call| call.access = access).await
+    }
+
+    /// Creates the call row as the voice webhook would, `decide` setting what it decided.
+    pub async fn ring_with(&self, call_sid: &str, decide: impl FnOnce(&mut CallSession)) -> String {
         let token = format!("token-for-{call_sid}");
         let now = time::OffsetDateTime::now_utc();
         let mut call = CallSession::new(
@@ -147,9 +152,14 @@ impl Host {
             Some(PhoneNumber::parse("+14155550999").unwrap()),
             now,
         );
-        call.access = access;
-        // An owner call is proven (full attestation or the PIN); a guest's here is not.
-        call.verified_caller = access == AccessLevel::Owner;
+        // By default an owner call, proven (full attestation or the PIN); `decide` may make it a
+        // guest's, unproven unless it says otherwise.
+        call.access = AccessLevel::Owner;
+        call.verified_caller = true;
+        decide(&mut call);
+        if call.access == AccessLevel::Guest {
+            call.verified_caller = false;
+        }
         self.ring_row(call, &token).await;
         token
     }
@@ -188,7 +198,18 @@ impl Host {
 
     /// Rings as `access`, connects with a valid signature and sends `start`.
     pub async fn connect_call_as(&self, call_sid: &str, access: AccessLevel) -> TwilioStream {
-        let token = self.ring_as(call_sid, access).await;
+        self.connect_call_with(call_sid, |call| call.access = access)
+            .await
+    }
+
+    /// Rings with what `decide` sets on the row, connects with a valid signature and sends
+    /// `start`.
+    pub async fn connect_call_with(
+        &self,
+        call_sid: &str,
+        decide: impl FnOnce(&mut CallSession),
+    ) -> TwilioStream {
+        let token = self.ring_with(call_sid, decide).await;
         let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
             .await
             .unwrap();
