@@ -237,7 +237,10 @@ mod tests {
     #[test]
     fn the_voice_engine_is_realtime_or_live() {
         assert_eq!("live".parse::<VoiceEngine>(), Ok(VoiceEngine::Live));
-        assert_eq!(" Realtime ".parse::<VoiceEngine>(), Ok(VoiceEngine::Realtime));
+        assert_eq!(
+            " Realtime ".parse::<VoiceEngine>(),
+            Ok(VoiceEngine::Realtime)
+        );
         assert!("sip".parse::<VoiceEngine>().is_err());
     }
 

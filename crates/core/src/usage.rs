@@ -316,9 +316,16 @@ mod tests {
             ..Usage::default()
         };
         let cost = table.cost("gpt-live-1.1", &with_backend).unwrap();
-        assert!((cost.total_usd() - 0.825).abs() < 1e-9, "{}", cost.total_usd());
+        assert!(
+            (cost.total_usd() - 0.825).abs() < 1e-9,
+            "{}",
+            cost.total_usd()
+        );
         assert_eq!(
-            table.cost("gpt-realtime-2.1", &ninety_seconds).unwrap().total_usd(),
+            table
+                .cost("gpt-realtime-2.1", &ninety_seconds)
+                .unwrap()
+                .total_usd(),
             0.0,
             "token-billed models do not bill duration"
         );
