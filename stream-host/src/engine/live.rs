@@ -154,14 +154,15 @@ impl Engine for LiveEngine {
             ServerEvent::SessionStarted {
                 session,
                 client_event_id,
-            } => {
-                if client_event_id.is_none_or(|id| id == self.start_id) {
-                    tracing::info!(session_id = %session.id, model = %session.model, "GPT-Live session started");
-                    out.events.push(EngineEvent::SessionOpened {
-                        model: Some(session.model),
-                    });
-                    out.events.push(EngineEvent::SessionReady);
-                }
+            } if client_event_id
+                .as_ref()
+                .is_none_or(|id| *id == self.start_id) =>
+            {
+                tracing::info!(session_id = %session.id, model = %session.model, "GPT-Live session started");
+                out.events.push(EngineEvent::SessionOpened {
+                    model: Some(session.model),
+                });
+                out.events.push(EngineEvent::SessionReady);
             }
             ServerEvent::Error {
                 error,
