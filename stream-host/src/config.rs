@@ -269,11 +269,27 @@ mod tests {
         let (host, logs) = logs_of(|| StreamHostConfig::from_config(&unpriced));
         assert_eq!(host.unwrap().model, "gpt-realtime-3");
         assert!(logs.contains("WARN"), "{logs}");
-        assert!(logs.contains("no price for the Realtime model"), "{logs}");
+        assert!(logs.contains("no price for the voice model"), "{logs}");
         assert!(logs.contains("gpt-realtime-3"), "{logs}");
 
         let (_, quiet) = logs_of(|| StreamHostConfig::from_config(&config(&[])));
         assert!(!quiet.contains("no price"), "{quiet}");
+    }
+
+    #[test]
+    fn the_live_engine_prices_its_own_model() {
+        let live = StreamHostConfig::from_config(&config(&[("VOICE_ENGINE", "live")])).unwrap();
+        assert_eq!(live.engine, VoiceEngine::Live);
+        assert_eq!(live.model, phone_config::DEFAULT_LIVE_MODEL);
+        assert_eq!(live.live_url, phone_config::DEFAULT_LIVE_URL);
+        let unpriced = config(&[
+            ("VOICE_ENGINE", "live"),
+            ("OPENAI_LIVE_MODEL", "gpt-live-9"),
+        ]);
+        let err = StreamHostConfig::from_config(&unpriced)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OPENAI_LIVE_MODEL"), "{err}");
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .env("OPENAI_API_KEY", "sk-load")
         .env("STREAM_MAX_CALLS", (args.calls + 10).to_string())
         .env("IDLE_TIMEOUT_SECS", "3600")
+        // Every simulated call comes from one number, a guest: the bridge is measured, not the
+        // guests' daily limits.
+        .env("GUEST_CALLS_PER_DAY", "off")
+        .env("GUEST_CALL_MINUTES_PER_DAY", "off")
         .env("RUST_LOG", "warn")
         .envs(args.server_env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
