@@ -325,3 +325,39 @@ async fn answer_within_the_deadline_is_in_the_twiml_and_not_texted() {
         .unwrap();
     assert!(texted.is_empty(), "{texted:?}");
 }
+
+#[tokio::test]
+async fn yes_from_a_number_that_has_not_opted_out_reaches_the_agent() {
+    let openai = ChatTestServer::start(vec![
+        ChatScript::Text("Great, it is confirmed.".into()),
+        ChatScript::Text("Noted.".into()),
+    ])
+    .await;
+    let server = start(&openai).await;
+    let (_, yes) = server
+        .text("SM00000000000000000000000000000061", "Yes", true)
+        .await;
+    assert!(
+        yes.contains("<Message>Great, it is confirmed.</Message>"),
+        "{yes}"
+    );
+    let (_, start) = server
+        .text("SM00000000000000000000000000000062", "START", true)
+        .await;
+    assert!(start.contains("<Message>Noted.</Message>"), "{start}");
+    assert_eq!(openai.requests().len(), 2, "both reached the model");
+    let first = &openai.requests()[0].1;
+    let last = first["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["content"], "Yes");
+
+    // After a STOP, YES is the carrier opt-in again: recorded, not answered, no model call.
+    server
+        .text("SM00000000000000000000000000000063", "STOP", true)
+        .await;
+    let (_, optin) = server
+        .text("SM00000000000000000000000000000064", "yes", true)
+        .await;
+    assert!(!optin.contains("<Message>"), "{optin}");
+    assert!(!server.store.is_sms_opted_out(&caller()).await.unwrap());
+    assert_eq!(openai.requests().len(), 2);
+}

@@ -1,6 +1,7 @@
 //! `POST /sms/incoming`: Twilio's messaging webhook. Signature-checked; answered once per
 //! MessageSid (a re-delivery gets the first answer again, or nothing); carrier keywords first
-//! (STOP, START, HELP), then "forget me", then the text agent over the sender's SMS history.
+//! (STOP, HELP, and START or YES from a number that has opted out), then "forget me", then the
+//! text agent over the sender's SMS history.
 //!
 //! Twilio waits 15 s for the webhook. The agent's answer is TwiML `<Message>` when it is ready
 //! within `SMS_REPLY_DEADLINE_SECS` (default 10); otherwise the webhook answers an empty
@@ -113,10 +114,14 @@ async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Answer, ApiError> 
             tracing::info!(from = %sms.from, "SMS opt-out recorded");
             return Ok(Answer::Now(None));
         }
-        Some(Keyword::Start) => {
+        // START/YES opt back in only a number that has opted out; from anyone else "Yes" is an
+        // answer for the assistant (confirming a booking by text), not a carrier keyword.
+        Some(Keyword::Start) if store.is_sms_opted_out(&sms.from).await? => {
             store.set_sms_opt_out(&sms.from, false).await?;
+            tracing::info!(from = %sms.from, "SMS opt-in recorded");
             return Ok(Answer::Now(None));
         }
+        Some(Keyword::Start) => {}
         Some(Keyword::Help) => return Ok(Answer::Now(Some(HELP.into()))),
         Some(Keyword::Forget) => {
             let erased = store.forget_caller(&sms.from).await?;
