@@ -146,12 +146,16 @@ pub async fn tool_call_is_recorded_once(r: Arc<dyn Records>) {
     assert_eq!(listed.items, [first]);
 }
 
-/// An idempotency key is claimed the first time only; other keys are independent.
+/// An idempotency key is claimed the first time only; other keys are independent; a released
+/// claim can be taken again (a retry after a failure).
 pub async fn idempotency_key_is_claimed_once(r: Arc<dyn Records>) {
     let s = store(r, TestClock::at(T0));
     assert!(s.claim_idempotency_key("SM123").await.unwrap());
     assert!(!s.claim_idempotency_key("SM123").await.unwrap());
     assert!(s.claim_idempotency_key("SM124").await.unwrap());
+    s.release_idempotency_key("SM123").await.unwrap();
+    assert!(s.claim_idempotency_key("SM123").await.unwrap());
+    assert!(!s.claim_idempotency_key("SM124").await.unwrap());
 }
 
 fn note(secs_after_t0: i64, text: &str) -> MemoryNote {

@@ -198,6 +198,14 @@ impl Store {
         }
     }
 
+    /// Gives up a claim taken with [`Store::claim_idempotency_key`], so that a retry of the
+    /// same request is processed instead of being ignored: for work that failed after the claim.
+    pub async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError> {
+        self.records
+            .delete(&Keys::idempotency(key), Keys::IDEMPOTENCY)
+            .await
+    }
+
     // ---- SMS opt-out ----
 
     /// Records a STOP (`true`) or START (`false`) from `number`. Opt-outs are compliance
