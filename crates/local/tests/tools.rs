@@ -271,3 +271,53 @@ async fn agent_runs_tools_and_stops_at_the_step_bound() {
     assert!(reply.tool_calls.iter().all(|c| c.name == "list_events"));
     assert!(reply.text.contains("more steps"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn the_email_cap_counts_every_address_inside_each_to_string() {
+    let (mut ctx, _) = context(false);
+    let outbox = Arc::new(MailOutbox::new(ctx.store.clone()));
+    ctx.mail = outbox.clone();
+    // 11 strings of two addresses each: 22 recipients, over the cap of 20.
+    let packed: Vec<String> = (0..11)
+        .map(|i| format!("p{i}@x.org, Q{i} <q{i}@y.org>"))
+        .collect();
+    let refused = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": packed, "subject": "Hi", "body": "Hello"}).to_string(),
+        "e1",
+    )
+    .await;
+    assert!(refused.is_error, "{}", refused.result);
+    assert!(
+        refused.result["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 20"),
+        "{}",
+        refused.result
+    );
+    let malformed = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": ["ann@x.org; not an address"], "subject": "Hi", "body": "Hello"}).to_string(),
+        "e2",
+    )
+    .await;
+    assert!(malformed.is_error, "{}", malformed.result);
+    assert!(outbox.sent().await.unwrap().is_empty(), "nothing was sent");
+
+    // A list inside one string is sent as its addresses, each checked.
+    let sent = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": ["Ann <ann@x.org>; bob@y.org"], "subject": "Hi", "body": "Hello"})
+            .to_string(),
+        "e3",
+    )
+    .await;
+    assert!(!sent.is_error, "{}", sent.result);
+    let outgoing = outbox.sent().await.unwrap();
+    assert_eq!(outgoing.len(), 1);
+    assert_eq!(outgoing[0].1.to, ["ann@x.org", "bob@y.org"]);
+}
