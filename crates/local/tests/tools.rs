@@ -321,3 +321,45 @@ async fn the_email_cap_counts_every_address_inside_each_to_string() {
     assert_eq!(outgoing.len(), 1);
     assert_eq!(outgoing[0].1.to, ["ann@x.org", "bob@y.org"]);
 }
+
+#[tokio::test]
+async fn update_event_bounds_description_and_location_as_create_event_does() {
+    let (ctx, _) = context(false);
+    let created = run_tool(
+        &ctx,
+        "create_event",
+        r#"{"title":"Review","start":"2026-11-26T10:00","location":"Room 1"}"#,
+        "u1",
+    )
+    .await;
+    let id = created.result["created"]["id"].as_str().unwrap().to_owned();
+    let long = "x".repeat(2001);
+    for (n, (field, value, expected)) in [
+        ("description", long.as_str(), "longer than 2000"),
+        ("location", long.as_str(), "longer than 2000"),
+        ("location", "   ", "must not be empty"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let args = json!({"event_id": id, field: value}).to_string();
+        for (tool, args) in [
+            ("update_event", args),
+            (
+                "create_event",
+                json!({"title": "X", "start": "2026-11-27T10:00", field: value}).to_string(),
+            ),
+        ] {
+            let outcome = run_tool(&ctx, tool, &args, &format!("u-{tool}-{n}")).await;
+            assert!(outcome.is_error, "{tool} accepted {field} {expected}");
+            let message = outcome.result["error"].as_str().unwrap();
+            assert!(message.contains(&format!("`{field}`")), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+    let listed = run_tool(&ctx, "list_events", r#"{"day":"2026-11-26"}"#, "u9").await;
+    assert_eq!(
+        listed.result["events"][0]["location"], "Room 1",
+        "unchanged"
+    );
+}

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MAX_ATTENDEES, MAX_TEXT, MAX_TITLE, end_of, remember, reminders, view};
+use super::{MAX_ATTENDEES, MAX_TITLE, bounded_texts, end_of, remember, reminders, view};
 use crate::ports::NewEvent;
 use crate::tools::{ToolContext, ToolOutcome, bounded, parse_args};
 
@@ -28,14 +28,7 @@ pub(in crate::tools) async fn create_event(
 ) -> Result<ToolOutcome, ToolOutcome> {
     let args: CreateArgs = parse_args("create_event", arguments)?;
     bounded("title", &args.title, MAX_TITLE)?;
-    for (field, text) in [
-        ("description", &args.description),
-        ("location", &args.location),
-    ] {
-        if let Some(text) = text {
-            bounded(field, text, MAX_TEXT)?;
-        }
-    }
+    bounded_texts(args.description.as_deref(), args.location.as_deref())?;
     if args.attendees.len() > MAX_ATTENDEES
         || args
             .attendees

@@ -16,7 +16,7 @@ mod update;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{ToolContext, ToolDef, ToolOutcome};
+use super::{ToolContext, ToolDef, ToolOutcome, bounded};
 use crate::memory::MemoryNote;
 use crate::ports::{CalendarEvent, Reminder, ReminderMethod};
 
@@ -137,6 +137,17 @@ fn reminders(field: Option<Vec<u32>>) -> Result<Option<Vec<Reminder>>, ToolOutco
             })
             .collect(),
     ))
+}
+
+/// `description` and `location`, when given, are not blank and at most [`MAX_TEXT`] characters:
+/// the same rule for a new event and a change to one.
+fn bounded_texts(description: Option<&str>, location: Option<&str>) -> Result<(), ToolOutcome> {
+    for (field, text) in [("description", description), ("location", location)] {
+        if let Some(text) = text {
+            bounded(field, text, MAX_TEXT)?;
+        }
+    }
+    Ok(())
 }
 
 fn end_of(

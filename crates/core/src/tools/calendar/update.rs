@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MAX_TITLE, end_of, remember, reminders, view};
+use super::{MAX_TITLE, bounded_texts, end_of, remember, reminders, view};
 use crate::ports::EventPatch;
 use crate::tools::{ToolContext, ToolOutcome, bounded, parse_args};
 
@@ -29,6 +29,7 @@ pub(in crate::tools) async fn update_event(
     if let Some(title) = &args.title {
         bounded("title", title, MAX_TITLE)?;
     }
+    bounded_texts(args.description.as_deref(), args.location.as_deref())?;
     let mut patch = EventPatch {
         title: args.title,
         location: args.location,
