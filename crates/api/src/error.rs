@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 409: a conflicting write.
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request body is larger than this many bytes.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// 502: an upstream service failed; the message carries its reason.
     #[error("upstream failure: {0}")]
     Upstream(String),
@@ -43,6 +46,7 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,6 +60,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

@@ -2,6 +2,7 @@
 //! (through `lambda_http::run`) and the local all-in-one server (through `axum::serve`).
 //!
 //! - [`background`]: work left running after a response, which a Lambda waits for.
+//! - [`body_limit`]: the 64 KiB limit on every request body.
 //! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
 //! - [`email_processor`]: one run of the email processor over the configured adapters.
 //! - [`lambda`]: a router as a Lambda function that waits for its background work.
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod background;
+pub mod body_limit;
 pub mod bootstrap;
 pub mod email_processor;
 pub mod error;

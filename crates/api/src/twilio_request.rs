@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use crate::{ApiError, AppState};
 
 /// Largest webhook body accepted. Twilio's forms are a few kB; anything bigger is not Twilio.
-pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
+pub const MAX_WEBHOOK_BYTES: usize = crate::body_limit::MAX_BODY_BYTES;
 
 /// The decoded form fields of a verified Twilio webhook, in the order they arrived.
 #[derive(Debug, Clone)]
@@ -42,13 +42,15 @@ impl FromRequest<AppState> for SignedForm {
             .get("x-twilio-signature")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("reading body: {e}")))?;
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES)
+            } else {
+                ApiError::BadRequest(format!("reading body: {e}"))
+            }
+        })?;
         if body.len() > MAX_WEBHOOK_BYTES {
-            return Err(ApiError::BadRequest(format!(
-                "body larger than {MAX_WEBHOOK_BYTES} bytes"
-            )));
+            return Err(ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES));
         }
         let Some(signature) = signature else {
             tracing::warn!(%path, "Twilio webhook without X-Twilio-Signature refused");

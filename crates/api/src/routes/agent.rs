@@ -19,10 +19,12 @@ use crate::{ApiError, AppState};
 
 /// The agent router.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/agent", post(agent))
-        .route("/memory/{number}", axum::routing::delete(forget))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/agent", post(agent))
+            .route("/memory/{number}", axum::routing::delete(forget))
+            .with_state(state),
+    )
 }
 
 #[derive(Deserialize)]

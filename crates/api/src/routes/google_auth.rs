@@ -68,10 +68,12 @@ pub fn routes(app: AppState, google: Result<GoogleAuth, String>) -> Router {
         app,
         google: google.map(Arc::new),
     };
-    Router::new()
-        .route("/auth/google", get(start))
-        .route("/auth/google/callback", get(callback))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/auth/google", get(start))
+            .route("/auth/google/callback", get(callback))
+            .with_state(state),
+    )
 }
 
 fn flow(state: &AuthState) -> Result<&GoogleAuth, ApiError> {

@@ -34,9 +34,11 @@ use crate::{ApiError, AppState};
 
 /// The router.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/sms/incoming", post(incoming))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/sms/incoming", post(incoming))
+            .with_state(state),
+    )
 }
 
 /// Longest the agent may work on one message, texted late or not: the sms Lambda's 29 s

@@ -8,9 +8,6 @@ use serde_json::Value;
 
 use crate::{ApiError, AppState};
 
-/// Largest REST body passed to a tool.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// The tool context of one REST request. `Idempotency-Key` (if sent) makes retries of a write
 /// safe: the same key never runs the tool twice.
 pub fn context(state: &AppState, headers: &HeaderMap) -> Result<(ToolContext, String), ApiError> {

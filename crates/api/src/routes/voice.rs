@@ -24,10 +24,12 @@ use crate::{ApiError, AppState};
 
 /// The router serving both voice webhooks.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/voice/incoming", post(incoming))
-        .route("/voice/status", post(status))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/voice/incoming", post(incoming))
+            .route("/voice/status", post(status))
+            .with_state(state),
+    )
 }
 
 /// A fresh stream token: 32 random bytes, base64url. Unguessable and single-use.
