@@ -158,6 +158,22 @@ pub async fn idempotency_key_is_claimed_once(r: Arc<dyn Records>) {
     assert!(!s.claim_idempotency_key("SM124").await.unwrap());
 }
 
+/// A key claimed until a given time is refused until then and free again afterwards.
+pub async fn key_claimed_until_expires_then(r: Arc<dyn Records>) {
+    let clock = TestClock::at(T0);
+    let s = store(r, clock.clone());
+    assert!(s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    assert!(!s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    clock.advance(599);
+    assert!(!s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    clock.advance(1);
+    assert!(
+        s.claim_key_until("oauth-state#n1", T0 + 1200)
+            .await
+            .unwrap()
+    );
+}
+
 fn note(secs_after_t0: i64, text: &str) -> MemoryNote {
     MemoryNote {
         at: at(T0 + secs_after_t0),
