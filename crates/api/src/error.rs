@@ -24,6 +24,10 @@ pub enum ApiError {
     /// 409: a conflicting write.
     #[error("{0}")]
     Conflict(String),
+    /// 422: well-formed, but refused as a whole (an `Idempotency-Key` reused for another
+    /// request).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 413: the request body is larger than this many bytes.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -47,6 +51,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -61,6 +66,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Unprocessable(_) => "idempotency_key_reused",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

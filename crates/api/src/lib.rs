@@ -8,6 +8,7 @@
 //! - [`lambda`]: a router as a Lambda function that waits for its background work.
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
+//! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
 //! - [`routes`]: the routers, one module per area.
 //! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
@@ -17,6 +18,7 @@ pub mod body_limit;
 pub mod bootstrap;
 pub mod email_processor;
 pub mod error;
+pub mod idempotency;
 pub mod lambda;
 pub mod routes;
 pub mod state;

@@ -358,3 +358,77 @@ async fn configuration_switches_adapters_to_twilio_and_google() {
     assert!(local.mail.describe().contains("local"));
     assert!(local.calendar.describe().contains("local"));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_is_bound_to_its_endpoint_and_arguments() {
+    let api = start(None).await;
+    let post = |path: &str, key: &str, body: Value| {
+        api.http
+            .post(format!("{}{path}", api.base))
+            .bearer_auth(API_KEY)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"to": "+14155550123", "body": "Table ready"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let first: Value = res.json().await.unwrap();
+
+    // Same key, same arguments (in another order): the first result, nothing sent again.
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"body": "Table ready", "to": "+14155550123"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+
+    // Same key, other arguments: refused, not a silent replay of the first result.
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"to": "+14155550123", "body": "Table cancelled"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_reused", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("other arguments"),
+        "{body}"
+    );
+
+    // Same key on another endpoint: refused, naming the endpoint it was used for.
+    let res = post(
+        "/email/send",
+        "k-1",
+        json!({"to": ["a@example.org"], "subject": "Hi", "body": "Table ready"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /sms/send"),
+        "{body}"
+    );
+    let (_, listed) = api
+        .call(reqwest::Method::GET, "/sms/list?to=%2B14155550123", None)
+        .await;
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 1);
+}

@@ -2,7 +2,6 @@
 //! `GET /email/inbox`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use phone_core::PhoneNumber;
@@ -12,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::tool_call::{context, run};
 use crate::auth::ApiKeyAuth;
+use crate::idempotency::IdempotencyKey;
 use crate::{ApiError, AppState};
 
 /// The SMS router (`sms` Lambda), with the incoming-message webhook.
@@ -54,10 +54,10 @@ fn ports(state: &AppState) -> Result<&phone_core::tools::ToolPorts, ApiError> {
 async fn send_sms(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ctx, key) = context(&state, &headers)?;
+    let ctx = context(&state, &key)?;
     run(&ctx, "send_sms", &body, &key).await
 }
 
@@ -113,10 +113,10 @@ async fn sms_details(
 async fn send_email(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ctx, key) = context(&state, &headers)?;
+    let ctx = context(&state, &key)?;
     run(&ctx, "send_email", &body, &key).await
 }
 
