@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 502: an upstream service failed; the message carries its reason.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// 504: the request did not finish within its deadline; the message says what that means.
+    #[error("{0}")]
+    Timeout(String),
     /// 503: a dependency (the store) is unavailable; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -54,6 +57,7 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +73,7 @@ impl ApiError {
             Self::Unprocessable(_) => "idempotency_key_reused",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
+            Self::Timeout(_) => "timeout",
             Self::Internal(_) => "internal",
         }
     }

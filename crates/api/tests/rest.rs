@@ -19,10 +19,15 @@ struct Api {
 }
 
 async fn start(openai: Option<&ChatTestServer>) -> Api {
+    start_with(openai, &[]).await
+}
+
+async fn start_with(openai: Option<&ChatTestServer>, extra: &[(&str, &str)]) -> Api {
     let mut env = BTreeMap::from([
         ("API_KEY".to_owned(), API_KEY.to_owned()),
         ("TIME_ZONE".to_owned(), "Europe/Paris".to_owned()),
     ]);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     if let Some(server) = openai {
         env.insert("OPENAI_API_KEY".into(), "sk-rest-test".into());
         env.insert("OPENAI_API_BASE_URL".into(), server.base_url().into());
@@ -431,4 +436,37 @@ async fn an_idempotency_key_is_bound_to_its_endpoint_and_arguments() {
         .call(reqwest::Method::GET, "/sms/list?to=%2B14155550123", None)
         .await;
     assert_eq!(listed["messages"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn agent_past_its_deadline_answers_504_with_the_json_error() {
+    let openai = ChatTestServer::start(vec![ChatScript::Slow(
+        std::time::Duration::from_secs(4),
+        Box::new(ChatScript::Text("too late".into())),
+    )])
+    .await;
+    let api = start_with(Some(&openai), &[("AGENT_DEADLINE_SECS", "1")]).await;
+    let started = std::time::Instant::now();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/agent",
+            Some(json!({"message": "what is on today?", "session_id": "slow"})),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["code"], "timeout", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AGENT_DEADLINE_SECS"),
+        "{body}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(950) && took < std::time::Duration::from_secs(3),
+        "answered at the deadline, not when the model was done: {took:?}"
+    );
+    assert_eq!(openai.requests().len(), 1);
 }

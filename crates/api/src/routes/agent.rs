@@ -48,16 +48,41 @@ const ACTIONS: [&str; 4] = [
     "delete_event",
 ];
 
+/// The whole request under `AGENT_DEADLINE_SECS`: past it the client gets a 504 that says so,
+/// before the Lambda timeout cuts the connection without a word.
 async fn agent(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
     key: IdempotencyKey,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    let deadline = state.config.agent_deadline;
+    match tokio::time::timeout(deadline, answer(&state, key, body)).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                deadline_secs = deadline.as_secs(),
+                "POST /agent stopped at its deadline"
+            );
+            Err(ApiError::Timeout(format!(
+                "the agent did not finish within {} s (AGENT_DEADLINE_SECS); nothing was added \
+                 to the session's history, but a tool it had started may have run: check \
+                 before retrying, with the same Idempotency-Key",
+                deadline.as_secs()
+            )))
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    key: IdempotencyKey,
+    body: Value,
+) -> Result<Json<Value>, ApiError> {
     let request: AgentRequest = serde_json::from_value(body).map_err(|_| {
         ApiError::BadRequest("expected {\"message\": string, \"session_id\"?: string} or {\"action\": string, \"params\": object}".into())
     })?;
-    let mut ctx = context(&state, &key)?;
+    let mut ctx = context(state, &key)?;
     match request {
         AgentRequest::Action { action, params } => {
             if !ACTIONS.contains(&action.as_str()) {
