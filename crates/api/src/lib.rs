@@ -10,6 +10,7 @@
 //! - [`error`]: the one error type handlers return, and its JSON shape.
 //! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
 //! - [`routes`]: the routers, one module per area.
+//! - [`server`]: the HTTP server loop of the long-running processes, with a header-read timeout.
 //! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod idempotency;
 pub mod lambda;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod token_sink;
 pub mod twilio_request;

@@ -34,10 +34,15 @@ fn free_port() -> u16 {
 }
 
 async fn serve(realtime_url: &str) -> Serve {
+    serve_with(realtime_url, &[]).await
+}
+
+async fn serve_with(realtime_url: &str, env: &[(&str, &str)]) -> Serve {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
         .arg("serve")
         .env_clear()
+        .envs(env.iter().copied())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("TWILIO_AUTH_TOKEN", TOKEN)
@@ -212,4 +217,30 @@ async fn call_subcommand_runs_against_serve() {
     assert!(stdout.contains("summary of CA"), "{stdout}");
     assert!(record.exists());
     std::fs::remove_file(&record).ok();
+}
+
+#[tokio::test]
+async fn serve_cuts_off_a_client_trickling_its_headers() {
+    let server = serve_with(
+        "ws://127.0.0.1:9/v1/realtime",
+        &[("HEADER_READ_TIMEOUT_SECS", "1")],
+    )
+    .await;
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let closed = phone_test_support::slowloris::time_until_closed(
+        addr,
+        Duration::from_millis(100),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+    .expect("serve closes a connection whose headers never end");
+    assert!(
+        closed >= Duration::from_millis(900) && closed < Duration::from_secs(4),
+        "closed after {closed:?}, expected about 1 s"
+    );
+    let health = reqwest::get(format!("{}/health", server.base))
+        .await
+        .unwrap();
+    assert!(health.status().is_success(), "other clients are served");
 }

@@ -7,6 +7,7 @@
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
@@ -18,6 +19,7 @@ pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
 pub mod realtime_server;
+pub mod slowloris;
 pub mod store_suite;
 pub mod twilio_rest_server;
 pub mod twilio_stream;
