@@ -2,14 +2,24 @@
 # Installs what the tests and the local demo need, idempotently: a second run installs nothing.
 #   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
 #   - twilio, openai: the official Python libraries, used as independent oracles for request
-#     signatures and Realtime event shapes.
+#     signatures, Realtime event shapes and the default models' lifecycle;
+#   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
+#     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
+#     lock file changed since the last install.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 
-python_packages=("moto[server]>=5" "twilio>=9" "openai>=1.100")
+# openai 3.57 is the first SDK listing the gpt-realtime-2 models and gpt-transcribe: the model
+# lifecycle test (crates/config/tests/model_lifecycle.rs) needs at least that.
+python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57")
 
 need_pip=0
 command -v moto_server >/dev/null 2>&1 || need_pip=1
 python3 -c "import twilio, openai" >/dev/null 2>&1 || need_pip=1
+python3 -c "
+import re, sys, openai
+sys.exit(tuple(int(p) for p in re.findall(r'\d+', openai.__version__)[:2]) < (3, 57))
+" >/dev/null 2>&1 || need_pip=1
 if [ "$need_pip" = 1 ]; then
   echo "==> installing Python test tools: ${python_packages[*]}"
   python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
@@ -20,6 +30,19 @@ fi
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "moto_server is still not on PATH after installing moto[server]" >&2
   exit 1
+fi
+
+oracles=infra/local/oracles
+lock_stamp="$oracles/node_modules/.installed-lock.sha256"
+lock_sum="$(sha256sum "$oracles/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$lock_sum" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm is needed to install the Node test oracle ($oracles)" >&2
+    exit 1
+  fi
+  echo "==> installing the Node test oracle (npm ci in $oracles)"
+  (cd "$oracles" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$lock_stamp"
 fi
 
 for component in rustfmt clippy; do

@@ -1,77 +1,24 @@
-//! One call's life: wait for Twilio's `start` while the OpenAI socket opens, check the stream
-//! token, run the bridge, then close both sockets and write the call's outcome.
-
-use std::time::Duration;
+//! One call's life: wait for Twilio's `start`, check the stream token, open the OpenAI socket,
+//! run the bridge, then close both sockets and write the call's outcome.
+//!
+//! How the stream ended is recorded ([`crate::stream_end`]) before Twilio's socket is closed: the
+//! close makes Twilio request the `<Connect action>` at once, and that webhook reads it to
+//! decide whether the caller hears an apology and the fallback (docs/voice.md).
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::StreamExt;
 use phone_core::token::hash_stream_token;
-use phone_core::{CallSid, CallStatus, Cost, PhoneNumber};
-use phone_twilio::media::{StreamEvent, parse_stream_event};
-use tokio::time::timeout;
+use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
 use crate::HostState;
-use crate::bridge::{Bridge, Outcome};
+use crate::bridge::Bridge;
+use crate::engine::realtime::RealtimeEngine;
 use crate::limits::CallSlot;
+use crate::machine::Outcome;
 use crate::openai;
-
-/// What `start` told us.
-pub(crate) struct StreamStart {
-    pub(crate) stream_sid: String,
-    pub(crate) call_sid: CallSid,
-    pub(crate) token: String,
-    pub(crate) caller: Option<PhoneNumber>,
-}
-
-/// Why a stream was refused before bridging.
-#[derive(Debug, thiserror::Error)]
-enum StartError {
-    #[error("Twilio sent no start within {0:?}")]
-    Timeout(Duration),
-    #[error("the socket closed before start")]
-    Closed,
-    #[error("start without {0}")]
-    Missing(&'static str),
-}
-
-async fn wait_for_start(
-    socket: &mut WebSocket,
-    max_frame: usize,
-    limit: Duration,
-) -> Result<StreamStart, StartError> {
-    let read = async {
-        while let Some(Ok(message)) = socket.next().await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            if text.len() > max_frame {
-                continue;
-            }
-            if let Ok(StreamEvent::Start { start }) = parse_stream_event(text.as_str()) {
-                let mut params = start.custom_parameters;
-                let token = params
-                    .remove("token")
-                    .ok_or(StartError::Missing("customParameters.token"))?;
-                let call_sid = CallSid::parse(&start.call_sid)
-                    .map_err(|_| StartError::Missing("a valid callSid"))?;
-                let caller = params
-                    .get("caller")
-                    .and_then(|c| PhoneNumber::parse(c).ok());
-                return Ok(StreamStart {
-                    stream_sid: start.stream_sid,
-                    call_sid,
-                    token,
-                    caller,
-                });
-            }
-        }
-        Err(StartError::Closed)
-    };
-    timeout(limit, read)
-        .await
-        .unwrap_or(Err(StartError::Timeout(limit)))
-}
+use crate::start::wait_for_start;
+use crate::stream_end::record_end;
+use phone_core::tools::access_instructions;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
 pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
@@ -81,22 +28,20 @@ pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
 
 async fn run_call(state: HostState, mut socket: WebSocket) {
     let config = &state.inner.config;
-    // Open OpenAI while Twilio sends `connected` and `start`: it saves a round trip of latency
-    // on the first turn. Both must succeed; whichever fails, dropping the other closes it.
-    let (start, openai) = tokio::join!(
-        wait_for_start(&mut socket, config.max_frame_bytes, config.start_timeout),
-        openai::connect(config)
-    );
-    let start = match start {
-        Ok(start) => start,
-        Err(e) => {
-            tracing::warn!(error = %e, "media stream refused");
-            let _ = socket.send(Message::Close(None)).await;
-            return;
-        }
-    };
+    let start =
+        match wait_for_start(&mut socket, config.max_frame_bytes, config.start_timeout).await {
+            Ok(start) => start,
+            Err(e) => {
+                tracing::warn!(error = %e, "media stream refused");
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        };
     let call_sid = start.call_sid.clone();
     tracing::Span::current().record("call_sid", tracing::field::display(&call_sid));
+    // The upgrade's signature covers only the fixed stream URL, the same for every call: the
+    // single-use token in `start` is what proves this stream belongs to a call we answered.
+    // No OpenAI session (billed) is opened before it is consumed.
     let token_hash = hash_stream_token(&start.token);
     let consumed = Box::pin(
         state
@@ -105,30 +50,49 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
             .consume_stream_token(&call_sid, &token_hash),
     )
     .await;
-    if let Err(e) = consumed {
-        tracing::warn!(error = %e, "media stream refused: stream token rejected");
-        let _ = socket.send(Message::Close(None)).await;
-        return;
-    }
-    let openai = match openai {
+    let call = match consumed {
+        Ok(call) => call,
+        Err(e) => {
+            tracing::warn!(error = %e, "media stream refused: stream token rejected");
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    // Who is calling and what they may do come from the call row the signed webhook wrote,
+    // never from the stream's `<Parameter>`s.
+    let access = call.access;
+    let caller = call.from.clone();
+    let openai = match openai::connect(config).await {
         Ok(socket) => socket,
         Err(e) => {
             tracing::error!(error = %e, "cannot reach OpenAI; ending the call");
+            record_end(&state, &call_sid, StreamEnd::OpenAiUnreachable).await;
             let _ = socket.send(Message::Close(None)).await;
             Box::pin(finalise(&state, &call_sid, None, None)).await;
             return;
         }
     };
-    tracing::info!(caller = ?start.caller, "call connected");
+    tracing::info!(?access, "call connected");
     // Store calls (DynamoDB futures are large) are boxed so they occupy memory only while they
     // run, not for the whole call inside its task.
-    let instructions = Box::pin(openai::instructions(&state, start.caller.as_ref())).await;
-    let caller = start.caller.clone();
+    let mut instructions = Box::pin(openai::instructions(&state, caller.as_ref())).await;
+    let tool_ctx = state.inner.tools.as_ref().map(|ports| {
+        instructions.push('\n');
+        instructions.push_str(access_instructions(access));
+        let owner = phone_core::store::Keys::call(&call_sid);
+        ports.context_as(&state.inner.store, access, owner, caller.clone(), true)
+    });
+    let engine = Box::new(RealtimeEngine::new(
+        state.inner.config.clone(),
+        state.inner.offered.for_access(access),
+    ));
     let outcome = Box::new(Bridge::new(
         state.clone(),
         start,
         socket,
         openai,
+        engine,
+        tool_ctx,
         instructions,
     ))
     .run()
@@ -146,10 +110,18 @@ async fn finalise(
     let config = &state.inner.config;
     let store = &state.inner.store;
     let outcome = outcome.unwrap_or_default();
-    let cost = config.prices.cost(&config.model, &outcome.usage).unwrap_or_else(|| {
-        tracing::warn!(model = %config.model, "no price configured for the model; cost recorded as 0");
-        Cost::default()
-    });
+    let model = if outcome.model.is_empty() {
+        &config.model
+    } else {
+        &outcome.model
+    };
+    let cost = config
+        .prices
+        .cost(model, &outcome.usage)
+        .unwrap_or_else(|| {
+            tracing::warn!(%model, "no price configured for the model; cost recorded as 0");
+            Cost::default()
+        });
     if let Err(e) = store
         .save_call_outcome(
             call_sid,

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use phone_config::{Config, ConfigError};
+use phone_config::{Config, ConfigError, ReasoningEffort, keys};
 use phone_core::PriceTable;
 use secrecy::SecretString;
-use serde_json::Value;
 
 /// Everything one stream host needs to bridge calls.
 #[derive(Debug, Clone)]
@@ -14,12 +13,17 @@ pub struct StreamHostConfig {
     pub stream_url: String,
     /// Twilio auth token (signature key).
     pub twilio_auth_token: SecretString,
-    /// OpenAI Realtime URL.
+    /// SharedKey secret for upgrades a Webhooks Rule signs (they carry
+    /// `X-Twilio-Webhooks-Signature-Settings`); `None` refuses those.
+    pub twilio_webhook_shared_key: Option<SecretString>,
+    /// OpenAI Realtime URL, its `?model=` included.
     pub openai_url: String,
     /// OpenAI key; `None` for a local stand-in that needs none.
     pub openai_api_key: Option<SecretString>,
-    /// Realtime model, for the session and for pricing.
+    /// Realtime model (the URL's `?model=`), for pricing.
     pub model: String,
+    /// `reasoning.effort`, sent only if `model` takes it (`gpt-realtime-2` family).
+    pub reasoning_effort: ReasoningEffort,
     /// Voice.
     pub voice: String,
     /// First words of every call.
@@ -32,8 +36,6 @@ pub struct StreamHostConfig {
     pub semantic_vad: bool,
     /// Input transcription model.
     pub transcription_model: Option<String>,
-    /// Tool definitions offered to the model.
-    pub tools: Vec<Value>,
     /// Most concurrent calls.
     pub max_calls: usize,
     /// Longest call.
@@ -48,7 +50,12 @@ pub struct StreamHostConfig {
     pub start_timeout: Duration,
     /// Time to open the OpenAI socket.
     pub openai_connect_timeout: Duration,
-    /// Reconnection attempts when OpenAI drops mid-call.
+    /// Time OpenAI has to confirm the session (`session.updated`) after it was sent. Until it
+    /// does, no audio reaches Twilio (an unconfigured session speaks PCM16 at 24 kHz, which
+    /// Twilio would play as noise); past it the call takes the fallback path.
+    pub session_timeout: Duration,
+    /// Reconnection attempts when OpenAI drops, over the whole call (a server that accepts and
+    /// closes again must not get endless billed sessions).
     pub reconnect_attempts: u32,
     /// Largest Twilio frame processed; bigger ones are dropped and counted.
     pub max_frame_bytes: usize,
@@ -67,8 +74,37 @@ If you did not understand, ask the caller to repeat.";
 
 impl StreamHostConfig {
     /// Builds the settings from the shared configuration; the stream URL and Twilio auth
-    /// token are required.
+    /// token are required. A Realtime model the price table does not price is an error when
+    /// `MAX_CALL_COST_USD` is set (the cap could never trigger) and a warning otherwise.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let model = &config.openai.realtime_model;
+        if config.prices.prices_for(model).is_none() {
+            if config.stream.max_cost_nano_usd.is_some() {
+                return Err(ConfigError::Invalid {
+                    key: keys::MAX_CALL_COST_USD,
+                    reason: format!(
+                        "the price table has no price for {} ({model}), so the cap could never \
+                         be reached; add the model to {} or unset the cap",
+                        keys::OPENAI_REALTIME_MODEL,
+                        keys::PRICE_TABLE_JSON
+                    ),
+                });
+            }
+            tracing::warn!(
+                model = %model,
+                "no price for the Realtime model: call costs will not be recorded (set {})",
+                keys::PRICE_TABLE_JSON
+            );
+        }
+        if !phone_realtime::session::takes_reasoning(model)
+            && config.openai.reasoning_effort != ReasoningEffort::default()
+        {
+            tracing::warn!(
+                model = %model,
+                "{} is ignored: this model takes no reasoning effort",
+                keys::OPENAI_REALTIME_REASONING_EFFORT
+            );
+        }
         let mut instructions = DEFAULT_INSTRUCTIONS.to_owned();
         if let Some(extra) = &config.assistant.instructions {
             instructions.push('\n');
@@ -77,16 +113,17 @@ impl StreamHostConfig {
         Ok(Self {
             stream_url: config.require_stream_url()?.to_owned(),
             twilio_auth_token: config.require_twilio_auth_token()?.clone(),
+            twilio_webhook_shared_key: config.twilio.webhook_shared_key.clone(),
             openai_url: config.openai.realtime_url.clone(),
             openai_api_key: config.openai.api_key.clone(),
-            model: config.openai.realtime_model.clone(),
+            model: model.clone(),
+            reasoning_effort: config.openai.reasoning_effort,
             voice: config.openai.voice.clone(),
             greeting: config.assistant.greeting.clone(),
             instructions,
             time_zone: config.assistant.time_zone.clone(),
             semantic_vad: config.stream.semantic_vad,
-            transcription_model: Some("gpt-4o-transcribe".into()),
-            tools: Vec::new(),
+            transcription_model: Some(config.openai.transcription_model.clone()),
             max_calls: config.stream.max_calls,
             max_call: config.stream.max_call,
             max_cost_nano_usd: config.stream.max_cost_nano_usd,
@@ -94,11 +131,125 @@ impl StreamHostConfig {
             drain: config.stream.drain,
             start_timeout: Duration::from_secs(10),
             openai_connect_timeout: Duration::from_secs(10),
+            session_timeout: Duration::from_secs(3),
             reconnect_attempts: 3,
             max_frame_bytes: phone_twilio::media::MAX_FRAME_BYTES,
             host_id: std::env::var("HOSTNAME").unwrap_or_else(|_| "stream-host".into()),
             prices: config.prices.clone(),
             header_read_timeout: config.header_read_timeout,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let mut map: BTreeMap<String, String> = [
+            ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        map.retain(|_, v| !v.is_empty());
+        Config::from_map(&map).unwrap()
+    }
+
+    /// Runs `f` with a subscriber that writes into the returned buffer.
+    fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let out = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (out, text)
+    }
+
+    #[test]
+    fn the_default_model_is_priced_so_a_cost_cap_is_accepted() {
+        let host = StreamHostConfig::from_config(&config(&[("MAX_CALL_COST_USD", "0.50")]));
+        let host = host.unwrap();
+        assert_eq!(host.model, "gpt-realtime-2.1");
+        assert_eq!(host.transcription_model.as_deref(), Some("gpt-transcribe"));
+        assert!(host.openai_url.ends_with("?model=gpt-realtime-2.1"));
+    }
+
+    #[test]
+    fn an_unpriced_model_with_a_cost_cap_is_a_startup_error() {
+        let unpriced = config(&[
+            ("OPENAI_REALTIME_MODEL", "gpt-realtime-3"),
+            ("MAX_CALL_COST_USD", "0.50"),
+        ]);
+        let err = StreamHostConfig::from_config(&unpriced)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MAX_CALL_COST_USD"), "{err}");
+        assert!(err.contains("OPENAI_REALTIME_MODEL"), "{err}");
+        assert!(err.contains("gpt-realtime-3"), "{err}");
+
+        // An operator's own table written for the old model: same error for the new default.
+        let old_table = r#"{"gpt-realtime":{"text_in":4,"text_cached":0.4,"text_out":16,
+            "audio_in":32,"audio_cached":0.4,"audio_out":64}}"#;
+        let stale = config(&[("PRICE_TABLE_JSON", old_table), ("MAX_CALL_COST_USD", "1")]);
+        let err = StreamHostConfig::from_config(&stale)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gpt-realtime-2.1"), "{err}");
+    }
+
+    #[test]
+    fn an_unpriced_model_without_a_cap_starts_with_a_warning() {
+        let unpriced = config(&[("OPENAI_REALTIME_MODEL", "gpt-realtime-3")]);
+        let (host, logs) = logs_of(|| StreamHostConfig::from_config(&unpriced));
+        assert_eq!(host.unwrap().model, "gpt-realtime-3");
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("no price for the Realtime model"), "{logs}");
+        assert!(logs.contains("gpt-realtime-3"), "{logs}");
+
+        let (_, quiet) = logs_of(|| StreamHostConfig::from_config(&config(&[])));
+        assert!(!quiet.contains("no price"), "{quiet}");
+    }
+
+    #[test]
+    fn reasoning_effort_reaches_only_models_that_take_it() {
+        let event = |extra: &[(&str, &str)]| {
+            let host = StreamHostConfig::from_config(&config(extra)).unwrap();
+            let text = crate::openai::session_update(&host, &[], "Be brief.", "session-1");
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        };
+        let default = event(&[]);
+        assert_eq!(default["session"]["reasoning"], json!({"effort": "low"}));
+        assert_eq!(default["event_id"], "session-1");
+        assert!(default["session"].get("model").is_none());
+        let high = event(&[("OPENAI_REALTIME_REASONING_EFFORT", "high")]);
+        assert_eq!(high["session"]["reasoning"], json!({"effort": "high"}));
+        let old = event(&[
+            ("OPENAI_REALTIME_MODEL", "gpt-realtime-mini"),
+            ("OPENAI_REALTIME_REASONING_EFFORT", "high"),
+        ]);
+        assert!(old["session"].get("reasoning").is_none(), "{old}");
     }
 }

@@ -3,22 +3,27 @@
 //!
 //! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
 //! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
-//! - [`bargein`]: what was played, what to truncate.
+//! - `start`: Twilio's `start`, which call a stream belongs to.
+//! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
+//! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
-pub mod bargein;
 mod bridge;
 mod call;
 pub mod config;
 pub mod drain;
+pub mod engine;
 pub mod limits;
+pub mod machine;
 mod openai;
 pub mod server;
+mod start;
 mod state;
+mod stream_end;
 
-pub use bridge::{EndReason, Outcome};
 pub use config::StreamHostConfig;
+pub use machine::{EndReason, Outcome};
 pub use server::{router, stream_routes};
 pub use state::HostState;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use phone_core::PhoneNumber;
 use phone_core::store::PageRequest;
 use phone_realtime::connect::{ConnectError, RealtimeSocket};
-use phone_realtime::session::{SessionConfig, TurnDetection};
+use phone_realtime::session::{SessionConfig, TurnDetection, takes_reasoning};
 
 use crate::HostState;
 use crate::config::StreamHostConfig;
@@ -24,8 +24,14 @@ pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket,
     .await
 }
 
-/// The `session.update` for a call.
-pub(crate) fn session_update(config: &StreamHostConfig, instructions: &str) -> String {
+/// The `session.update` for a call, tagged `event_id`. It names no model: the socket's model is
+/// the URL's.
+pub(crate) fn session_update(
+    config: &StreamHostConfig,
+    tools: &[serde_json::Value],
+    instructions: &str,
+    event_id: &str,
+) -> String {
     let turn_detection = if config.semantic_vad {
         TurnDetection::SemanticVad {
             eagerness: "auto".into(),
@@ -34,14 +40,15 @@ pub(crate) fn session_update(config: &StreamHostConfig, instructions: &str) -> S
         TurnDetection::default()
     };
     SessionConfig {
-        model: config.model.clone(),
         voice: config.voice.clone(),
         instructions: instructions.to_owned(),
         turn_detection,
         transcription_model: config.transcription_model.clone(),
-        tools: config.tools.clone(),
+        tools: tools.to_vec(),
+        reasoning_effort: takes_reasoning(&config.model)
+            .then(|| config.reasoning_effort.as_str().to_owned()),
     }
-    .to_event()
+    .to_event(event_id)
 }
 
 /// Persona, the time, and what the store remembers about this caller.

@@ -6,6 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use phone_twilio::signature::{
+    Refusal, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, SignatureHeaders,
+};
 use serde_json::json;
 
 use crate::HostState;
@@ -61,16 +64,27 @@ async fn upgrade(
     if state.inner.drain.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
     }
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !state
+    let signed = SignatureHeaders {
+        signature: headers.get(SIGNATURE_HEADER).map(|v| v.as_bytes()),
+        settings: headers.get(SIGNATURE_SETTINGS_HEADER).map(|v| v.as_bytes()),
+    };
+    let checked = state
         .inner
         .validator
-        .validate_websocket(&state.inner.config.stream_url, signature)
-    {
-        tracing::warn!("media stream upgrade with a missing or invalid signature refused");
+        .validate_websocket(&state.inner.config.stream_url, &signed);
+    if let Err(refusal) = checked {
+        if let Refusal::NoSharedKey { .. } = refusal {
+            tracing::error!(
+                reason = %refusal,
+                setting = phone_config::keys::TWILIO_WEBHOOK_SHARED_KEY_SECRET,
+                "media stream upgrade signed with a SharedKey refused: set the SharedKey's secret"
+            );
+        } else {
+            tracing::warn!(
+                reason = %refusal,
+                "media stream upgrade with a missing or invalid signature refused"
+            );
+        }
         return (StatusCode::FORBIDDEN, "invalid signature").into_response();
     }
     let Some(slot) = state.inner.slots.try_acquire() else {

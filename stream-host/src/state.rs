@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use phone_core::AccessLevel;
 use phone_core::Store;
-use phone_core::tools::ToolPorts;
+use phone_core::tools::{ToolPorts, realtime_tools_for};
 use phone_twilio::signature::RequestValidator;
 use secrecy::ExposeSecret;
+use serde_json::Value;
 
 use crate::config::StreamHostConfig;
 use crate::drain::DrainSignal;
@@ -18,12 +20,46 @@ pub struct HostState {
 }
 
 pub(crate) struct Inner {
-    pub(crate) config: StreamHostConfig,
+    /// Shared with each call's core and engine adapter (one pointer per call, no copy).
+    pub(crate) config: Arc<StreamHostConfig>,
     pub(crate) store: Store,
     pub(crate) slots: CallSlots,
     pub(crate) drain: DrainSignal,
     pub(crate) validator: RequestValidator,
     pub(crate) tools: Option<ToolPorts>,
+    /// The tool definitions offered to the model, per access level: built once per host and
+    /// shared by every call (they are ~20 kB of JSON schemas).
+    pub(crate) offered: OfferedTools,
+}
+
+/// Tool definitions per access level (empty when the host has no tool adapters).
+pub(crate) struct OfferedTools {
+    owner: Arc<Vec<Value>>,
+    guest: Arc<Vec<Value>>,
+}
+
+impl OfferedTools {
+    fn new(tools: Option<&ToolPorts>) -> Self {
+        let build = |access| {
+            Arc::new(
+                tools
+                    .map(|_| realtime_tools_for(access))
+                    .unwrap_or_default(),
+            )
+        };
+        Self {
+            owner: build(AccessLevel::Owner),
+            guest: build(AccessLevel::Guest),
+        }
+    }
+
+    /// What a call with `access` is offered: exactly its catalog.
+    pub(crate) fn for_access(&self, access: AccessLevel) -> Arc<Vec<Value>> {
+        match access {
+            AccessLevel::Owner => self.owner.clone(),
+            AccessLevel::Guest => self.guest.clone(),
+        }
+    }
 }
 
 impl HostState {
@@ -32,26 +68,27 @@ impl HostState {
         Self::with_tools(config, store, drain, None)
     }
 
-    /// Like [`HostState::new`], with the tool adapters calls may use. The tools are offered to
-    /// the model unless the configuration already lists some.
+    /// Like [`HostState::new`], with the tool adapters calls may use. Each call is offered the
+    /// catalog of its access level (read from its call row).
     pub fn with_tools(
-        mut config: StreamHostConfig,
+        config: StreamHostConfig,
         store: Store,
         drain: DrainSignal,
         tools: Option<ToolPorts>,
     ) -> Self {
-        if tools.is_some() && config.tools.is_empty() {
-            config.tools = phone_core::tools::realtime_tools();
+        let mut validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
+        if let Some(shared) = &config.twilio_webhook_shared_key {
+            validator = validator.with_shared_key(shared.expose_secret());
         }
-        let validator = RequestValidator::new(config.twilio_auth_token.expose_secret());
         let slots = CallSlots::new(config.max_calls);
         Self {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 store,
                 slots,
                 drain,
                 validator,
+                offered: OfferedTools::new(tools.as_ref()),
                 tools,
             }),
         }

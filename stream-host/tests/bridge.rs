@@ -1,5 +1,6 @@
 //! The bridge over real sockets on loopback: a Twilio-shaped client, the stream host, and a
-//! scripted OpenAI Realtime server. Tools in calls are in `tools_in_calls.rs`.
+//! strict OpenAI Realtime server. How calls end is in `bridge_endings.rs`, tools in calls in
+//! `tools_in_calls.rs`.
 
 mod harness;
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use harness::{AUTH_TOKEN, WAIT, b64, delta, sid, start};
 use phone_core::{CallStatus, Role};
-use phone_test_support::realtime_server::Mode;
+use phone_test_support::realtime_server::{Response, Status};
 use phone_test_support::twilio_stream::{Signing, TwilioStream};
 use serde_json::json;
 
@@ -40,9 +41,8 @@ async fn audio_passes_both_ways_byte_exact_and_nothing_is_lost_before_the_sessio
 
     let reply: Vec<u8> = (0..=255u8).cycle().take(960).collect(); // 120 ms: one mark
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "resp_1"}}))
+        .respond(Response::new().audio("item_1", &reply))
         .await;
-    host.openai.send(delta("resp_1", "item_1", &reply)).await;
     let media = twilio.recv_event("media", WAIT).await;
     assert_eq!(media["media"]["payload"], b64(&reply));
     assert_eq!(media["streamSid"], twilio.stream_sid);
@@ -54,6 +54,7 @@ async fn audio_passes_both_ways_byte_exact_and_nothing_is_lost_before_the_sessio
             .starts_with("item_1:120:g0:"),
         "{mark}"
     );
+    host.assert_no_refusals().await;
 }
 
 #[tokio::test]
@@ -81,32 +82,33 @@ async fn session_is_ga_pcmu_and_the_assistant_greets_first() {
         host.openai.authorization_headers().await,
         vec![Some("Bearer sk-test-key".to_owned())]
     );
+    host.assert_no_refusals().await;
+    host.openai.assert_client_events_valid().await;
 }
 
 #[tokio::test]
 async fn barge_in_clears_twilio_truncates_at_played_audio_and_drops_stale_deltas() {
     let host = start().await;
     let mut twilio = host.connect_call(&sid(3)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
+    let greeting = host.openai.next_response().await;
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "resp_1"}}))
+        .play(
+            &greeting,
+            Response::new()
+                .audio("item_a", &[0x55; 1600]) // 200 ms
+                .audio("item_a", &[0x56; 1600]), // 400 ms
+        )
         .await;
-    host.openai
-        .send(delta("resp_1", "item_a", &[0x55; 1600]))
-        .await; // 200 ms
-    host.openai
-        .send(delta("resp_1", "item_a", &[0x56; 1600]))
-        .await; // 400 ms
     twilio.recv_event("media", WAIT).await;
     let first_mark = twilio.recv_event("mark", WAIT).await;
     twilio.recv_event("media", WAIT).await;
     twilio.recv_event("mark", WAIT).await;
-    // Only the first 200 ms have played when the caller speaks.
+    // Only the first 200 ms have played when the caller speaks; server VAD cancels the greeting.
     twilio
         .mark(first_mark["mark"]["name"].as_str().unwrap())
         .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    host.openai.send(json!({"type": "input_audio_buffer.speech_started", "audio_start_ms": 900, "item_id": "item_u"})).await;
+    host.openai.caller_starts_speaking().await;
     twilio.recv_event("clear", WAIT).await;
     let truncate = &host
         .openai
@@ -117,41 +119,53 @@ async fn barge_in_clears_twilio_truncates_at_played_audio_and_drops_stale_deltas
         truncate["audio_end_ms"], 250,
         "played 200 ms + 50 ms slack, under the 400 ms sent"
     );
-    // A late delta of the interrupted response must not reach the caller.
     host.openai
-        .send(delta("resp_1", "item_a", &[0x57; 160]))
+        .wait_for_sent("conversation.item.truncated", 1, WAIT)
         .await;
+    // A late delta of the interrupted response (in flight when it was cancelled) must not
+    // reach the caller; the answer to the caller's turn does.
     host.openai
-        .send(delta("resp_2", "item_b", &[0x58; 160]))
+        .send(delta(&greeting.id, "item_a", &[0x57; 160]))
+        .await;
+    let answer = host.openai.caller_stops_speaking().await.unwrap();
+    host.openai
+        .play(&answer, Response::new().audio("item_b", &[0x58; 160]))
         .await;
     let next = twilio.recv_event("media", WAIT).await;
     assert_eq!(next["media"]["payload"], b64(&[0x58; 160]));
     twilio.stop(&sid(3)).await;
     host.wait_no_active_calls().await;
     assert_eq!(host.call_row(&sid(3)).await.stats.interruptions, 1);
+    host.assert_no_refusals().await;
+    host.openai.assert_client_events_valid().await;
 }
 
 #[tokio::test]
 async fn transcripts_are_stored_and_usage_is_priced() {
     let host = start().await;
     let mut twilio = host.connect_call(&sid(4)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
-    host.openai
-        .send(
-            json!({"type": "conversation.item.input_audio_transcription.completed",
-        "item_id": "item_u", "content_index": 0, "transcript": "Book the dentist"}),
-        )
-        .await;
-    host.openai
-        .send(json!({"type": "response.output_audio_transcript.done",
-        "item_id": "item_a", "transcript": "Done, booked."}))
-        .await;
     let usage = json!({"total_tokens": 1300, "input_tokens": 1000, "output_tokens": 300,
         "input_token_details": {"text_tokens": 400, "audio_tokens": 600, "cached_tokens_details": {"text_tokens": 100, "audio_tokens": 0}},
         "output_token_details": {"text_tokens": 0, "audio_tokens": 300}});
-    for _ in 0..2 {
-        host.openai.send(json!({"type": "response.done", "response": {"id": "r", "status": "completed", "usage": usage}})).await;
-    }
+    host.openai
+        .respond(
+            Response::new()
+                .usage(usage.clone())
+                .status(Status::Completed),
+        )
+        .await;
+    let answer = host.openai.vad_turn().await.unwrap();
+    host.openai.caller_said("Book the dentist").await;
+    host.openai
+        .play(
+            &answer,
+            Response::new()
+                .audio("item_a", &[0x55; 160])
+                .transcript("item_a", "Done, booked.")
+                .usage(usage)
+                .status(Status::Completed),
+        )
+        .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     twilio.stop(&sid(4)).await;
     host.wait_no_active_calls().await;
@@ -181,6 +195,7 @@ async fn transcripts_are_stored_and_usage_is_priced() {
             (Role::Assistant, "Done, booked.")
         ]
     );
+    host.assert_no_refusals().await;
 }
 
 #[tokio::test]
@@ -266,14 +281,18 @@ async fn malformed_oversized_and_binary_frames_are_dropped_and_the_call_goes_on(
 async fn openai_drop_reconnects_with_the_conversation_and_keeps_the_call() {
     let host = start().await;
     let mut twilio = host.connect_call(&sid(8)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.greeting_done().await;
+    let answer = host.openai.vad_turn().await.unwrap();
+    host.openai.caller_said("My name is Ada").await;
     host.openai
-        .send(
-            json!({"type": "conversation.item.input_audio_transcription.completed",
-        "item_id": "u1", "content_index": 0, "transcript": "My name is Ada"}),
+        .play(
+            &answer,
+            Response::new()
+                .audio("a1", &[0x55; 160])
+                .transcript("a1", "Hi Ada!")
+                .status(Status::Completed),
         )
         .await;
-    host.openai.send(json!({"type": "response.output_audio_transcript.done", "item_id": "a1", "transcript": "Hi Ada!"})).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     host.openai.drop_connection().await;
 
@@ -297,164 +316,14 @@ async fn openai_drop_reconnects_with_the_conversation_and_keeps_the_call() {
     host.openai
         .wait_for("input_audio_buffer.append", 1, WAIT)
         .await;
-    host.openai.send(delta("r2", "i2", &[1; 160])).await;
+    // The apology is the second connection's response.
+    host.openai
+        .respond(Response::new().audio("i2", &[1; 160]))
+        .await;
     twilio.recv_event("media", WAIT).await;
     twilio.stop(&sid(8)).await;
     host.wait_no_active_calls().await;
     assert_eq!(host.call_row(&sid(8)).await.stats.reconnects, 1);
-}
-
-#[tokio::test]
-async fn openai_gone_for_good_ends_the_call_cleanly() {
-    let host = harness::start_with(Mode::Scripted, |c| c.reconnect_attempts = 2).await;
-    let mut twilio = host.connect_call(&sid(9)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
-    // The server goes away for good: every reconnect attempt is refused.
-    host.openai.drop_connection().await;
-    drop(host.openai);
-    twilio.expect_closed(Duration::from_secs(10)).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while host.state.active_calls() > 0 {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn caller_hang_up_closes_the_openai_socket_and_frees_the_call() {
-    let host = start().await;
-    let mut twilio = host.connect_call(&sid(10)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
-    assert_eq!(host.state.active_calls(), 1);
-    twilio.stop(&sid(10)).await;
-    host.openai.wait_all_closed(WAIT).await;
-    host.wait_no_active_calls().await;
-    twilio.expect_closed(WAIT).await;
-    assert_eq!(host.call_row(&sid(10)).await.status, CallStatus::Completed);
-}
-
-#[tokio::test]
-async fn host_at_capacity_refuses_new_streams() {
-    let host = harness::start_with(Mode::Scripted, |c| c.max_calls = 1).await;
-    let _first = host.connect_call(&sid(11)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
-    let second = TwilioStream::connect(&host.stream_url, Signing::Token(AUTH_TOKEN))
-        .await
-        .err();
-    assert_eq!(second.as_deref(), Some("HTTP 503"));
-}
-
-#[tokio::test]
-async fn drain_turns_health_503_refuses_new_calls_and_ends_live_ones_politely() {
-    let host = start().await;
-    let mut twilio = host.connect_call(&sid(12)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
-    let health = reqwest::get(format!("{}/health", host.base)).await.unwrap();
-    assert_eq!(health.status(), 200);
-
-    host.drain.drain(Duration::from_millis(300));
-    let health = reqwest::get(format!("{}/health", host.base)).await.unwrap();
-    assert_eq!(health.status(), 503);
-    let refused = TwilioStream::connect(&host.stream_url, Signing::Token(AUTH_TOKEN))
-        .await
-        .err();
-    assert_eq!(refused.as_deref(), Some("HTTP 503"));
-
-    // At the deadline the assistant is asked for a goodbye; once it is done the call ends.
-    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
-    assert!(
-        creates[1]["response"]["instructions"]
-            .as_str()
-            .unwrap()
-            .contains("goodbye")
-    );
-    host.openai
-        .send(json!({"type": "response.created", "response": {"id": "bye"}}))
-        .await;
-    host.openai.send(delta("bye", "item_bye", &[3; 800])).await;
-    let mark = twilio.recv_event("mark", WAIT).await;
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
-        .await;
-    twilio.mark(mark["mark"]["name"].as_str().unwrap()).await;
-    twilio.expect_closed(WAIT).await;
-    host.wait_no_active_calls().await;
-}
-
-#[tokio::test]
-async fn silent_caller_gets_a_goodbye_and_the_call_ends() {
-    let host = harness::start_with(Mode::Scripted, |c| {
-        c.idle_timeout = Duration::from_millis(400)
-    })
-    .await;
-    let mut twilio = host.connect_call(&sid(13)).await;
-    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
-    assert!(
-        creates[1]["response"]["instructions"]
-            .as_str()
-            .unwrap()
-            .contains("silent")
-    );
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
-        .await;
-    twilio.expect_closed(WAIT).await;
-    host.wait_no_active_calls().await;
-}
-
-#[tokio::test]
-async fn call_at_its_cost_limit_says_goodbye_and_ends() {
-    // 600 audio-in + 300 audio-out tokens cost ~$0.03 at gpt-realtime prices: over a 1-cent cap.
-    let host =
-        harness::start_with(Mode::Scripted, |c| c.max_cost_nano_usd = Some(10_000_000)).await;
-    let mut twilio = host.connect_call(&sid(21)).await;
-    host.openai.wait_for("response.create", 1, WAIT).await;
-    let cheap = json!({"total_tokens": 10, "input_tokens": 10, "output_tokens": 0,
-        "input_token_details": {"text_tokens": 10, "audio_tokens": 0}});
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed", "usage": cheap}}))
-        .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        host.openai.events_of("response.create").await.len(),
-        1,
-        "under the cap: no goodbye"
-    );
-    let costly = json!({"total_tokens": 900, "input_tokens": 600, "output_tokens": 300,
-        "input_token_details": {"text_tokens": 0, "audio_tokens": 600},
-        "output_token_details": {"text_tokens": 0, "audio_tokens": 300}});
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "r2", "status": "completed", "usage": costly}}))
-        .await;
-    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
-    assert!(
-        creates[1]["response"]["instructions"]
-            .as_str()
-            .unwrap()
-            .contains("spending limit"),
-        "{}",
-        creates[1]
-    );
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
-        .await;
-    twilio.expect_closed(WAIT).await;
-    host.wait_no_active_calls().await;
-}
-
-#[tokio::test]
-async fn call_at_its_time_limit_ends_even_if_the_goodbye_never_finishes() {
-    let host =
-        harness::start_with(Mode::Scripted, |c| c.max_call = Duration::from_millis(300)).await;
-    let mut twilio = host.connect_call(&sid(14)).await;
-    let creates = host.openai.wait_for("response.create", 2, WAIT).await;
-    assert!(
-        creates[1]["response"]["instructions"]
-            .as_str()
-            .unwrap()
-            .contains("time limit")
-    );
-    // No response.done: the goodbye grace (10 s) bounds the wait.
-    twilio.expect_closed(Duration::from_secs(15)).await;
-    host.wait_no_active_calls().await;
+    host.assert_no_refusals().await;
+    host.openai.assert_client_events_valid().await;
 }

@@ -1,4 +1,5 @@
-//! Tools during calls, over real sockets on loopback: a tool call runs and the model gets one
+//! Tools during calls, over real sockets on loopback with a strict Realtime server (one active
+//! response per conversation, tool outputs only for calls it made): a tool call runs and the model gets one
 //! follow-up, `end_call` waits for the goodbye, memory carries to the next call, an event is
 //! booked in Google Calendar (a loopback Google server), and a slow tool gets a "one moment".
 
@@ -7,13 +8,13 @@ mod harness;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{WAIT, delta, sid};
+use harness::{SlowCalendar, WAIT, sid};
 use phone_core::tools::clock_time::LocalZone;
 use phone_google::GoogleCalendar;
 use phone_google::oauth::{ClientCredentials, TokenSource};
 use phone_test_support::google_server::{self, GoogleTestServer};
+use phone_test_support::realtime_server::{Response, Status};
 use secrecy::SecretString;
-use serde_json::json;
 
 #[tokio::test]
 async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
@@ -26,28 +27,30 @@ async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
             .iter()
             .any(|t| t["name"] == "create_event" && t["type"] == "function")
     );
+    host.greeting_done().await;
+    let turn = host.openai.vad_turn().await.unwrap();
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "resp_t"}}))
+        .play(
+            &turn,
+            Response::new()
+                .function_call(
+                    "call_1",
+                    "create_event",
+                    r#"{"title":"Dentist","start":"2026-11-26T15:00","duration_minutes":30}"#,
+                )
+                .function_call("call_2", "list_events", r#"{"day":"2026-11-26"}"#),
+        )
         .await;
-    for (id, args) in [
-        (
-            "call_1",
-            r#"{"title":"Dentist","start":"2026-11-26T15:00","duration_minutes":30}"#,
-        ),
-        ("call_2", r#"{"day":"2026-11-26"}"#),
-    ] {
-        let name = if id == "call_1" {
-            "create_event"
-        } else {
-            "list_events"
-        };
+    // Nothing runs before the response completes: it could still be cancelled.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
         host.openai
-            .send(
-                json!({"type": "response.function_call_arguments.done", "response_id": "resp_t",
-            "item_id": "fc", "output_index": 0, "call_id": id, "name": name, "arguments": args}),
-            )
-            .await;
-    }
+            .events_of("conversation.item.create")
+            .await
+            .is_empty(),
+        "no tool ran before its response completed"
+    );
+    host.openai.finish(&turn, Status::Completed).await;
     let outputs = host
         .openai
         .wait_for("conversation.item.create", 2, WAIT)
@@ -58,16 +61,7 @@ async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
         created["created"]["start"],
         "2026-11-26T15:00 (Europe/Paris)"
     );
-    // The follow-up waits for response.done, and there is only one for both outputs.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        host.openai.events_of("response.create").await.len(),
-        1,
-        "only the greeting so far"
-    );
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "resp_t", "status": "completed"}}))
-        .await;
+    // One follow-up for both outputs.
     host.openai.wait_for("response.create", 2, WAIT).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(host.openai.events_of("response.create").await.len(), 2);
@@ -85,29 +79,31 @@ async fn a_tool_call_creates_the_event_and_the_model_gets_one_follow_up() {
         .items;
     assert_eq!(records.len(), 2);
     assert!(records.iter().all(|r| !r.is_error));
+    host.assert_no_refusals().await;
+    host.openai.assert_client_events_valid().await;
 }
 
 #[tokio::test]
 async fn end_call_waits_for_the_goodbye_to_play_then_hangs_up_once() {
     let host = harness::start_with_tools().await;
     let mut twilio = host.connect_call(&sid(16)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.greeting_done().await;
+    let turn = host.openai.vad_turn().await.unwrap();
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
+        .play(
+            &turn,
+            Response::new()
+                .function_call("end_1", "end_call", "{}")
+                .status(Status::Completed),
+        )
         .await;
-    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1",
-        "item_id": "fc", "output_index": 0, "call_id": "end_1", "name": "end_call", "arguments": "{}"})).await;
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
-        .await;
-    host.openai.wait_for("response.create", 2, WAIT).await;
     // The goodbye plays; the call must stay up until its mark comes back.
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "bye"}}))
-        .await;
-    host.openai.send(delta("bye", "item_bye", &[5; 1600])).await;
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "bye", "status": "completed"}}))
+        .respond(
+            Response::new()
+                .audio("item_bye", &[5; 1600])
+                .status(Status::Completed),
+        )
         .await;
     let mark = twilio.recv_event("mark", WAIT).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -119,27 +115,29 @@ async fn end_call_waits_for_the_goodbye_to_play_then_hangs_up_once() {
     twilio.mark(mark["mark"]["name"].as_str().unwrap()).await;
     twilio.expect_closed(WAIT).await;
     host.wait_no_active_calls().await;
+    host.assert_no_refusals().await;
 }
 
 #[tokio::test]
 async fn a_second_call_from_the_same_number_knows_what_the_first_did() {
     let host = harness::start_with_tools().await;
     let mut first = host.connect_call(&sid(17)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.greeting_done().await;
+    let turn = host.openai.vad_turn().await.unwrap();
     host.openai
-        .send(
-            json!({"type": "conversation.item.input_audio_transcription.completed",
-        "item_id": "u1", "content_index": 0, "transcript": "Book the team sync Friday at 4"}),
+        .caller_said("Book the team sync Friday at 4")
+        .await;
+    host.openai
+        .play(
+            &turn,
+            Response::new()
+                .function_call(
+                    "c1",
+                    "create_event",
+                    r#"{"title":"Team sync","start":"2026-11-27T16:00"}"#,
+                )
+                .status(Status::Completed),
         )
-        .await;
-    host.openai
-        .send(json!({"type": "response.created", "response": {"id": "r1"}}))
-        .await;
-    host.openai.send(json!({"type": "response.function_call_arguments.done", "response_id": "r1", "item_id": "fc",
-        "output_index": 0, "call_id": "c1", "name": "create_event",
-        "arguments": r#"{"title":"Team sync","start":"2026-11-27T16:00"}"#})).await;
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "r1", "status": "completed"}}))
         .await;
     host.openai
         .wait_for("conversation.item.create", 1, WAIT)
@@ -162,6 +160,7 @@ async fn a_second_call_from_the_same_number_knows_what_the_first_did() {
         instructions.contains("2026-11-27T16:00 (Europe/Paris)"),
         "{instructions}"
     );
+    host.assert_no_refusals().await;
 }
 
 #[tokio::test]
@@ -182,17 +181,19 @@ async fn a_voice_call_books_the_event_in_google_calendar() {
         GoogleCalendar::new(&google.calendar_base_url(), "primary", tokens, zone).unwrap();
     let host = harness::start_with_calendar(Arc::new(calendar)).await;
     let mut twilio = host.connect_call(&sid(19)).await;
-    host.openai.wait_for("session.update", 1, WAIT).await;
+    host.greeting_done().await;
+    let turn = host.openai.vad_turn().await.unwrap();
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "resp_g"}}))
-        .await;
-    host.openai
-        .send(
-            json!({"type": "response.function_call_arguments.done", "response_id": "resp_g",
-        "item_id": "fc", "output_index": 0, "call_id": "call_g1", "name": "create_event",
-        "arguments": r#"{"title":"Dentist","start":"2026-12-03T15:00","duration_minutes":30}"#}),
+        .play(
+            &turn,
+            Response::new().function_call(
+                "call_g1",
+                "create_event",
+                r#"{"title":"Dentist","start":"2026-12-03T15:00","duration_minutes":30}"#,
+            ),
         )
         .await;
+    host.openai.finish(&turn, Status::Completed).await;
     let output = &host
         .openai
         .wait_for("conversation.item.create", 1, WAIT)
@@ -226,106 +227,40 @@ async fn a_voice_call_books_the_event_in_google_calendar() {
         .items;
     assert_eq!(records.len(), 1, "the tool call is recorded on the call");
     assert!(!records[0].is_error);
-}
-
-/// A calendar that takes `delay` before every answer, as a slow upstream would.
-struct SlowCalendar {
-    inner: phone_local::LocalCalendar,
-    delay: Duration,
-}
-
-#[async_trait::async_trait]
-impl phone_core::ports::Calendar for SlowCalendar {
-    async fn list_events(
-        &self,
-        range: phone_core::ports::TimeRange,
-        query: Option<&str>,
-        max: u32,
-    ) -> Result<Vec<phone_core::ports::CalendarEvent>, phone_core::ports::PortError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.list_events(range, query, max).await
-    }
-    async fn get_event(
-        &self,
-        id: &str,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        self.inner.get_event(id).await
-    }
-    async fn create_event(
-        &self,
-        event: &phone_core::ports::NewEvent,
-        request_id: &str,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.create_event(event, request_id).await
-    }
-    async fn update_event(
-        &self,
-        id: &str,
-        patch: &phone_core::ports::EventPatch,
-    ) -> Result<phone_core::ports::CalendarEvent, phone_core::ports::PortError> {
-        self.inner.update_event(id, patch).await
-    }
-    async fn delete_event(&self, id: &str) -> Result<(), phone_core::ports::PortError> {
-        self.inner.delete_event(id).await
-    }
-    async fn busy(
-        &self,
-        range: phone_core::ports::TimeRange,
-    ) -> Result<Vec<phone_core::ports::TimeRange>, phone_core::ports::PortError> {
-        self.inner.busy(range).await
-    }
-    fn describe(&self) -> String {
-        "slow local calendar".into()
-    }
+    host.assert_no_refusals().await;
 }
 
 #[tokio::test]
 async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
-    let store = phone_core::Store::new(
-        Arc::new(phone_local::LocalRecords::in_memory()),
-        Arc::new(phone_core::SystemClock),
-        Default::default(),
-    );
-    let calendar = SlowCalendar {
-        inner: phone_local::LocalCalendar::new(store),
-        delay: Duration::from_millis(3500),
-    };
-    let host = harness::start_with_calendar(Arc::new(calendar)).await;
+    let host = harness::start_with_calendar(SlowCalendar::new(Duration::from_millis(3500))).await;
     let _twilio = host.connect_call(&sid(20)).await;
-    let before = host.openai.wait_for("response.create", 1, WAIT).await.len();
+    host.greeting_done().await;
+    let before = host.openai.events_of("response.create").await.len();
+    let turn = host.openai.vad_turn().await.unwrap();
     host.openai
-        .send(json!({"type": "response.created", "response": {"id": "resp_s"}}))
-        .await;
-    host.openai
-        .send(
-            json!({"type": "response.function_call_arguments.done", "response_id": "resp_s",
-        "item_id": "fc", "output_index": 0, "call_id": "call_s1", "name": "list_events",
-        "arguments": r#"{"day":"2026-12-03"}"#}),
+        .play(
+            &turn,
+            Response::new()
+                .function_call("call_s1", "list_events", r#"{"day":"2026-12-03"}"#)
+                .status(Status::Completed),
         )
-        .await;
-    host.openai
-        .send(json!({"type": "response.done", "response": {"id": "resp_s", "status": "completed"}}))
         .await;
 
     // After 2.5 s of silence: an out-of-band "one moment", outside the conversation, no tools.
-    let creates = host
-        .openai
-        .wait_for("response.create", before + 1, WAIT)
-        .await;
-    let notice = &creates[before]["response"];
-    assert_eq!(notice["conversation"], "none", "{notice}");
-    assert_eq!(notice["tool_choice"], "none");
-    assert_eq!(notice["metadata"]["purpose"], "tool_wait");
-    host.openai
-        .send(
-            json!({"type": "response.created", "response": {"id": "resp_wait",
-            "metadata": {"purpose": "tool_wait"}}}),
-        )
-        .await;
+    let notice = host.openai.next_response().await;
+    assert!(notice.out_of_band, "{notice:?}");
+    assert_eq!(notice.purpose(), Some("tool_wait"));
+    assert_eq!(
+        notice.request.as_ref().unwrap()["response"]["tool_choice"],
+        "none"
+    );
+    assert_eq!(
+        host.openai.events_of("response.create").await.len(),
+        before + 1
+    );
 
     // The tool finishes while the notice is still speaking: its output goes in, but the
-    // follow-up waits (two responses cannot run at once).
+    // follow-up waits for the notice to end.
     host.openai
         .wait_for("conversation.item.create", 1, WAIT)
         .await;
@@ -334,12 +269,7 @@ async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
         host.openai.events_of("response.create").await.len(),
         before + 1
     );
-    host.openai
-        .send(
-            json!({"type": "response.done", "response": {"id": "resp_wait", "status": "completed",
-            "metadata": {"purpose": "tool_wait"}}}),
-        )
-        .await;
+    host.openai.finish(&notice, Status::Completed).await;
     let creates = host
         .openai
         .wait_for("response.create", before + 2, WAIT)
@@ -349,4 +279,6 @@ async fn a_slow_tool_gets_a_one_moment_and_the_follow_up_waits_for_it() {
         "the follow-up is an ordinary response: {}",
         creates[before + 1]
     );
+    host.assert_no_refusals().await;
+    host.openai.assert_client_events_valid().await;
 }

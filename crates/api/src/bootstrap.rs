@@ -112,6 +112,7 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
         call_control,
         zone,
         transfer_number: config.twilio.transfer_number.clone(),
+        owners: config.owners(),
     };
     tracing::info!(
         calendar = %ports.calendar.describe(),

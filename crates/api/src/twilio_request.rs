@@ -4,10 +4,18 @@
 //! `Host` header: behind API Gateway or a proxy the Host is not what Twilio called, and an
 //! attacker controls it. Unsigned or tampered requests are refused with 403 before any handler
 //! runs, so nothing is written for them.
+//!
+//! The secret is the auth token (HMAC-SHA1), or, for a request carrying
+//! `X-Twilio-Webhooks-Signature-Settings` (a Webhooks Rule matched), the SharedKey secret
+//! `TWILIO_WEBHOOK_SHARED_KEY_SECRET` with the header's algorithm; such a request is refused
+//! when that secret is not configured (see `phone_twilio::signature`).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use phone_twilio::signature::RequestValidator;
+use phone_config::keys;
+use phone_twilio::signature::{
+    Refusal, RequestValidator, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, SignatureHeaders,
+};
 use secrecy::ExposeSecret;
 
 use crate::{ApiError, AppState};
@@ -37,11 +45,11 @@ impl FromRequest<AppState> for SignedForm {
             .unwrap_or("/")
             .to_owned();
         let url = format!("{}{}", base.trim_end_matches('/'), path);
-        let signature = req
-            .headers()
-            .get("x-twilio-signature")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let headers = req.headers();
+        let signature = headers.get(SIGNATURE_HEADER).map(|v| v.as_bytes().to_vec());
+        let settings = headers
+            .get(SIGNATURE_SETTINGS_HEADER)
+            .map(|v| v.as_bytes().to_vec());
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES)
@@ -52,17 +60,38 @@ impl FromRequest<AppState> for SignedForm {
         if body.len() > MAX_WEBHOOK_BYTES {
             return Err(ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES));
         }
-        let Some(signature) = signature else {
+        if signature.is_none() {
             tracing::warn!(%path, "Twilio webhook without X-Twilio-Signature refused");
             return Err(ApiError::Forbidden);
-        };
+        }
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|e| ApiError::BadRequest(format!("form body: {e}")))?;
-        let validator = RequestValidator::new(token.expose_secret());
-        if !validator.validate_form(&url, &params, &signature) {
-            tracing::warn!(%path, "Twilio webhook with an invalid signature refused");
+        let mut validator = RequestValidator::new(token.expose_secret());
+        if let Some(shared) = &config.twilio.webhook_shared_key {
+            validator = validator.with_shared_key(shared.expose_secret());
+        }
+        let headers = SignatureHeaders {
+            signature: signature.as_deref(),
+            settings: settings.as_deref(),
+        };
+        if let Err(refusal) = validator.validate_form(&url, &params, &headers) {
+            log_refusal(&path, &refusal);
             return Err(ApiError::Forbidden);
         }
         Ok(Self(params))
+    }
+}
+
+/// One log line per refused webhook; a missing SharedKey secret is a configuration error.
+fn log_refusal(path: &str, refusal: &Refusal) {
+    if let Refusal::NoSharedKey { .. } = refusal {
+        tracing::error!(
+            %path,
+            reason = %refusal,
+            setting = keys::TWILIO_WEBHOOK_SHARED_KEY_SECRET,
+            "Twilio webhook signed with a SharedKey refused: set the SharedKey's secret"
+        );
+    } else {
+        tracing::warn!(%path, reason = %refusal, "Twilio webhook with an invalid signature refused");
     }
 }

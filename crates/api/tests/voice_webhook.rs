@@ -98,10 +98,12 @@ async fn signed_incoming_call_gets_stream_twiml_and_a_call_row() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/xml");
     let twiml = res.text().await.unwrap();
-    assert!(
-        twiml.contains("<Connect><Stream url=\"wss://stream.example.com/voice/stream\">"),
-        "{twiml}"
+    // The `<Connect action>` is what the caller hears after the stream (stream_ended.rs).
+    let connect = format!(
+        "<Connect action=\"{}/voice/stream-ended\"><Stream url=\"wss://stream.example.com/voice/stream\">",
+        server.base
     );
+    assert!(twiml.contains(&connect), "{twiml}");
     let token = parameter(&twiml, "token").expect("token parameter");
     assert!(token.len() >= 40);
     assert_eq!(parameter(&twiml, "caller"), Some("+14155550123"));

@@ -9,6 +9,11 @@ pub const STREAM_PUBLIC_URL: &str = "STREAM_PUBLIC_URL";
 pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
 /// Twilio auth token (secret).
 pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+/// Secret of the Twilio SharedKey that signs webhooks matched by a Webhooks Rule (secret),
+/// optional. Requests carrying `X-Twilio-Webhooks-Signature-Settings` are checked with it and
+/// the algorithm the header names (HMAC-SHA256 or HMAC-SHA1), and refused when it is unset;
+/// requests without that header are still checked with `TWILIO_AUTH_TOKEN` (HMAC-SHA1).
+pub const TWILIO_WEBHOOK_SHARED_KEY_SECRET: &str = "TWILIO_WEBHOOK_SHARED_KEY_SECRET";
 /// Twilio API key SID (`SK…`), optional.
 pub const TWILIO_API_KEY_SID: &str = "TWILIO_API_KEY_SID";
 /// Twilio API key secret (secret), optional.
@@ -21,15 +26,25 @@ pub const TWILIO_FROM_NUMBER: &str = "TWILIO_FROM_NUMBER";
 pub const TRANSFER_NUMBER: &str = "TRANSFER_NUMBER";
 /// OpenAI API key (secret).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
-/// OpenAI Realtime URL (default `wss://api.openai.com/v1/realtime?model=gpt-realtime`).
+/// OpenAI Realtime WebSocket base URL (default `wss://api.openai.com/v1/realtime`). The
+/// connect URL is this with `model=<OPENAI_REALTIME_MODEL>` added to its query (other query
+/// parameters are kept); a `model=` already in it must name the same model, or the
+/// configuration is refused.
 pub const OPENAI_REALTIME_URL: &str = "OPENAI_REALTIME_URL";
-/// Realtime model name (default `gpt-realtime`).
+/// Realtime (voice) model, set once here (default `gpt-realtime-2.1`): it goes into the
+/// connect URL, never into `session.update`, and prices the call until the server reports its
+/// model.
 pub const OPENAI_REALTIME_MODEL: &str = "OPENAI_REALTIME_MODEL";
+/// `reasoning.effort` of reasoning Realtime models (the `gpt-realtime-2` family):
+/// `minimal`, `low` (default), `medium`, `high` or `xhigh`. Not sent to other models.
+pub const OPENAI_REALTIME_REASONING_EFFORT: &str = "OPENAI_REALTIME_REASONING_EFFORT";
+/// Model transcribing the caller during a call (default `gpt-transcribe`).
+pub const OPENAI_TRANSCRIPTION_MODEL: &str = "OPENAI_TRANSCRIPTION_MODEL";
 /// Voice (default `marin`).
 pub const OPENAI_VOICE: &str = "OPENAI_VOICE";
 /// OpenAI REST base URL (default `https://api.openai.com/v1`).
 pub const OPENAI_API_BASE_URL: &str = "OPENAI_API_BASE_URL";
-/// Text model for the SMS/REST/email agent.
+/// Text model for the SMS/REST/email agent, over Chat Completions (default `gpt-5.4-mini`).
 pub const OPENAI_TEXT_MODEL: &str = "OPENAI_TEXT_MODEL";
 /// DynamoDB table; when absent the embedded local store is used.
 pub const TABLE_NAME: &str = "TABLE_NAME";
@@ -110,3 +125,13 @@ pub const AGENT_DEADLINE_SECS: &str = "AGENT_DEADLINE_SECS";
 /// Seconds an HTTP client has to send a request's line and headers to `phone-agent serve` or
 /// the stream host before the connection is closed (slowloris; default 10).
 pub const HEADER_READ_TIMEOUT_SECS: &str = "HEADER_READ_TIMEOUT_SECS";
+/// The owner's phone numbers, E.164, comma-separated. A caller from one of them is the owner
+/// only with full STIR/SHAKEN attestation or the PIN; a texter from one of them is the owner.
+/// Booking requests, guests' messages and failed-call notices are texted to the first.
+pub const OWNER_NUMBERS: &str = "OWNER_NUMBERS";
+/// The owner's mail address(es), comma-separated: the email processor treats mail from them
+/// as the owner's.
+pub const OWNER_EMAIL: &str = "OWNER_EMAIL";
+/// The owner PIN (secret, 4 to 12 digits): typed on the keypad, it makes a call from an owner
+/// number without full attestation an owner call.
+pub const OWNER_PIN: &str = "OWNER_PIN";

@@ -11,6 +11,7 @@
 
 pub mod keys;
 pub mod logging;
+mod openai;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,10 @@ use phone_core::store::Retention;
 use phone_core::{PhoneNumber, PriceTable};
 use secrecy::SecretString;
 
+pub use openai::{
+    DEFAULT_REALTIME_BASE_URL, DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL,
+    DEFAULT_TRANSCRIPTION_MODEL, OpenAiConfig, ReasoningEffort,
+};
 pub use parse::ConfigError;
 use parse::Source;
 
@@ -49,6 +54,9 @@ pub struct TwilioConfig {
     pub account_sid: Option<String>,
     /// Auth token: signs webhooks and, without an API key, authenticates REST calls.
     pub auth_token: Option<SecretString>,
+    /// SharedKey secret for webhooks a Webhooks Rule signs (they carry
+    /// `X-Twilio-Webhooks-Signature-Settings`); `None` refuses such webhooks.
+    pub webhook_shared_key: Option<SecretString>,
     /// Optional API key SID (`SK…`) for REST calls.
     pub api_key_sid: Option<String>,
     /// Secret of the API key.
@@ -59,23 +67,6 @@ pub struct TwilioConfig {
     pub from_number: Option<PhoneNumber>,
     /// Where `transfer_call` sends the caller.
     pub transfer_number: Option<PhoneNumber>,
-}
-
-/// OpenAI settings.
-#[derive(Debug, Clone)]
-pub struct OpenAiConfig {
-    /// API key; without it the local demo uses its offline stand-in.
-    pub api_key: Option<SecretString>,
-    /// Realtime WebSocket URL (GA).
-    pub realtime_url: String,
-    /// Realtime model, for pricing and `session.update`.
-    pub realtime_model: String,
-    /// Voice of the assistant.
-    pub voice: String,
-    /// Base URL of the REST API (text agent); tests point it at loopback.
-    pub api_base_url: String,
-    /// Model used by the text agent (SMS, REST, email).
-    pub text_model: String,
 }
 
 /// Google account access; the adapters are used only when client id, secret and refresh token
@@ -177,6 +168,13 @@ pub struct Config {
     pub agent_deadline: Duration,
     /// How long a client has to send a request's line and headers to a long-running server.
     pub header_read_timeout: Duration,
+    /// The owner's numbers (`OWNER_NUMBERS`), in the order given; the first is texted booking
+    /// requests, guests' messages, and when a call fails with no transfer number.
+    pub owner_numbers: Vec<PhoneNumber>,
+    /// The owner's mail addresses, lower-case (`OWNER_EMAIL`).
+    pub owner_emails: Vec<String>,
+    /// The owner PIN (`OWNER_PIN`), redacted in `Debug`.
+    pub owner_pin: Option<SecretString>,
 }
 
 impl Config {
@@ -216,6 +214,7 @@ impl Config {
             twilio: TwilioConfig {
                 account_sid: src.prefixed(keys::TWILIO_ACCOUNT_SID, "AC")?,
                 auth_token: src.secret(keys::TWILIO_AUTH_TOKEN),
+                webhook_shared_key: src.secret(keys::TWILIO_WEBHOOK_SHARED_KEY_SECRET),
                 api_key_sid: src.prefixed(keys::TWILIO_API_KEY_SID, "SK")?,
                 api_key_secret: src.secret(keys::TWILIO_API_KEY_SECRET),
                 api_base_url: src
@@ -224,26 +223,7 @@ impl Config {
                 from_number: src.phone(keys::TWILIO_FROM_NUMBER)?,
                 transfer_number: src.phone(keys::TRANSFER_NUMBER)?,
             },
-            openai: OpenAiConfig {
-                api_key: src.secret(keys::OPENAI_API_KEY),
-                realtime_url: src
-                    .url(keys::OPENAI_REALTIME_URL, &["wss", "ws"])?
-                    .unwrap_or_else(|| {
-                        "wss://api.openai.com/v1/realtime?model=gpt-realtime".into()
-                    }),
-                realtime_model: src
-                    .string(keys::OPENAI_REALTIME_MODEL)
-                    .unwrap_or_else(|| "gpt-realtime".into()),
-                voice: src
-                    .string(keys::OPENAI_VOICE)
-                    .unwrap_or_else(|| "marin".into()),
-                api_base_url: src
-                    .url(keys::OPENAI_API_BASE_URL, &["https", "http"])?
-                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                text_model: src
-                    .string(keys::OPENAI_TEXT_MODEL)
-                    .unwrap_or_else(|| "gpt-4.1-mini".into()),
-            },
+            openai: OpenAiConfig::from_source(&src)?,
             store,
             api_key: src.secret(keys::API_KEY),
             assistant: AssistantConfig {
@@ -290,6 +270,9 @@ impl Config {
                     .string(keys::EMAIL_QUERY)
                     .unwrap_or_else(|| phone_core::email::DEFAULT_QUERY.into()),
             },
+            owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
+            owner_emails: src.emails(keys::OWNER_EMAIL)?,
+            owner_pin: src.pin(keys::OWNER_PIN)?,
             sms_reply_deadline: match src.u64(keys::SMS_REPLY_DEADLINE_SECS, 10)? {
                 // Twilio gives up on a webhook after 15 s; past 14 the empty answer is too late.
                 secs @ 1..=14 => Duration::from_secs(secs),
@@ -372,6 +355,14 @@ impl Config {
         self.stream_url
             .as_deref()
             .ok_or(ConfigError::Missing(keys::STREAM_PUBLIC_URL))
+    }
+
+    /// Who the owner is, for the access decisions.
+    pub fn owners(&self) -> phone_core::access::Owners {
+        phone_core::access::Owners {
+            numbers: self.owner_numbers.clone(),
+            emails: self.owner_emails.clone(),
+        }
     }
 
     /// The REST API key, or an error naming `API_KEY`.

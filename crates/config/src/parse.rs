@@ -114,6 +114,55 @@ impl<'a> Source<'a> {
             .transpose()
     }
 
+    /// A comma-separated list of E.164 numbers; unset is empty.
+    pub(crate) fn phones(&self, key: &'static str) -> Result<Vec<PhoneNumber>, ConfigError> {
+        let Some(v) = self.string(key) else {
+            return Ok(Vec::new());
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| PhoneNumber::parse(n).map_err(|e| ConfigError::invalid(key, e.to_string())))
+            .collect()
+    }
+
+    /// A comma-separated list of mail addresses, lower-cased; unset is empty.
+    pub(crate) fn emails(&self, key: &'static str) -> Result<Vec<String>, ConfigError> {
+        let Some(v) = self.string(key) else {
+            return Ok(Vec::new());
+        };
+        v.split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                let ok = a.len() <= 254
+                    && a.split_once('@').is_some_and(|(local, domain)| {
+                        !local.is_empty() && domain.contains('.') && !domain.contains('@')
+                    })
+                    && !a.chars().any(|c| c.is_whitespace() || "<>\",;".contains(c));
+                if ok {
+                    Ok(a.to_ascii_lowercase())
+                } else {
+                    Err(ConfigError::invalid(
+                        key,
+                        "expected mail addresses like me@example.com, comma-separated",
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// A secret of 4 to 12 ASCII digits.
+    pub(crate) fn pin(&self, key: &'static str) -> Result<Option<SecretString>, ConfigError> {
+        let Some(v) = self.string(key) else {
+            return Ok(None);
+        };
+        if !(4..=12).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::invalid(key, "expected 4 to 12 digits"));
+        }
+        Ok(Some(SecretString::from(v)))
+    }
+
     pub(crate) fn time_zone(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.string(key) else {
             return Ok(None);

@@ -18,11 +18,26 @@ fn empty_environment_gives_local_defaults() {
     assert_eq!(config.store, StoreChoice::Local { path: None });
     assert_eq!(
         config.openai.realtime_url,
-        "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+        "wss://api.openai.com/v1/realtime?model=gpt-realtime-2.1"
     );
     assert_eq!(config.twilio.api_base_url, "https://api.twilio.com");
     assert_eq!(config.assistant.time_zone, "UTC");
     assert!(config.openai.api_key.is_none());
+    assert!(config.twilio.webhook_shared_key.is_none());
+}
+
+#[test]
+fn owner_numbers_are_a_comma_list_in_order() {
+    let config =
+        Config::from_map(&map(&[("OWNER_NUMBERS", " +14155550100, ,+447700900123 ")])).unwrap();
+    let numbers: Vec<&str> = config.owner_numbers.iter().map(|n| n.as_str()).collect();
+    assert_eq!(numbers, ["+14155550100", "+447700900123"]);
+    assert!(
+        Config::from_map(&BTreeMap::new())
+            .unwrap()
+            .owner_numbers
+            .is_empty()
+    );
 }
 
 #[test]
@@ -77,6 +92,10 @@ fn malformed_values_name_the_key_but_not_the_value() {
         ("PRICE_TABLE_JSON", "{not json"),
         ("MAX_CALL_COST_USD", "-0.25"),
         ("OAUTH_STATE_SECRET", "too-short"),
+        ("OPENAI_REALTIME_REASONING_EFFORT", "extreme"),
+        ("OPENAI_REALTIME_MODEL", "gpt realtime?"),
+        ("OPENAI_TEXT_MODEL", "gpt&5"),
+        ("OWNER_NUMBERS", "+14155550100,0800-SECRETISH"),
     ];
     for (key, value) in cases {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
@@ -96,6 +115,7 @@ fn secrets_never_appear_in_debug_output() {
         ("OPENAI_API_KEY", "sk-very-secret-2"),
         ("API_KEY", "api-very-secret-3"),
         ("TWILIO_API_KEY_SECRET", "sk-very-secret-4"),
+        ("TWILIO_WEBHOOK_SHARED_KEY_SECRET", "shared-very-secret-5"),
     ]))
     .unwrap();
     let debug = format!("{config:?}");
@@ -104,6 +124,7 @@ fn secrets_never_appear_in_debug_output() {
         "sk-very-secret-2",
         "api-very-secret-3",
         "sk-very-secret-4",
+        "shared-very-secret-5",
     ] {
         assert!(!debug.contains(secret), "secret leaked into Debug output");
     }
@@ -111,6 +132,8 @@ fn secrets_never_appear_in_debug_output() {
         config.require_twilio_auth_token().unwrap().expose_secret(),
         "tok-very-secret-1"
     );
+    let shared = config.twilio.webhook_shared_key.as_ref().unwrap();
+    assert_eq!(shared.expose_secret(), "shared-very-secret-5");
 }
 
 #[test]
@@ -154,4 +177,107 @@ fn call_cost_cap_is_read_in_nano_dollars() {
     assert_eq!(config.stream.max_cost_nano_usd, Some(500_000_000));
     let none = Config::from_map(&map(&[])).unwrap();
     assert_eq!(none.stream.max_cost_nano_usd, None);
+}
+
+#[test]
+fn default_models_are_the_current_ones() {
+    let config = Config::from_map(&BTreeMap::new()).unwrap();
+    assert_eq!(config.openai.realtime_model, "gpt-realtime-2.1");
+    assert_eq!(config.openai.realtime_model, DEFAULT_REALTIME_MODEL);
+    assert_eq!(config.openai.transcription_model, "gpt-transcribe");
+    assert_eq!(config.openai.text_model, DEFAULT_TEXT_MODEL);
+    assert_eq!(config.openai.reasoning_effort, ReasoningEffort::Low);
+}
+
+#[test]
+fn realtime_url_is_built_from_the_one_configured_model() {
+    let config = Config::from_map(&map(&[
+        ("OPENAI_REALTIME_MODEL", "gpt-realtime-2.1-mini"),
+        (
+            "OPENAI_REALTIME_URL",
+            "ws://127.0.0.1:4000/v1/realtime?trace=1",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.openai.realtime_url,
+        "ws://127.0.0.1:4000/v1/realtime?trace=1&model=gpt-realtime-2.1-mini"
+    );
+    assert_eq!(config.openai.realtime_model, "gpt-realtime-2.1-mini");
+
+    // A URL carrying the same model is used as is.
+    let same = "wss://proxy.example/v1/realtime?model=gpt-realtime-2";
+    let config = Config::from_map(&map(&[
+        ("OPENAI_REALTIME_MODEL", "gpt-realtime-2"),
+        ("OPENAI_REALTIME_URL", same),
+    ]))
+    .unwrap();
+    assert_eq!(config.openai.realtime_url, same);
+}
+
+#[test]
+fn a_url_naming_another_model_is_a_configuration_error_naming_both_keys() {
+    // The old default URL with the new default model: the socket would run gpt-realtime while
+    // the call is priced as gpt-realtime-2.1.
+    let err = Config::from_map(&map(&[(
+        "OPENAI_REALTIME_URL",
+        "wss://api.openai.com/v1/realtime?model=gpt-realtime",
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("OPENAI_REALTIME_URL"), "{err}");
+    assert!(err.contains("OPENAI_REALTIME_MODEL"), "{err}");
+}
+
+#[test]
+fn reasoning_effort_is_read_and_validated() {
+    let config = Config::from_map(&map(&[("OPENAI_REALTIME_REASONING_EFFORT", "xhigh")])).unwrap();
+    assert_eq!(config.openai.reasoning_effort, ReasoningEffort::Xhigh);
+    let err = Config::from_map(&map(&[("OPENAI_REALTIME_REASONING_EFFORT", "max")]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "configuration OPENAI_REALTIME_REASONING_EFFORT is invalid: expected minimal, low, \
+         medium, high or xhigh"
+    );
+}
+
+#[test]
+fn the_default_price_table_prices_every_default_token_billed_model() {
+    let prices = PriceTable::default();
+    for model in [DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL] {
+        assert!(prices.prices_for(model).is_some(), "no price for {model}");
+    }
+}
+
+#[test]
+fn owners_are_read_and_the_pin_is_redacted() {
+    let config = Config::from_map(&map(&[
+        ("OWNER_NUMBERS", "+14155550100, +33612345678"),
+        ("OWNER_EMAIL", "Me@Example.com,me@work.example"),
+        ("OWNER_PIN", "482193"),
+    ]))
+    .unwrap();
+    assert_eq!(config.owner_numbers.len(), 2);
+    assert_eq!(config.owner_numbers[1].as_str(), "+33612345678");
+    assert_eq!(config.owner_emails, ["me@example.com", "me@work.example"]);
+    assert_eq!(config.owner_pin.as_ref().unwrap().expose_secret(), "482193");
+    assert!(!format!("{config:?}").contains("482193"));
+    let none = Config::from_map(&map(&[])).unwrap();
+    assert!(none.owner_numbers.is_empty() && none.owner_emails.is_empty());
+    assert!(none.owner_pin.is_none());
+    for (key, bad) in [
+        ("OWNER_NUMBERS", "+14155550100, 555-0100"),
+        ("OWNER_EMAIL", "me@example.com, not-an-address"),
+        ("OWNER_PIN", "12a4"),
+        ("OWNER_PIN", "123"),
+    ] {
+        let err = Config::from_map(&map(&[(key, bad)])).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+        assert!(
+            !err.to_string().contains(bad),
+            "the value is not echoed: {err}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::ports::{ChatMessage, ChatModel, ChatRole, ChatUsage, PortError, ToolSpec};
 use crate::store::{Keys, PutMode, StoreError};
-use crate::tools::{ToolContext, ToolOutcome, chat_tools, run_tool};
+use crate::tools::{ToolContext, ToolOutcome, access_instructions, chat_tools_for, run_tool};
 
 /// Most model calls per user message.
 pub const MAX_STEPS: usize = 6;
@@ -37,13 +37,14 @@ pub struct AgentReply {
     pub usage: ChatUsage,
 }
 
-/// The system prompt: persona, time, zone, and what is remembered about the person.
+/// The system prompt: persona and access level, time, zone, and what is remembered about the
+/// person. A guest gets the receptionist's instructions and tools; the owner the assistant's.
 pub fn system_prompt(ctx: &ToolContext, channel: &str, memory: &str) -> String {
     let now = ctx.zone.now_text(ctx.store.clock().now());
     let mut text = format!(
-        "You are a helpful assistant reached by {channel}. Be brief. You can manage the user's calendar and send SMS and email with tools. \
-         It is now {now} in {}. Give times to tools as local wall times like 2026-11-26T15:00 in that zone. \
-         Confirm before deleting anything.",
+        "You are an assistant reached by {channel}. Be brief. {} \
+         It is now {now} in {}. Give times to tools as local wall times like 2026-11-26T15:00 in that zone.",
+        access_instructions(ctx.access),
         ctx.zone.name()
     );
     if !memory.is_empty() {
@@ -53,7 +54,8 @@ pub fn system_prompt(ctx: &ToolContext, channel: &str, memory: &str) -> String {
     text
 }
 
-/// Runs one user message through the model and the tools, appending to `history`.
+/// Runs one user message through the model and the tools of the context's access level,
+/// appending to `history`.
 pub async fn run_agent(
     ctx: &ToolContext,
     model: &dyn ChatModel,
@@ -62,7 +64,7 @@ pub async fn run_agent(
     user_message: &str,
     request_id: &str,
 ) -> Result<AgentReply, PortError> {
-    let tools = chat_tools();
+    let tools = chat_tools_for(ctx.access, ctx.channel());
     run_agent_with_tools(
         ctx,
         model,
@@ -110,10 +112,17 @@ pub async fn run_agent_with_tools(
             // The model's call id is unique per completion only; the request id and step make
             // the idempotency key unique per user message.
             let key = format!("{request_id}:{step}:{}", call.id);
-            let outcome = if tools.iter().any(|t| t.name == call.name) {
+            // Offered tools run. A tool outside the access level goes to the dispatcher too,
+            // which refuses it, logs the refusal and records the attempt.
+            let offered = tools.iter().any(|t| t.name == call.name);
+            let outcome = if offered || !ctx.allows(&call.name) {
                 run_tool(ctx, &call.name, &call.arguments, &key).await
             } else {
-                tracing::warn!(tool = %call.name, "model called a tool it was not offered");
+                tracing::warn!(
+                    tool = %call.name,
+                    access = ctx.access.as_str(),
+                    "tool refused: the model called a tool it was not offered"
+                );
                 ToolOutcome::error(format!("there is no tool named {} here", call.name))
             };
             history.push(ChatMessage::tool_result(

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::access::AccessLevel;
 use crate::phone::PhoneNumber;
 use crate::usage::{Cost, Usage};
 
@@ -101,6 +102,54 @@ impl CallStatus {
     }
 }
 
+/// How a call's media stream ended, as the stream host saw it. Recorded on the call row before
+/// the host closes Twilio's socket, because Twilio requests the `<Connect action>` URL as soon
+/// as the socket closes and the action decides from this whether the caller hears anything
+/// more (docs/voice.md, "When the stream ends").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEnd {
+    /// Twilio sent `stop` or closed: the caller hung up.
+    CallerHungUp,
+    /// The call reached its maximum duration; the assistant said goodbye.
+    MaxDuration,
+    /// The call's model cost reached its cap; the assistant said goodbye.
+    CostLimit,
+    /// The caller was silent too long; the assistant said goodbye.
+    Idle,
+    /// The host was shutting down; the assistant said goodbye.
+    Drain,
+    /// The assistant ended the call (`end_call`) after its goodbye.
+    AssistantHungUp,
+    /// The assistant transferred the caller (`transfer_call`).
+    Transferred,
+    /// OpenAI was lost mid-call and could not be reached again.
+    #[serde(rename = "openai_lost")]
+    OpenAiLost,
+    /// The OpenAI session was never configured (refused or too slow).
+    SessionNotConfigured,
+    /// OpenAI could not be reached when the call started.
+    #[serde(rename = "openai_unreachable")]
+    OpenAiUnreachable,
+}
+
+impl StreamEnd {
+    /// Whether the call ended as intended. Anything else leaves the caller mid-conversation,
+    /// so they are owed an apology and the fallback.
+    pub fn is_normal(self) -> bool {
+        match self {
+            Self::CallerHungUp
+            | Self::MaxDuration
+            | Self::CostLimit
+            | Self::Idle
+            | Self::Drain
+            | Self::AssistantHungUp
+            | Self::Transferred => true,
+            Self::OpenAiLost | Self::SessionNotConfigured | Self::OpenAiUnreachable => false,
+        }
+    }
+}
+
 /// Counters the stream host keeps while it bridges a call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallStats {
@@ -174,10 +223,20 @@ pub struct CallSession {
     /// The price of `usage`.
     #[serde(default)]
     pub cost: Cost,
+    /// What the call may do, decided by the signed voice webhook (owner number with full
+    /// STIR/SHAKEN attestation, or the owner PIN). The stream host reads it from this row,
+    /// never from anything the stream itself carries. Absent means guest.
+    #[serde(default)]
+    pub access: AccessLevel,
+    /// How the media stream ended, once the stream host has recorded it. Absent (not null)
+    /// until then: the store's write-once guard tests that the field is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_end: Option<StreamEnd>,
 }
 
 impl CallSession {
-    /// A call the voice webhook has just seen ring in.
+    /// A call the voice webhook has just seen ring in, as a guest until proven otherwise
+    /// ([`CallSession::with_access`]).
     pub fn new(
         call_sid: CallSid,
         from: Option<PhoneNumber>,
@@ -196,7 +255,15 @@ impl CallSession {
             stats: CallStats::default(),
             usage: Usage::default(),
             cost: Cost::default(),
+            access: AccessLevel::Guest,
+            stream_end: None,
         }
+    }
+
+    /// The same call with the access level the webhook decided.
+    pub fn with_access(mut self, access: AccessLevel) -> Self {
+        self.access = access;
+        self
     }
 }
 
@@ -222,6 +289,20 @@ mod tests {
         assert_eq!(CallStatus::parse("bogus"), None);
         assert!(CallStatus::Completed.is_final());
         assert!(!CallStatus::Ringing.is_final());
+    }
+
+    #[test]
+    fn only_failures_are_abnormal_ends() {
+        assert!(StreamEnd::Idle.is_normal());
+        assert!(StreamEnd::Transferred.is_normal());
+        assert!(StreamEnd::CallerHungUp.is_normal());
+        assert!(!StreamEnd::OpenAiLost.is_normal());
+        assert!(!StreamEnd::SessionNotConfigured.is_normal());
+        assert!(!StreamEnd::OpenAiUnreachable.is_normal());
+        assert_eq!(
+            serde_json::to_value(StreamEnd::OpenAiUnreachable).unwrap(),
+            "openai_unreachable"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The phone agent's domain, free of network and AWS code.
 //!
+//! - [`access`]: who may do what: owner or guest, and how each channel proves the owner.
+//! - [`booking`]: a guest's booking request and the owner's YES/NO by SMS.
 //! - [`call`]: one phone call's session row and its live statistics.
 //! - [`transcript`]: the turns spoken on a call.
 //! - [`memory`]: what the assistant remembers about a caller between calls.
@@ -14,7 +16,9 @@
 //! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
 //! implement the traits defined here.
 
+pub mod access;
 pub mod agent;
+pub mod booking;
 pub mod call;
 pub mod clock;
 pub mod email;
@@ -29,7 +33,8 @@ pub mod tools;
 pub mod transcript;
 pub mod usage;
 
-pub use call::{CallSession, CallSid, CallStats, CallStatus};
+pub use access::AccessLevel;
+pub use call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
 pub use clock::{Clock, SystemClock};
 pub use memory::{CallerMemory, MemoryNote};
 pub use phone::PhoneNumber;

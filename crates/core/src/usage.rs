@@ -84,16 +84,24 @@ pub enum PriceTableError {
 }
 
 impl Default for PriceTable {
-    /// OpenAI's published prices (PROTOCOLS.md §2.5).
+    /// OpenAI's published prices per 1M tokens (PROTOCOLS.md §2.5, PROTOCOLS-LIVE.md §D) for the
+    /// default models and their siblings. Models retired by OpenAI stay while they still run.
     fn default() -> Self {
-        let realtime = ModelPrices {
+        // gpt-realtime-2 and -2.1: text out is $24 (gpt-realtime's was $16), the rest unchanged.
+        let realtime_2 = ModelPrices {
             text_in: 4.0,
             text_cached: 0.40,
-            text_out: 16.0,
+            text_out: 24.0,
             audio_in: 32.0,
             audio_cached: 0.40,
             audio_out: 64.0,
         };
+        // gpt-realtime and gpt-realtime-1.5 (shutdown of gpt-realtime announced for 2027-01-20).
+        let realtime_1 = ModelPrices {
+            text_out: 16.0,
+            ..realtime_2
+        };
+        // gpt-realtime-2.1-mini, and gpt-realtime-mini (same prices).
         let mini = ModelPrices {
             text_in: 0.60,
             text_cached: 0.06,
@@ -102,9 +110,29 @@ impl Default for PriceTable {
             audio_cached: 0.30,
             audio_out: 20.0,
         };
-        let mut models = BTreeMap::new();
-        models.insert("gpt-realtime".to_owned(), realtime);
-        models.insert("gpt-realtime-mini".to_owned(), mini);
+        // The text agent's default. UNCONFIRMED on an OpenAI page: $0.75 in / $0.075 cached /
+        // $4.50 out is what third-party model catalogues (Vercel AI Gateway, LiteLLM's table)
+        // publish; OpenAI's own model page was not available to check. Text only: no audio.
+        let text_mini = ModelPrices {
+            text_in: 0.75,
+            text_cached: 0.075,
+            text_out: 4.50,
+            audio_in: 0.0,
+            audio_cached: 0.0,
+            audio_out: 0.0,
+        };
+        let models = [
+            ("gpt-realtime-2", realtime_2),
+            ("gpt-realtime-2.1", realtime_2),
+            ("gpt-realtime-2.1-mini", mini),
+            ("gpt-realtime-1.5", realtime_1),
+            ("gpt-realtime", realtime_1),
+            ("gpt-realtime-mini", mini),
+            ("gpt-5.4-mini", text_mini),
+        ]
+        .into_iter()
+        .map(|(name, prices)| (name.to_owned(), prices))
+        .collect();
         Self { models }
     }
 }
@@ -129,13 +157,18 @@ impl PriceTable {
         Ok(Self { models })
     }
 
-    /// Prices for `model`. Dated snapshots (`gpt-realtime-2025-08-28`) fall back to the longest
-    /// configured name that prefixes them.
+    /// Prices for `model`. A dated snapshot (`gpt-realtime-2025-08-28`) falls back to the
+    /// longest configured name it extends by `-YYYY…`; any other unknown name has no price, so
+    /// `gpt-realtime-2` is never billed at `gpt-realtime`'s rates by accident of spelling.
     pub fn prices_for(&self, model: &str) -> Option<&ModelPrices> {
         self.models.get(model).or_else(|| {
             self.models
                 .iter()
-                .filter(|(name, _)| model.starts_with(name.as_str()))
+                .filter(|(name, _)| {
+                    model
+                        .strip_prefix(name.as_str())
+                        .is_some_and(is_snapshot_suffix)
+                })
                 .max_by_key(|(name, _)| name.len())
                 .map(|(_, p)| p)
         })
@@ -163,6 +196,17 @@ impl PriceTable {
             output_nano_usd: output,
         })
     }
+}
+
+/// `-2025-08-28`, `-2025`: a date suffix, as OpenAI names snapshots.
+fn is_snapshot_suffix(suffix: &str) -> bool {
+    let Some(date) = suffix.strip_prefix('-') else {
+        return false;
+    };
+    let bytes = date.as_bytes();
+    bytes.len() >= 4
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')
 }
 
 /// A price in nano-dollars (10⁻⁹ USD), split into input and output.
@@ -221,7 +265,42 @@ mod tests {
             table.prices_for("gpt-realtime-mini-2025"),
             table.prices_for("gpt-realtime-mini")
         );
+        assert_eq!(
+            table.prices_for("gpt-realtime-2.1-2026-06-01"),
+            table.prices_for("gpt-realtime-2.1")
+        );
         assert!(table.cost("whisper", &Usage::default()).is_none());
+        // A newer model is not priced as the older one whose name it extends.
+        assert!(table.prices_for("gpt-realtime-3").is_none());
+        assert!(table.prices_for("gpt-realtime-2.1-nano").is_none());
+        assert!(table.prices_for("gpt-realtime-x-2025").is_none());
+    }
+
+    #[test]
+    fn realtime_2_family_prices_are_openais() {
+        let table = PriceTable::default();
+        let two = ModelPrices {
+            text_in: 4.0,
+            text_cached: 0.40,
+            text_out: 24.0,
+            audio_in: 32.0,
+            audio_cached: 0.40,
+            audio_out: 64.0,
+        };
+        assert_eq!(table.prices_for("gpt-realtime-2"), Some(&two));
+        assert_eq!(table.prices_for("gpt-realtime-2.1"), Some(&two));
+        let mini = table.prices_for("gpt-realtime-2.1-mini").unwrap();
+        assert_eq!((mini.text_in, mini.text_out), (0.60, 2.40));
+        assert_eq!((mini.audio_in, mini.audio_out), (10.0, 20.0));
+        // 1,000 text-out tokens: $0.024 on 2.1 (gpt-realtime charged $0.016).
+        let usage = Usage {
+            output_text_tokens: 1000,
+            ..Usage::default()
+        };
+        let cost = table.cost("gpt-realtime-2.1", &usage).unwrap();
+        assert_eq!(cost.output_nano_usd, 24_000_000);
+        let old = table.cost("gpt-realtime", &usage).unwrap();
+        assert_eq!(old.output_nano_usd, 16_000_000);
     }
 
     #[test]

@@ -67,6 +67,8 @@ const CASES: &[Case] = &[
     Case { function: "voice", status: 403, request: || unsigned_form("/voice/incoming") },
     Case { function: "voice", status: 403, request: || unsigned_form("/voice/status") },
     Case { function: "voice", status: 200, request: || signed_form("/voice/incoming", &incoming_call()) },
+    Case { function: "voice", status: 403, request: || unsigned_form("/voice/stream-ended") },
+    Case { function: "voice", status: 200, request: || signed_form("/voice/stream-ended", &incoming_call()) },
     Case { function: "calls", status: 401, request: || ApiGatewayV2Request::get(&format!("/calls/{CALL_SID}")) },
     Case { function: "calls", status: 404, request: || with_key(ApiGatewayV2Request::get("/calls/CAffffffffffffffffffffffffffffffff")) },
     Case { function: "agent", status: 401, request: || ApiGatewayV2Request::json("POST", "/agent", &serde_json::json!({"message": "hi"})) },
@@ -215,7 +217,12 @@ async fn signed_incoming_call_gets_connect_stream_twiml() {
         .expect("invoking voice");
     assert_eq!(reply.status, 200, "{}\n{}", reply.text(), voice.stderr());
     let twiml = reply.text();
-    assert!(twiml.contains("<Connect>"), "{twiml}");
+    assert!(
+        twiml.contains(&format!(
+            r#"<Connect action="https://{API_DOMAIN}/voice/stream-ended">"#
+        )),
+        "{twiml}"
+    );
     assert!(
         twiml.contains("wss://stream.example.test/voice/stream"),
         "{twiml}"

@@ -165,6 +165,7 @@ fn every_endpoint_has_a_route() {
         ("health", "GET /health"),
         ("voice", "POST /voice/incoming"),
         ("voice", "POST /voice/status"),
+        ("voice", "POST /voice/stream-ended"),
         ("calls", "GET /calls/{callSid}"),
         ("agent", "POST /agent"),
         ("agent", "DELETE /memory/{number}"),

@@ -121,6 +121,7 @@ async fn world(from: &str) -> World {
         call_control: Arc::new(LocalCallControl::default()),
         zone: LocalZone::new("Europe/Paris").unwrap(),
         transfer_number: None,
+        owners: Default::default(),
     };
     World {
         store,
@@ -200,18 +201,24 @@ async fn only_calendar_tools_are_offered_and_others_are_refused() {
     let seen = model.seen.lock().unwrap().clone();
     let mut offered = seen[0].1.clone();
     offered.sort();
-    let mut expected: Vec<String> = EMAIL_TOOLS.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(offered, expected);
+    // A stranger's mail: free/busy and a meeting with the sender, nothing that reads titles.
+    assert_eq!(offered, ["create_event", "find_free_time"]);
+    assert!(offered.iter().all(|t| EMAIL_TOOLS.contains(&t.as_str())));
     let tool_answer = seen[1].0.last().unwrap().content.clone().unwrap();
     assert!(
-        tool_answer.contains("no tool named send_email"),
+        tool_answer.contains("send_email is not available"),
         "{tool_answer}"
     );
     // The email reaches the model framed as untrusted data, with its text.
     let user = seen[0].0[1].content.clone().unwrap();
     assert!(user.contains("untrusted") && user.contains("Can we meet Thursday at 3pm?"));
-    assert!(record_of(&w).await.tool_calls.is_empty());
+    // The refused attempt is recorded, as a failure.
+    let calls = record_of(&w).await.tool_calls;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        (calls[0].name.as_str(), calls[0].is_error),
+        ("send_email", true)
+    );
 }
 
 #[tokio::test]

@@ -31,6 +31,9 @@ fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
         owner_pk: "CALL#CA00000000000000000000000000000001".into(),
         caller: Some(PhoneNumber::parse("+14155550123").unwrap()),
         voice,
+        access: phone_core::AccessLevel::Owner,
+        email_sender: None,
+        owner_number: None,
     };
     (ctx, sms)
 }

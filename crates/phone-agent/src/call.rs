@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use phone_simulator::audio::{self, mulaw, speech};
 use phone_simulator::caller::{
-    CallEvent, CallPlan, CallSummary, CallTarget, Cue, Emitter, EndedBy, Utterance,
+    CallEvent, CallPlan, CallSummary, CallTarget, Cue, Emitter, EndedBy, NextVerb, Utterance,
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -125,9 +125,13 @@ pub fn print_live(mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Jo
                     call_sid,
                     webhook_ms,
                     stream_url,
+                    action,
                     parameters,
                 } => format!(
-                    "ring: POST /voice/incoming (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    "ring: POST /voice/incoming (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect{}><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    action
+                        .map(|a| format!(" action=\"{a}\""))
+                        .unwrap_or_default(),
                     parameters.join(", ")
                 ),
                 CallEvent::StreamOpen => {
@@ -164,14 +168,29 @@ pub fn print_live(mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Jo
                 ),
                 CallEvent::Ended(by) => match by {
                     EndedBy::Caller => "hang-up: caller sent `stop` and closed".into(),
-                    EndedBy::Server => "hang-up: the server closed the stream".into(),
+                    EndedBy::Server => {
+                        "stream end: the server closed the stream (Twilio asks the <Connect action> what next)".into()
+                    }
                     EndedBy::TimeLimit => "hang-up: time limit reached".into(),
                 },
+                CallEvent::AfterStream { action, next } => {
+                    format!("after the stream: POST {action} (signed) -> {}", heard(&next))
+                }
                 CallEvent::Note(note) => format!("note: {note}"),
             };
             println!("[{t:6.2}s] {line}");
         }
     })
+}
+
+/// What the caller experiences from the TwiML after the stream, in one line.
+pub fn heard(next: &[NextVerb]) -> String {
+    let only_hangup = next.iter().all(|v| *v == NextVerb::Hangup);
+    if only_hangup {
+        return "nothing more is said; the call ends".into();
+    }
+    let steps: Vec<String> = next.iter().map(|v| format!("the caller {v}")).collect();
+    steps.join(", then ")
 }
 
 /// Prints the summary of a call.
@@ -254,6 +273,9 @@ pub fn print_summary(summary: &CallSummary) {
         );
     } else {
         println!("  tool calls, cost:        unknown (pass --api-key to read GET /calls/{{sid}})");
+    }
+    if let Some(next) = &summary.after_stream {
+        println!("  after the stream:        {}", heard(next));
     }
     if let Some(path) = &summary.recording {
         println!(

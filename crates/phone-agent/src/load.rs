@@ -171,6 +171,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let busy_rss = rss_kb(pid);
 
     let mut totals = EchoCallResult::default();
+    let mut setups_us = Vec::new();
     let mut failed = 0;
     for task in tasks {
         match task.await {
@@ -178,6 +179,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
                 totals.sent += r.sent;
                 totals.received += r.received;
                 totals.latencies_us.extend(r.latencies_us);
+                setups_us.extend(r.setup_us);
             }
             Ok(Err(e)) => {
                 failed += 1;
@@ -190,6 +192,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
     }
     totals.latencies_us.sort_by(|a, b| a.total_cmp(b));
+    setups_us.sort_by(|a, b| a.total_cmp(b));
     let call_seconds = args.calls as f64 * window;
     println!(
         "phone-agent load: {} calls x {} s of 20 ms frames through `phone-agent serve` (signed webhook, TwiML, signed stream), echo Realtime peer",
@@ -200,6 +203,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         percentile(&totals.latencies_us, 0.50) / 1000.0,
         percentile(&totals.latencies_us, 0.99) / 1000.0,
         totals.latencies_us.last().copied().unwrap_or(f64::NAN) / 1000.0
+    );
+    println!(
+        "  time to first audio (start -> token checked, session opened and confirmed -> probe echoed): p50 {:.2} ms, p99 {:.2} ms ({} of {} calls)",
+        percentile(&setups_us, 0.50) / 1000.0,
+        percentile(&setups_us, 0.99) / 1000.0,
+        setups_us.len(),
+        args.calls
     );
     println!(
         "  frames: sent {}, echoed back {}, lost {}; calls failed {failed}",

@@ -160,6 +160,10 @@ fn print_banner(server: &LocalServer) {
     println!("  Twilio voice URL:       POST {base}/voice/incoming");
     println!("  Twilio status callback: POST {base}/voice/status");
     println!(
+        "  after the stream:       POST {base}{} (the TwiML's <Connect action>)",
+        phone_api::routes::stream_ended::PATH
+    );
+    println!(
         "  media stream:           {}",
         c.stream_url.as_deref().unwrap_or_default()
     );

@@ -4,7 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use phone_simulator::caller::{self, CallEvent, CallPlan, CallTarget, Cue, Emitter, Utterance};
+use phone_simulator::caller::{
+    self, CallEvent, CallPlan, CallTarget, Cue, Emitter, EndedBy, NextVerb, Utterance,
+};
 use phone_simulator::offline::{OfflineConfig, OfflineRealtime, Script};
 use phone_simulator::{audio, audio::speech};
 
@@ -37,12 +39,12 @@ async fn serve(realtime_url: &str) -> Serve {
     serve_with(realtime_url, &[]).await
 }
 
-async fn serve_with(realtime_url: &str, env: &[(&str, &str)]) -> Serve {
+/// `phone-agent serve` with extra settings.
+async fn serve_with(realtime_url: &str, extra: &[(&str, &str)]) -> Serve {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
         .arg("serve")
         .env_clear()
-        .envs(env.iter().copied())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("TWILIO_AUTH_TOKEN", TOKEN)
@@ -50,6 +52,7 @@ async fn serve_with(realtime_url: &str, env: &[(&str, &str)]) -> Serve {
         .env("OPENAI_API_KEY", OPENAI_KEY)
         .env("OPENAI_REALTIME_URL", realtime_url)
         .env("RUST_LOG", "warn")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -69,7 +72,7 @@ async fn serve_with(realtime_url: &str, env: &[(&str, &str)]) -> Serve {
 
 async fn standin() -> OfflineRealtime {
     OfflineRealtime::start(OfflineConfig {
-        model: "gpt-realtime".into(),
+        model: phone_config::DEFAULT_REALTIME_MODEL.into(),
         script: Script::dentist(time::macros::date!(2026 - 11 - 25)),
         api_key: Some(OPENAI_KEY.into()),
         use_espeak: false,
@@ -243,4 +246,60 @@ async fn serve_cuts_off_a_client_trickling_its_headers() {
         .await
         .unwrap();
     assert!(health.status().is_success(), "other clients are served");
+}
+
+/// OpenAI is down (nothing listens on its port): the stream host records it and closes the
+/// stream, Twilio asks the `<Connect action>` what next, and the caller hears the apology
+/// instead of silence while the owner is texted, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hears_an_apology_when_openai_is_unreachable_and_the_owner_is_texted() {
+    const OWNER: &str = "+15550100777";
+    let server = serve_with("ws://127.0.0.1:1/v1/realtime", &[("OWNER_NUMBERS", OWNER)]).await;
+    let plan = CallPlan {
+        utterances: vec![],
+        reply_timeout: Duration::from_secs(5),
+        linger: Duration::from_secs(5),
+        max_duration: Duration::from_secs(20),
+    };
+    let summary = caller::place_call(&target(&server.base), &plan, Emitter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.ended_by, EndedBy::Server);
+    assert_eq!(
+        summary.after_stream,
+        Some(vec![
+            NextVerb::Say(
+                "Sorry, I'm having technical trouble and can't continue this call. We'll text you back shortly. Goodbye."
+                    .into()
+            ),
+            NextVerb::Hangup,
+        ])
+    );
+    let report = summary.server_report.expect("GET /calls/{sid} answered");
+    assert_eq!(report["stream_end"], "openai_unreachable");
+
+    // The SMS is sent after the TwiML answer: give it a moment.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let messages = loop {
+        let list: serde_json::Value = http
+            .get(format!("{}/sms/list", server.base))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let messages = list["messages"].as_array().cloned().unwrap_or_default();
+        if !messages.is_empty() || Instant::now() > deadline {
+            break messages;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["to"], OWNER);
+    let body = messages[0]["body"].as_str().unwrap();
+    assert!(body.contains("+15550100123"), "{body}");
+    assert!(body.contains("OpenAI could not be reached"), "{body}");
 }

@@ -40,34 +40,46 @@ pub fn function_call_output(call_id: &str, output: &Value) -> String {
     .to_string()
 }
 
-/// `response.create`, optionally with instructions for this response only.
-pub fn response_create(instructions: Option<&str>) -> String {
-    match instructions {
-        Some(text) => {
-            json!({"type": "response.create", "response": {"instructions": text}}).to_string()
-        }
-        None => json!({"type": "response.create"}).to_string(),
+/// `response.create` for the default conversation, optionally with instructions for this
+/// response only.
+///
+/// Tagged twice: `event_id` comes back in `error.event_id` if the request is refused (e.g.
+/// `conversation_already_has_active_response`), and `metadata` (`purpose`, `request` = the
+/// same id) comes back in `response.created` and `response.done`, so the response can be told
+/// apart from one that server VAD started on its own.
+pub fn response_create(event_id: &str, purpose: &str, instructions: Option<&str>) -> String {
+    let mut response = json!({"metadata": {"purpose": purpose, "request": event_id}});
+    if let Some(text) = instructions {
+        response["instructions"] = json!(text);
     }
+    json!({"type": "response.create", "event_id": event_id, "response": response}).to_string()
 }
 
 /// Tag of the out-of-band "one moment" response, found again in its `response.done`.
 pub const TOOL_WAIT_PURPOSE: &str = "tool_wait";
 
+/// What the out-of-band "one moment" response is told to say.
+const TOOL_WAIT_INSTRUCTIONS: &str = "A tool is still running. Say only a very short holding phrase in the caller's language, such as \"One moment, please.\" Nothing else.";
+
 /// An out-of-band response (`conversation: "none"`, so it leaves no item in the conversation and
-/// cannot call tools) that only says a few words while a slow tool runs.
-pub fn tool_wait_notice() -> String {
-    json!({"type": "response.create", "response": {
+/// cannot call tools) that only says a few words while a slow tool runs. Tagged like
+/// [`response_create`].
+pub fn tool_wait_notice(event_id: &str) -> String {
+    json!({"type": "response.create", "event_id": event_id, "response": {
         "conversation": "none",
         "tool_choice": "none",
-        "metadata": {"purpose": TOOL_WAIT_PURPOSE},
-        "instructions": "A tool is still running. Say only a very short holding phrase in the caller's language, such as \"One moment, please.\" Nothing else."
+        "metadata": {"purpose": TOOL_WAIT_PURPOSE, "request": event_id},
+        "instructions": TOOL_WAIT_INSTRUCTIONS
     }})
     .to_string()
 }
 
-/// `response.cancel` of the active response.
-pub fn response_cancel() -> String {
-    json!({"type": "response.cancel"}).to_string()
+/// `response.cancel`: of this response, or of the default conversation's active one.
+pub fn response_cancel(response_id: Option<&str>) -> String {
+    match response_id {
+        Some(id) => json!({"type": "response.cancel", "response_id": id}).to_string(),
+        None => json!({"type": "response.cancel"}).to_string(),
+    }
 }
 
 /// `conversation.item.truncate`: the caller heard only `audio_end_ms` of this item.
@@ -122,6 +134,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(append_audio(payload), serde_form);
+    }
+
+    #[test]
+    fn response_requests_carry_their_id_in_event_and_metadata() {
+        let v: Value =
+            serde_json::from_str(&response_create("rc-1", "greeting", Some("Say hi"))).unwrap();
+        assert_eq!(v["event_id"], "rc-1");
+        assert_eq!(v["response"]["metadata"]["request"], "rc-1");
+        assert_eq!(v["response"]["metadata"]["purpose"], "greeting");
+        assert_eq!(v["response"]["instructions"], "Say hi");
+        let v: Value = serde_json::from_str(&tool_wait_notice("rc-2")).unwrap();
+        assert_eq!(v["response"]["conversation"], "none");
+        assert_eq!(v["response"]["metadata"]["purpose"], TOOL_WAIT_PURPOSE);
     }
 
     #[test]

@@ -18,6 +18,35 @@ pub struct ApiError {
     /// Human message.
     #[serde(default)]
     pub message: String,
+    /// The `event_id` of the client event that was refused, when the error is about one: the
+    /// only way to know which request failed (PROTOCOLS.md §2.2).
+    #[serde(default)]
+    pub event_id: Option<String>,
+}
+
+/// `error.code` when a `response.create` arrives while a response of the default conversation
+/// is still running (typically one that server VAD started on its own).
+pub const ACTIVE_RESPONSE: &str = "conversation_already_has_active_response";
+
+/// `session.created.session`: what a bridge checks of the session the server opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct SessionInfo {
+    /// Session id (`sess_…`).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    /// The model serving this socket (the URL's `?model=`): the one to price the call on.
+    /// `None` when the server leaves it out.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub model: Option<String>,
+}
+
+/// A string field read as `None` when absent, `null` or not a string: a field we only report
+/// must not make the whole event unreadable.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 /// `response.created.response` / `response.done.response`.
@@ -28,6 +57,10 @@ pub struct ResponseInfo {
     /// `in_progress`, `completed`, `cancelled`, `failed`, `incomplete`.
     #[serde(default)]
     pub status: Option<String>,
+    /// The conversation the response is added to; `None` for an out-of-band response
+    /// (`conversation: "none"`). Server-VAD responses join the default conversation.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
     /// Token usage, on `response.done`.
     #[serde(default)]
     pub usage: Option<RawUsage>,
@@ -40,6 +73,18 @@ impl ResponseInfo {
     /// The client's `purpose` tag, if it gave one.
     pub fn purpose(&self) -> Option<&str> {
         self.metadata.as_ref()?.get("purpose").map(String::as_str)
+    }
+
+    /// The client's `request` tag: the `event_id` of the `response.create` that asked for this
+    /// response (server-VAD responses have none).
+    pub fn request(&self) -> Option<&str> {
+        self.metadata.as_ref()?.get("request").map(String::as_str)
+    }
+
+    /// Whether the response ran to its end (`completed`); cancelled, failed and incomplete
+    /// responses did not, and what they asked for must not be acted on.
+    pub fn completed(&self) -> bool {
+        self.status.as_deref() == Some("completed")
     }
 }
 
@@ -113,7 +158,11 @@ impl RawUsage {
 pub enum ServerEvent<'a> {
     /// First event of a session.
     #[serde(rename = "session.created")]
-    SessionCreated,
+    SessionCreated {
+        /// The session as opened, with the model serving it.
+        #[serde(default)]
+        session: SessionInfo,
+    },
     /// Our `session.update` is in force.
     #[serde(rename = "session.updated")]
     SessionUpdated,
@@ -291,11 +340,59 @@ mod tests {
     }
 
     #[test]
+    fn session_created_exposes_the_model_the_server_reports() {
+        let text = r#"{"type":"session.created","event_id":"event_1","session":{"type":"realtime","object":"realtime.session","id":"sess_1","model":"gpt-realtime-2.1","output_modalities":["audio"],"audio":{"input":{"format":{"type":"audio/pcm","rate":24000}}}}}"#;
+        let ServerEvent::SessionCreated { session } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(session.model.as_deref(), Some("gpt-realtime-2.1"));
+        assert_eq!(session.id.as_deref(), Some("sess_1"));
+    }
+
+    #[test]
+    fn session_created_without_a_model_still_parses() {
+        for text in [
+            r#"{"type":"session.created","session":{"type":"realtime","id":"sess_1"}}"#,
+            r#"{"type":"session.created","session":{"model":null}}"#,
+            r#"{"type":"session.created","session":{"model":{"unexpected":true}}}"#,
+            r#"{"type":"session.created"}"#,
+        ] {
+            let ServerEvent::SessionCreated { session } = parse_server_event(text).unwrap() else {
+                panic!("{text}")
+            };
+            assert_eq!(session.model, None, "{text}");
+        }
+    }
+
+    #[test]
     fn beta_shape_error_is_readable() {
         let text = r#"{"type":"error","error":{"type":"invalid_request_error","code":"beta_api_shape_disabled","message":"no"}}"#;
         let ServerEvent::Error { error } = parse_server_event(text).unwrap() else {
             panic!()
         };
         assert_eq!(error.code.as_deref(), Some("beta_api_shape_disabled"));
+        assert_eq!(error.event_id, None);
+    }
+
+    #[test]
+    fn refusal_names_the_refused_event() {
+        let text = r#"{"type":"error","event_id":"event_9","error":{"type":"invalid_request_error","code":"conversation_already_has_active_response","message":"busy","param":null,"event_id":"rc-3"}}"#;
+        let ServerEvent::Error { error } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(error.code.as_deref(), Some(ACTIVE_RESPONSE));
+        assert_eq!(error.event_id.as_deref(), Some("rc-3"));
+    }
+
+    #[test]
+    fn response_tags_and_conversation_are_read() {
+        let text = r#"{"type":"response.created","response":{"id":"resp_2","status":"in_progress","conversation_id":null,"metadata":{"purpose":"tool_wait","request":"rc-4"}}}"#;
+        let ServerEvent::ResponseCreated { response } = parse_server_event(text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(response.conversation_id, None);
+        assert_eq!(response.purpose(), Some("tool_wait"));
+        assert_eq!(response.request(), Some("rc-4"));
+        assert!(!response.completed());
     }
 }

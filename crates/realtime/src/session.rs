@@ -1,5 +1,9 @@
 //! The `session.update` a call starts with (GA shape, PROTOCOLS.md §2.2): μ-law both ways so
 //! Twilio audio passes through untouched.
+//!
+//! It never names the model: the socket's model is the `?model=` of the URL it was opened with,
+//! and the API reference says `session.update` may change anything "except for `voice` and
+//! `model`".
 
 use serde_json::{Value, json};
 
@@ -35,11 +39,22 @@ impl Default for TurnDetection {
     }
 }
 
+/// Whether `model` takes `reasoning` (the `gpt-realtime-2` family: `gpt-realtime-2`,
+/// `gpt-realtime-2.1`, `gpt-realtime-2.1-mini` and their snapshots). `gpt-realtime`,
+/// `gpt-realtime-mini`, `gpt-realtime-1.5` and dated `gpt-realtime-2025-…` snapshots do not.
+pub fn takes_reasoning(model: &str) -> bool {
+    let Some(rest) = model.strip_prefix("gpt-realtime-") else {
+        return false;
+    };
+    let version = rest.split('-').next().unwrap_or("");
+    let major = version.split('.').next().unwrap_or("");
+    // `2025` (of `gpt-realtime-2025-08-28`) is a date, not a version.
+    matches!(major.parse::<u32>(), Ok(2..=99))
+}
+
 /// Everything that configures a call's session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionConfig {
-    /// `gpt-realtime`, …
-    pub model: String,
     /// `marin`, `cedar`, …
     pub voice: String,
     /// System instructions (persona, time, caller memory).
@@ -50,11 +65,15 @@ pub struct SessionConfig {
     pub transcription_model: Option<String>,
     /// Tools as `{type:"function", name, description, parameters}`.
     pub tools: Vec<Value>,
+    /// `reasoning.effort` (`minimal` … `xhigh`); `None` leaves `reasoning` out, as models
+    /// outside the `gpt-realtime-2` family need (see [`takes_reasoning`]).
+    pub reasoning_effort: Option<String>,
 }
 
 impl SessionConfig {
-    /// The `session.update` event.
-    pub fn to_event(&self) -> String {
+    /// The `session.update` event, tagged with `event_id` so a refusal (`error.event_id`) can be
+    /// traced back to it.
+    pub fn to_event(&self, event_id: &str) -> String {
         let turn_detection = match &self.turn_detection {
             TurnDetection::ServerVad {
                 threshold,
@@ -78,16 +97,18 @@ impl SessionConfig {
         if let Some(model) = &self.transcription_model {
             input["transcription"] = json!({"model": model});
         }
-        json!({"type": "session.update", "session": {
+        let mut session = json!({
             "type": "realtime",
-            "model": self.model,
             "output_modalities": ["audio"],
             "instructions": self.instructions,
             "audio": {"input": input, "output": {"format": {"type": "audio/pcmu"}, "voice": self.voice}},
             "tools": self.tools,
             "tool_choice": "auto",
-        }})
-        .to_string()
+        });
+        if let Some(effort) = &self.reasoning_effort {
+            session["reasoning"] = json!({"effort": effort});
+        }
+        json!({"type": "session.update", "event_id": event_id, "session": session}).to_string()
     }
 }
 
@@ -95,17 +116,20 @@ impl SessionConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn session_update_is_ga_pcmu_both_ways() {
-        let config = SessionConfig {
-            model: "gpt-realtime".into(),
+    fn config(reasoning_effort: Option<&str>) -> SessionConfig {
+        SessionConfig {
             voice: "marin".into(),
             instructions: "Be brief.".into(),
             turn_detection: TurnDetection::default(),
-            transcription_model: Some("gpt-4o-transcribe".into()),
+            transcription_model: Some("gpt-transcribe".into()),
             tools: vec![],
-        };
-        let v: Value = serde_json::from_str(&config.to_event()).unwrap();
+            reasoning_effort: reasoning_effort.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn session_update_is_ga_pcmu_both_ways() {
+        let v: Value = serde_json::from_str(&config(None).to_event("session-1")).unwrap();
         assert_eq!(v["session"]["type"], "realtime");
         assert_eq!(
             v["session"]["audio"]["input"]["format"]["type"],
@@ -121,10 +145,48 @@ mod tests {
         );
         assert_eq!(
             v["session"]["audio"]["input"]["transcription"]["model"],
-            "gpt-4o-transcribe"
+            "gpt-transcribe"
         );
         // Beta-only fields must not appear.
         assert!(v["session"].get("input_audio_format").is_none());
         assert!(v["session"].get("modalities").is_none());
+    }
+
+    #[test]
+    fn session_update_carries_its_event_id_and_no_model() {
+        let v: Value = serde_json::from_str(&config(None).to_event("session-7")).unwrap();
+        assert_eq!(v["event_id"], "session-7");
+        assert!(v["session"].get("model").is_none(), "{v}");
+        assert!(v.get("model").is_none(), "{v}");
+        assert!(v["session"].get("reasoning").is_none(), "{v}");
+    }
+
+    #[test]
+    fn reasoning_effort_is_sent_when_given() {
+        let v: Value = serde_json::from_str(&config(Some("low")).to_event("s")).unwrap();
+        assert_eq!(v["session"]["reasoning"], json!({"effort": "low"}));
+    }
+
+    #[test]
+    fn only_the_gpt_realtime_2_family_takes_reasoning() {
+        for model in [
+            "gpt-realtime-2",
+            "gpt-realtime-2.1",
+            "gpt-realtime-2.1-mini",
+            "gpt-realtime-2-2026-05-07",
+        ] {
+            assert!(takes_reasoning(model), "{model}");
+        }
+        for model in [
+            "gpt-realtime",
+            "gpt-realtime-mini",
+            "gpt-realtime-mini-2025-12-15",
+            "gpt-realtime-1.5",
+            "gpt-realtime-2025-08-28",
+            "gpt-4o-realtime-preview",
+            "gpt-live-1",
+        ] {
+            assert!(!takes_reasoning(model), "{model}");
+        }
     }
 }

@@ -1,17 +1,18 @@
 //! Every client event we send, checked against the official `openai` Python package's Realtime
-//! GA types (`validate_client_events.py`). Skipped loudly when the package is not installed;
-//! fails instead when `CI` is set, so CI cannot silently lose the check.
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+//! GA types (`phone_test_support::openai_oracle`). Skipped loudly when the package is not
+//! installed; fails instead when `CI` is set, so CI cannot silently lose the check.
 
 use phone_realtime::client;
 use phone_realtime::session::{SessionConfig, TurnDetection};
+use phone_test_support::openai_oracle as oracle;
 use serde_json::json;
 
-fn session(turn_detection: TurnDetection, transcription_model: Option<&str>) -> String {
+fn session(
+    turn_detection: TurnDetection,
+    transcription_model: Option<&str>,
+    reasoning_effort: Option<&str>,
+) -> String {
     SessionConfig {
-        model: "gpt-realtime".into(),
         voice: "marin".into(),
         instructions: "You answer the phone.".into(),
         turn_detection,
@@ -20,13 +21,18 @@ fn session(turn_detection: TurnDetection, transcription_model: Option<&str>) -> 
             "description": "Books an event.",
             "parameters": {"type": "object", "properties": {"title": {"type": "string"}},
                            "required": ["title"]}})],
+        reasoning_effort: reasoning_effort.map(String::from),
     }
-    .to_event()
+    .to_event("session-1")
 }
 
 fn every_client_event() -> Vec<String> {
     vec![
-        session(TurnDetection::default(), Some("gpt-4o-mini-transcribe")),
+        session(
+            TurnDetection::default(),
+            Some("gpt-transcribe"),
+            Some("low"),
+        ),
         session(
             TurnDetection::ServerVad {
                 threshold: 0.6,
@@ -35,12 +41,14 @@ fn every_client_event() -> Vec<String> {
                 idle_timeout_ms: Some(8000),
             },
             None,
+            Some("xhigh"),
         ),
         session(
             TurnDetection::SemanticVad {
                 eagerness: "low".into(),
             },
-            Some("whisper-1"),
+            Some("gpt-live-transcribe"),
+            None,
         ),
         client::append_audio("f39/fn5+fX19fA=="),
         client::input_audio_commit(),
@@ -48,9 +56,11 @@ fn every_client_event() -> Vec<String> {
         client::user_text("Book lunch with Ana."),
         client::assistant_text("Done, lunch is booked."),
         client::function_call_output("call_1", &json!({"ok": true})),
-        client::response_create(None),
-        client::response_create(Some("Say goodbye.")),
-        client::response_cancel(),
+        client::response_create("rc-1", "follow_up", None),
+        client::response_create("rc-2", "goodbye", Some("Say goodbye.")),
+        client::tool_wait_notice("rc-3"),
+        client::response_cancel(None),
+        client::response_cancel(Some("resp_1")),
         client::truncate("item_1", 0, 1500),
         client::item_delete("item_1"),
     ]
@@ -58,42 +68,5 @@ fn every_client_event() -> Vec<String> {
 
 #[test]
 fn every_client_event_validates_against_the_openai_python_types() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/validate_client_events.py"
-    );
-    let input = every_client_event().join("\n");
-    let child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return skip(&format!("python3 not runnable: {e}")),
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("python3 reads stdin");
-    let output = child.wait_with_output().expect("python3 finishes");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(3) => skip(&stderr),
-        _ => panic!("client events rejected by the openai package:\n{stderr}"),
-    }
-}
-
-fn skip(reason: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openai oracle unavailable in CI: {reason}"
-    );
-    eprintln!(
-        "\n!!! SKIPPED openai oracle: {reason}\n!!! install it with `pip install openai` to check the client events\n"
-    );
+    oracle::assert_lines_valid(oracle::Union::Client, &every_client_event());
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
 /// A running echo server; it stops when dropped.
 #[derive(Debug)]
@@ -30,9 +31,10 @@ impl EchoRealtime {
         Ok(Self { addr, task })
     }
 
-    /// The URL to use as `OPENAI_REALTIME_URL`.
+    /// The base URL to use as `OPENAI_REALTIME_URL`: the configuration adds `?model=`, which
+    /// `session.created` then reports, as OpenAI does.
     pub fn url(&self) -> String {
-        format!("ws://{}/v1/realtime?model=gpt-realtime", self.addr)
+        format!("ws://{}/v1/realtime", self.addr)
     }
 }
 
@@ -42,15 +44,22 @@ impl Drop for EchoRealtime {
     }
 }
 
+// The handshake callback's error type is tungstenite's, large by its design.
+#[allow(clippy::result_large_err)]
 async fn echo(stream: TcpStream) {
     // Echoed frames must leave at once, not wait for Nagle.
     let _ = stream.set_nodelay(true);
-    let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+    let mut model = None;
+    let read_model = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        model = crate::offline::model_in_query(request.uri().query());
+        Ok(response)
+    };
+    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, read_model).await else {
         return;
     };
     let (mut tx, mut rx) = socket.split();
     let created = json!({"type": "session.created", "event_id": "event_echo",
-                         "session": {"type": "realtime", "model": "gpt-realtime"}});
+                         "session": {"type": "realtime", "model": model}});
     if tx.send(Message::text(created.to_string())).await.is_err() {
         return;
     }

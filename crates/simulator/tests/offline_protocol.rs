@@ -17,7 +17,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn start(api_key: Option<&str>) -> OfflineRealtime {
     OfflineRealtime::start(OfflineConfig {
-        model: "gpt-realtime".into(),
+        model: "gpt-realtime-2.1".into(),
         script: Script::dentist(time::macros::date!(2026 - 11 - 25)),
         api_key: api_key.map(str::to_owned),
         // The tone-pattern voice: deterministic and independent of what is installed.
@@ -75,7 +75,7 @@ async fn open_session(ws: &mut Socket) {
     assert_eq!(next(ws).await["type"], "session.created");
     send(
         ws,
-        json!({"type": "session.update", "session": {"type": "realtime", "model": "gpt-realtime",
+        json!({"type": "session.update", "session": {"type": "realtime",
             "output_modalities": ["audio"], "instructions": "Be brief.",
             "audio": {"input": {"format": {"type": "audio/pcmu"},
                                 "turn_detection": {"type": "server_vad", "create_response": true,
@@ -287,4 +287,20 @@ async fn beta_header_is_refused_like_the_real_api() {
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let e = next(&mut ws).await;
     assert_eq!(e["error"]["code"], "beta_api_shape_disabled");
+}
+
+#[tokio::test]
+async fn session_created_reports_the_model_of_the_connect_url() {
+    let server = start(None).await;
+    let mut ws = connect(&server, None).await;
+    let created = next(&mut ws).await;
+    assert_eq!(created["session"]["model"], "gpt-realtime-2.1");
+
+    let base = server.url();
+    let base = base.split('?').next().unwrap();
+    let other = format!("{base}?trace=1&model=gpt-realtime-2.1-mini");
+    let (mut ws, _) = tokio_tungstenite::connect_async(other).await.unwrap();
+    let created = next(&mut ws).await;
+    assert_eq!(created["type"], "session.created");
+    assert_eq!(created["session"]["model"], "gpt-realtime-2.1-mini");
 }

@@ -2,11 +2,14 @@
 //!
 //! - [`gmail_server`]: a Gmail API and token endpoint holding a mailbox, recording drafts and sends.
 //! - [`openai_chat`]: a scripted Chat Completions server.
+//! - [`logs`]: capturing what the code under test logs.
 //! - [`loopback`]: serving an axum app on a free loopback port.
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
 //!   port.
 //! - [`store_suite`]: one behavioural suite for every `Records` adapter.
-//! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark.
+//! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark,
+//!   strict where the real API is.
+//! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
 //! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
@@ -15,9 +18,11 @@
 pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
+pub mod logs;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
+pub mod openai_oracle;
 pub mod realtime_server;
 pub mod slowloris;
 pub mod store_suite;

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use phone_twilio::signature::compute_signature;
+use phone_twilio::signature::{
+    Algorithm, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, compute_signature,
+    compute_signature_with,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -27,8 +30,18 @@ pub struct TwilioStream {
 
 /// How to sign the upgrade.
 pub enum Signing<'a> {
-    /// As Twilio does: HMAC over the stream URL with this auth token.
+    /// As Twilio does by default: HMAC-SHA1 over the stream URL with this auth token.
     Token(&'a str),
+    /// As Twilio does when a Webhooks Rule matches: HMAC with this SharedKey secret and
+    /// algorithm, plus `X-Twilio-Webhooks-Signature-Settings: key=<key_id>,algorithm=<…>`.
+    SharedKey {
+        /// The SharedKey's id, as the header names it.
+        key_id: &'a str,
+        /// Its secret.
+        secret: &'a str,
+        /// The Webhook Setting's algorithm.
+        algorithm: Algorithm,
+    },
     /// This exact header value.
     Header(&'a str),
     /// No header.
@@ -41,12 +54,24 @@ impl TwilioStream {
         let mut request = url.into_client_request().map_err(|e| e.to_string())?;
         let signature = match signing {
             Signing::Token(token) => Some(compute_signature(token, url, &[])),
+            Signing::SharedKey {
+                key_id,
+                secret,
+                algorithm,
+            } => {
+                let settings = format!("key={key_id},algorithm={algorithm}");
+                request.headers_mut().insert(
+                    SIGNATURE_SETTINGS_HEADER,
+                    HeaderValue::from_str(&settings).map_err(|e| e.to_string())?,
+                );
+                Some(compute_signature_with(algorithm, secret, url, &[]))
+            }
             Signing::Header(value) => Some(value.to_owned()),
             Signing::None => None,
         };
         if let Some(sig) = signature {
             request.headers_mut().insert(
-                "X-Twilio-Signature",
+                SIGNATURE_HEADER,
                 HeaderValue::from_str(&sig).map_err(|e| e.to_string())?,
             );
         }

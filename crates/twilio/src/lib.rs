@@ -1,6 +1,8 @@
 //! Twilio's wire formats.
 //!
-//! - [`signature`]: `X-Twilio-Signature` on webhooks and the Media Streams WebSocket upgrade.
+//! - [`signature`]: `X-Twilio-Signature` on webhooks and the Media Streams WebSocket upgrade
+//!   (HMAC-SHA1 with the auth token, or a SharedKey's HMAC-SHA256 per
+//!   `X-Twilio-Webhooks-Signature-Settings`).
 //! - [`twiml`]: the TwiML the webhooks answer with.
 //! - [`webhook`]: typed webhook forms (voice, status callback, SMS).
 //! - [`media`]: Media Streams messages, both directions.

@@ -80,6 +80,9 @@ pub struct VoiceWebhook {
     pub call_status: CallStatus,
     /// `inbound`, `outbound-api`, …
     pub direction: Option<String>,
+    /// Twilio's STIR/SHAKEN verdict on the caller ID (`TN-Validation-Passed-A`, …), sent only
+    /// for calls that came with a SHAKEN PASSporT; bounded to 64 characters.
+    pub stir_verstat: Option<String>,
 }
 
 impl VoiceWebhook {
@@ -93,6 +96,44 @@ impl VoiceWebhook {
             to: f.party("To"),
             call_status: f.call_status()?,
             direction: f.get("Direction").map(str::to_owned),
+            stir_verstat: f
+                .get("StirVerstat")
+                .filter(|v| v.len() <= 64)
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// The `<Gather>` callback of the owner-PIN prompt (`POST /voice/pin`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinDigits {
+    /// The call.
+    pub call_sid: CallSid,
+    /// The keys pressed before `#` or the timeout; empty when none.
+    pub digits: String,
+}
+
+impl PinDigits {
+    /// Most keys kept: a PIN has at most 12 digits; more is not a PIN.
+    pub const MAX_DIGITS: usize = 32;
+
+    /// Parses the form.
+    pub fn from_form(form: &[(String, String)]) -> Result<Self, WebhookError> {
+        let f = Form(form);
+        let digits = f.get("Digits").unwrap_or_default();
+        if digits.len() > Self::MAX_DIGITS
+            || !digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+        {
+            return Err(WebhookError::Invalid {
+                field: "Digits",
+                reason: "expected up to 32 keypad keys".into(),
+            });
+        }
+        Ok(Self {
+            call_sid: f.call_sid()?,
+            digits: digits.to_owned(),
         })
     }
 }

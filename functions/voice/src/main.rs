@@ -1,8 +1,12 @@
-//! Lambda for Twilio's voice webhooks: `POST /voice/incoming`, `POST /voice/status`.
+//! Lambda for Twilio's voice webhooks: `POST /voice/incoming`, `POST /voice/status` and
+//! `POST /voice/stream-ended` (the `<Connect action>`). The owner's SMS about a failed call is
+//! sent after the TwiML answer: `run_http` keeps the invocation alive until it is done.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
     let state = phone_api::bootstrap::app_state().await?;
-    lambda_http::run(phone_api::routes::voice::routes(state)).await
+    let background = state.background.clone();
+    phone_api::lambda::run_http(phone_api::routes::voice::routes(state), background).await?;
+    Ok(())
 }

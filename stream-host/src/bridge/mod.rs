@@ -1,75 +1,41 @@
-//! The bridge loop of one call: Twilio audio to OpenAI, OpenAI audio and marks to Twilio,
-//! barge-in, transcripts, usage, timers, reconnection and the goodbye.
+//! The shell around one call's [`CallCore`]: it owns Twilio's socket and the engine's, runs the
+//! timers and the tool tasks, feeds the core what happens and performs what the core asks.
 //!
 //! One task owns both sockets; no lock is shared with other calls. Audio payloads pass through
-//! as base64 strings and are never decoded.
+//! as base64 strings and are never decoded. The two hot paths are direct: caller audio goes to
+//! the engine when [`CallCore::audio_flows`], assistant audio goes to Twilio with the mark the
+//! core's playback asks for. When the call ends is decided by the core
+//! ([`crate::machine::phase`]).
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use phone_core::tools::{CallEffect, ToolContext};
-use phone_core::{CallStats, Role, Usage};
-use phone_realtime::client;
-use phone_realtime::connect::RealtimeSocket;
+use phone_core::tools::ToolContext;
+use phone_realtime::connect::{ConnectError, RealtimeSocket};
+use phone_twilio::media;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Message as OpenAiMessage;
+use tokio_tungstenite::tungstenite::Message as EngineMessage;
 
 use crate::HostState;
-use crate::bargein::Playback;
-use crate::call::StreamStart;
+use crate::engine::{Engine, EngineOutput};
+use crate::machine::{Action, CallCore, EndReason, Outcome, Timer};
 use crate::openai;
+use crate::start::StreamStart;
+use crate::stream_end::record_end;
 
-mod openai_side;
-mod reconnect;
 mod tools;
 mod twilio_side;
 
-use tools::{ToolEvent, WaitNotice};
-
-/// Why a call ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum EndReason {
-    /// Twilio sent `stop` or closed: the caller hung up.
-    #[default]
-    CallerHungUp,
-    /// The call reached its maximum duration.
-    MaxDuration,
-    /// The call's model cost reached `MAX_CALL_COST_USD`.
-    CostLimit,
-    /// The caller was silent too long.
-    Idle,
-    /// The host is shutting down.
-    Drain,
-    /// OpenAI could not be reached again.
-    OpenAiLost,
-    /// The assistant ended the call (`end_call`) after its goodbye.
-    AssistantHungUp,
-    /// The assistant transferred the caller (`transfer_call`) after announcing it.
-    Transferred,
-}
-
-/// What the bridge measured.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    /// Why it ended.
-    pub reason: EndReason,
-    /// Counters.
-    pub stats: CallStats,
-    /// Tokens.
-    pub usage: Usage,
-    /// What was said, in order, for the caller's memory.
-    pub conversation: Vec<(Role, String)>,
-}
+use tools::ToolEvent;
 
 /// Most caller frames held while the session is not ready (30 s of audio).
 const MAX_QUEUED_FRAMES: usize = 1500;
-/// Time a goodbye gets to be spoken and played.
-const GOODBYE_GRACE: Duration = Duration::from_secs(10);
-/// Turns replayed to a new OpenAI session after a reconnect.
-const REPLAYED_TURNS: usize = 50;
+
+/// An engine connection being opened (after a backoff) to replace a dropped one.
+type Connecting = Pin<Box<dyn Future<Output = Result<RealtimeSocket, ConnectError>> + Send>>;
 
 /// One call's bridge.
 pub(crate) struct Bridge {
@@ -79,21 +45,16 @@ pub(crate) struct Bridge {
     /// Both sockets stay whole (not split): the one task that owns them reads and writes in
     /// turn, so a split's lock would be pure cost on every frame.
     twilio: WebSocket,
-    openai: RealtimeSocket,
-    instructions: String,
-    session_ready: bool,
-    greeted: bool,
+    /// `None` while a dropped connection is being replaced.
+    engine_socket: Option<RealtimeSocket>,
+    connecting: Option<Connecting>,
+    engine: Box<dyn Engine>,
+    core: CallCore,
+    /// Reused for every engine frame, so an audio delta allocates nothing here.
+    out: EngineOutput,
+    /// Caller audio waiting for the session.
     queued: Vec<String>,
-    playback: Playback,
-    truncated_items: HashSet<String>,
-    conversation: Vec<(Role, String)>,
-    next_turn: u32,
-    speech_stopped_at: Option<Instant>,
-    last_activity: Instant,
-    ending: Option<(EndReason, Instant)>,
-    goodbye_response_done: bool,
     writes: JoinSet<()>,
-    outcome: Outcome,
     tool_ctx: Option<ToolContext>,
     tool_tasks: JoinSet<()>,
     tool_tx: tokio::sync::mpsc::UnboundedSender<ToolEvent>,
@@ -101,12 +62,9 @@ pub(crate) struct Bridge {
     /// Tool runs whose `Done` has not arrived: the loop polls `tool_rx` only while some are
     /// (polling an empty channel on every audio frame costs measurable CPU).
     tools_running: usize,
-    /// Per response with tool calls: outputs still running, and whether the response is done.
-    tool_responses: HashMap<String, (usize, bool)>,
-    effect: Option<CallEffect>,
-    wait_notice: WaitNotice,
 }
 
+/// Whether the loop goes on.
 enum Step {
     Continue,
     End(EndReason),
@@ -117,143 +75,287 @@ impl Bridge {
         state: HostState,
         start: StreamStart,
         twilio: WebSocket,
-        openai: RealtimeSocket,
+        engine_socket: RealtimeSocket,
+        engine: Box<dyn Engine>,
+        tool_ctx: Option<ToolContext>,
         instructions: String,
     ) -> Self {
         let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
-        let tool_ctx = state.inner.tools.as_ref().map(|ports| {
-            let owner = phone_core::store::Keys::call(&start.call_sid);
-            ports.context(&state.inner.store, owner, start.caller.clone(), true)
-        });
+        let core = CallCore::new(
+            state.inner.config.clone(),
+            instructions,
+            engine.mark_every_ms(),
+            Instant::now(),
+        );
         Self {
+            stream_sid: start.stream_sid,
+            call_sid: start.call_sid,
+            twilio,
+            engine_socket: Some(engine_socket),
+            connecting: None,
+            engine,
+            core,
+            out: EngineOutput::default(),
+            queued: Vec::new(),
+            writes: JoinSet::new(),
             tool_ctx,
             tool_tasks: JoinSet::new(),
             tool_tx,
             tool_rx,
-            tool_responses: HashMap::new(),
             tools_running: 0,
-            effect: None,
-            wait_notice: WaitNotice::default(),
             state,
-            stream_sid: start.stream_sid,
-            call_sid: start.call_sid,
-            twilio,
-            openai,
-            instructions,
-            session_ready: false,
-            greeted: false,
-            queued: Vec::new(),
-            playback: Playback::default(),
-            truncated_items: HashSet::new(),
-            conversation: Vec::new(),
-            next_turn: 0,
-            speech_stopped_at: None,
-            last_activity: Instant::now(),
-            ending: None,
-            goodbye_response_done: false,
-            writes: JoinSet::new(),
-            outcome: Outcome::default(),
         }
     }
 
     /// Runs until the call ends, then closes both sockets and waits for pending store writes.
-    /// Boxed: the bridge (~2.7 kB, mostly the two sockets) then lives once on the heap rather
-    /// than twice inside the call's future.
+    /// Boxed: the bridge (mostly the two sockets) then lives once on the heap rather than
+    /// twice inside the call's future.
     pub(crate) async fn run(mut self: Box<Self>) -> Outcome {
-        // A handle on the shared state, not a copy of the configuration: it holds every tool's
-        // JSON schema, ~20 kB that a per-call clone would keep for the whole call.
-        let state = self.state.clone();
-        let config = &state.inner.config;
-        let reason = match self
-            .send_openai(openai::session_update(config, &self.instructions))
-            .await
-        {
-            Err(()) => Box::pin(self.reconnect())
-                .await
-                .err()
-                .unwrap_or(EndReason::OpenAiLost),
-            Ok(()) => self.pump(config.max_call, config.idle_timeout).await,
+        self.core.start(Instant::now());
+        let reason = match self.perform().await {
+            Step::End(reason) => reason,
+            Step::Continue => self.pump().await,
         };
-        self.outcome.reason = reason;
         self.tool_tasks.abort_all();
-        self.outcome.conversation = std::mem::take(&mut self.conversation);
-        Box::pin(self.apply_effect(reason)).await;
+        let effect = self.core.take_effect();
+        Box::pin(self.apply_effect(reason, effect)).await;
+        // Before the close: Twilio requests the `<Connect action>` as soon as it sees it.
+        Box::pin(record_end(&self.state, &self.call_sid, reason.into())).await;
         let _ = self.twilio.send(TwilioMessage::Close(None)).await;
-        let _ = self.openai.send(OpenAiMessage::Close(None)).await;
+        if let Some(engine) = self.engine_socket.as_mut() {
+            let _ = engine.send(EngineMessage::Close(None)).await;
+        }
         while let Some(joined) = self.writes.join_next().await {
             if let Err(e) = joined {
                 tracing::error!(error = %e, "store write task failed");
             }
         }
-        self.outcome
+        let mut outcome = self.core.finish();
+        outcome.reason = reason;
+        outcome
     }
 
     /// Moves messages both ways until the call ends. The timers live across iterations: a
     /// timer created per message would be registered and dropped 100 times a second per call.
-    /// Rare, large handlers (reconnect, goodbye, tools, session setup, barge-in) are boxed: a
-    /// call's task is as big as its largest inline future, for the whole call.
-    async fn pump(&mut self, max_call: Duration, idle_timeout: Duration) -> EndReason {
+    /// Rare, large handlers are boxed: a call's task is as big as its largest inline future,
+    /// for the whole call.
+    async fn pump(&mut self) -> EndReason {
+        let config = self.state.inner.config.clone();
         let mut drain = self.state.inner.drain.clone();
         let drain_deadline = drain.deadline_passed();
-        let max_timer = sleep_until(Instant::now() + max_call);
-        // The idle timer is checked lazily: when it fires early because of activity since it
-        // was set, it is pushed back instead of being reset on every frame.
-        let idle_timer = sleep_until(self.last_activity + idle_timeout);
-        let goodbye_timer = sleep_until(Instant::now() + max_call);
-        tokio::pin!(drain_deadline, max_timer, idle_timer, goodbye_timer);
+        let far = Instant::now() + config.max_call;
+        let max_timer = sleep_until(far);
+        let idle_timer = sleep_until(Instant::now() + config.idle_timeout);
+        let session_timer = sleep_until(self.core.session_deadline().unwrap_or(far));
+        let goodbye_timer = sleep_until(far);
+        tokio::pin!(
+            drain_deadline,
+            max_timer,
+            idle_timer,
+            session_timer,
+            goodbye_timer
+        );
         loop {
-            let was_ending = self.ending.is_some();
+            let ending = self.core.phase().ending();
+            let session_due = self.core.session_deadline();
+            let goodbye_due = self.core.goodbye_deadline();
             let step = tokio::select! {
                 message = self.twilio.next() => match message {
                     Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
-                    Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => Step::End(EndReason::CallerHungUp),
+                    Some(Ok(TwilioMessage::Close(_))) | None | Some(Err(_)) => {
+                        self.core.caller_hung_up();
+                        Step::Continue
+                    }
                     Some(Ok(TwilioMessage::Binary(_))) => {
-                        self.outcome.stats.dropped_frames += 1;
+                        self.core.stats_mut().dropped_frames += 1;
                         Step::Continue
                     }
                     Some(Ok(_)) => Step::Continue,
                 },
-                message = self.openai.next() => match message {
-                    Some(Ok(OpenAiMessage::Text(text))) => self.on_openai(text.as_str()).await,
-                    Some(Ok(OpenAiMessage::Close(_))) | None | Some(Err(_)) => match Box::pin(self.reconnect()).await {
-                        Ok(()) => Step::Continue,
-                        Err(reason) => Step::End(reason),
-                    },
+                message = next_engine(&mut self.engine_socket) => match message {
+                    Some(Ok(EngineMessage::Text(text))) => self.on_engine(text.as_str()).await,
+                    Some(Ok(EngineMessage::Close(_))) | None | Some(Err(_)) => {
+                        self.engine_socket = None;
+                        self.core.engine_lost();
+                        Step::Continue
+                    }
                     Some(Ok(_)) => Step::Continue,
                 },
-                _ = &mut max_timer, if !was_ending => Box::pin(self.begin_goodbye(EndReason::MaxDuration)).await,
-                _ = &mut idle_timer, if !was_ending => {
-                    let due = self.last_activity + idle_timeout;
-                    if due > Instant::now() {
-                        idle_timer.as_mut().reset(due);
-                        Step::Continue
-                    } else if self.playback.has_unplayed_audio() {
-                        self.last_activity = Instant::now();
-                        idle_timer.as_mut().reset(self.last_activity + idle_timeout);
-                        Step::Continue
-                    } else {
-                        Box::pin(self.begin_goodbye(EndReason::Idle)).await
+                connected = next_connect(&mut self.connecting) => {
+                    match connected {
+                        Ok(socket) => {
+                            self.engine_socket = Some(socket);
+                            self.core.engine_connected(Instant::now());
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reconnect failed");
+                            self.core.engine_lost();
+                        }
                     }
+                    Step::Continue
                 }
-                _ = &mut drain_deadline, if !was_ending => Box::pin(self.begin_goodbye(EndReason::Drain)).await,
-                Some(event) = self.tool_rx.recv(), if self.tools_running > 0 => Box::pin(self.on_tool_event(event)).await,
-                _ = &mut goodbye_timer, if was_ending => Step::End(self.ending.map(|(r, _)| r).unwrap_or_default()),
+                _ = &mut session_timer, if session_due.is_some() => {
+                    self.core.timer(Timer::SessionSetup, Instant::now());
+                    Step::Continue
+                }
+                _ = &mut max_timer, if !ending => {
+                    self.core.timer(Timer::MaxDuration, Instant::now());
+                    Step::Continue
+                }
+                _ = &mut idle_timer, if !ending => {
+                    if let Some(next) = self.core.idle_check(Instant::now()) {
+                        idle_timer.as_mut().reset(next);
+                    }
+                    Step::Continue
+                }
+                _ = &mut drain_deadline, if !ending => {
+                    self.core.timer(Timer::Drain, Instant::now());
+                    Step::Continue
+                }
+                Some(event) = self.tool_rx.recv(), if self.tools_running > 0 => {
+                    self.on_tool_event(event);
+                    Step::Continue
+                }
+                _ = &mut goodbye_timer, if goodbye_due.is_some() => {
+                    self.core.timer(Timer::GoodbyeGrace, Instant::now());
+                    Step::Continue
+                }
             };
             if let Step::End(reason) = step {
                 return reason;
             }
-            if let (false, Some((_, at))) = (was_ending, self.ending) {
-                goodbye_timer.as_mut().reset(at);
+            if let Step::End(reason) = Box::pin(self.perform()).await {
+                return reason;
+            }
+            if let Some(due) = self.core.session_deadline()
+                && session_timer.deadline() != due
+            {
+                session_timer.as_mut().reset(due);
+            }
+            if let Some(due) = self.core.goodbye_deadline()
+                && goodbye_timer.deadline() != due
+            {
+                goodbye_timer.as_mut().reset(due);
             }
         }
     }
 
-    async fn send_openai(&mut self, text: String) -> Result<(), ()> {
-        self.outcome.stats.messages += 1;
-        self.openai
-            .send(OpenAiMessage::Text(text.into()))
-            .await
-            .map_err(|_| ())
+    /// A frame from the engine: audio straight to Twilio, the rest through the core.
+    async fn on_engine(&mut self, text: &str) -> Step {
+        self.core.stats_mut().messages += 1;
+        if let Some(audio) = self.engine.parse(text, &mut self.out) {
+            let Some(mark) = self.core.engine_audio(&audio, Instant::now()) else {
+                return Step::Continue;
+            };
+            let media = media::media_message(&self.stream_sid, &audio.payload);
+            return match mark {
+                Some(mark) => {
+                    // Queue the audio and send it with its mark in one write.
+                    if self
+                        .twilio
+                        .feed(TwilioMessage::Text(media.into()))
+                        .await
+                        .is_err()
+                    {
+                        return Step::End(EndReason::CallerHungUp);
+                    }
+                    self.send_twilio(media::mark_message(&self.stream_sid, &mark))
+                        .await
+                }
+                None => self.send_twilio(media).await,
+            };
+        }
+        Box::pin(self.engine_output()).await;
+        Step::Continue
+    }
+
+    /// Sends what the adapter wrote and hands its events to the core.
+    async fn engine_output(&mut self) {
+        for frame in std::mem::take(&mut self.out.send) {
+            self.send_engine(frame).await;
+        }
+        if self.out.events.is_empty() {
+            return;
+        }
+        let wall = self.state.inner.store.clock().now();
+        for event in std::mem::take(&mut self.out.events) {
+            self.core.engine_event(event, Instant::now(), wall);
+        }
+    }
+
+    /// Performs what the core asked for, in order.
+    async fn perform(&mut self) -> Step {
+        loop {
+            let actions = self.core.take_actions();
+            if actions.is_empty() {
+                return Step::Continue;
+            }
+            for action in actions {
+                match action {
+                    Action::Engine(command) => {
+                        self.engine.command(command, &mut self.out);
+                        self.engine_output().await;
+                    }
+                    Action::FlushCallerAudio => {
+                        for append in std::mem::take(&mut self.queued) {
+                            self.send_engine(append).await;
+                        }
+                    }
+                    Action::ClearTwilio => {
+                        if let Step::End(r) = self
+                            .send_twilio(media::clear_message(&self.stream_sid))
+                            .await
+                        {
+                            return Step::End(r);
+                        }
+                    }
+                    Action::MarkTwilio(mark) => {
+                        if let Step::End(r) = self
+                            .send_twilio(media::mark_message(&self.stream_sid, &mark))
+                            .await
+                        {
+                            return Step::End(r);
+                        }
+                    }
+                    Action::RunTools { turn, calls } => {
+                        for call in calls {
+                            self.start_tool(turn.clone(), call);
+                        }
+                    }
+                    Action::Record(turn) => {
+                        let store = self.state.inner.store.clone();
+                        let sid = self.call_sid.clone();
+                        // Off the audio path: a slow store write must not delay a frame.
+                        self.writes.spawn(async move {
+                            if let Err(e) = store.append_turn(&sid, &turn).await {
+                                tracing::error!(error = %e, seq = turn.seq, "could not store a transcript turn");
+                            }
+                        });
+                    }
+                    Action::Reconnect(pause) => {
+                        self.engine_socket = None;
+                        let state = self.state.clone();
+                        self.connecting = Some(Box::pin(async move {
+                            tokio::time::sleep(pause).await;
+                            openai::connect(&state.inner.config).await
+                        }));
+                    }
+                    Action::End(reason) => return Step::End(reason),
+                }
+            }
+        }
+    }
+
+    /// Sends to the engine; a frame for a connection being replaced is dropped (the new
+    /// session is configured from the conversation, not from these).
+    async fn send_engine(&mut self, text: String) {
+        let Some(engine) = self.engine_socket.as_mut() else {
+            tracing::debug!("engine frame dropped: reconnecting");
+            return;
+        };
+        self.core.stats_mut().messages += 1;
+        // A failed send shows as a closed socket on the next read, which reconnects.
+        let _ = engine.send(EngineMessage::Text(text.into())).await;
     }
 
     async fn send_twilio(&mut self, text: String) -> Step {
@@ -262,34 +364,26 @@ impl Bridge {
             Err(_) => Step::End(EndReason::CallerHungUp),
         }
     }
+}
 
-    async fn begin_goodbye(&mut self, reason: EndReason) -> Step {
-        tracing::info!(?reason, "ending the call with a goodbye");
-        self.ending = Some((reason, Instant::now() + GOODBYE_GRACE));
-        let words = match reason {
-            EndReason::Idle => {
-                "The caller has been silent for a while. Say a short, friendly goodbye."
-            }
-            EndReason::CostLimit => {
-                "The call has reached its spending limit. Apologise briefly and say goodbye."
-            }
-            EndReason::MaxDuration => {
-                "The call has reached its time limit. Apologise and say a short goodbye."
-            }
-            _ => "You must end the call now for maintenance. Apologise briefly and say goodbye.",
-        };
-        let _ = self.send_openai(client::response_create(Some(words))).await;
-        Step::Continue
+/// The next message of the engine socket; pending while there is none.
+async fn next_engine(
+    socket: &mut Option<RealtimeSocket>,
+) -> Option<Result<EngineMessage, tokio_tungstenite::tungstenite::Error>> {
+    match socket {
+        Some(socket) => socket.next().await,
+        None => std::future::pending().await,
     }
+}
 
-    fn maybe_finish_goodbye(&mut self) -> Step {
-        match self.ending {
-            Some((reason, _))
-                if self.goodbye_response_done && !self.playback.last_mark_pending() =>
-            {
-                Step::End(reason)
-            }
-            _ => Step::Continue,
+/// The outcome of the connection attempt in progress; pending while there is none.
+async fn next_connect(connecting: &mut Option<Connecting>) -> Result<RealtimeSocket, ConnectError> {
+    match connecting {
+        Some(attempt) => {
+            let result = attempt.await;
+            *connecting = None;
+            result
         }
+        None => std::future::pending().await,
     }
 }

@@ -1,4 +1,5 @@
-//! A stream host on loopback with an embedded store and a scripted Realtime server.
+//! A stream host on loopback with an embedded store and a strict Realtime server (the real API's
+//! rules; see `phone_test_support::realtime_server`).
 
 #![allow(dead_code)]
 
@@ -6,17 +7,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use phone_core::AccessLevel;
 use phone_core::ports::Calendar;
 use phone_core::token::hash_stream_token;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::{CallSession, CallSid, PhoneNumber, PriceTable, Store, SystemClock};
 use phone_local::LocalRecords;
-use phone_test_support::realtime_server::{Mode, RealtimeTestServer};
+use phone_test_support::realtime_server::{Mode, RealtimeTestServer, Response, Status};
 use phone_test_support::twilio_stream::{Signing, TwilioStream};
 use secrecy::SecretString;
 use stream_host::drain::{self, DrainController};
 use stream_host::{HostState, StreamHostConfig};
+
+mod slow_calendar;
+#[allow(unused_imports)] // Used by some test files only.
+pub use slow_calendar::SlowCalendar;
 
 pub const AUTH_TOKEN: &str = "stream-test-auth-token";
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -34,16 +40,17 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
     StreamHostConfig {
         stream_url: stream_url.to_owned(),
         twilio_auth_token: SecretString::from(AUTH_TOKEN),
+        twilio_webhook_shared_key: None,
         openai_url: openai_url.to_owned(),
         openai_api_key: Some(SecretString::from("sk-test-key")),
-        model: "gpt-realtime".into(),
+        model: phone_config::DEFAULT_REALTIME_MODEL.into(),
+        reasoning_effort: phone_config::ReasoningEffort::default(),
         voice: "marin".into(),
         greeting: "Hello from the test line".into(),
         instructions: "Test assistant.".into(),
         time_zone: "Europe/Paris".into(),
         semantic_vad: false,
-        transcription_model: Some("gpt-4o-transcribe".into()),
-        tools: vec![],
+        transcription_model: Some(phone_config::DEFAULT_TRANSCRIPTION_MODEL.into()),
         max_calls: 10,
         max_call: Duration::from_secs(60),
         max_cost_nano_usd: None,
@@ -51,6 +58,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         drain: Duration::from_secs(10),
         start_timeout: Duration::from_secs(5),
         openai_connect_timeout: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(3),
         reconnect_attempts: 3,
         max_frame_bytes: 64 * 1024,
         host_id: "test-host".into(),
@@ -66,13 +74,13 @@ pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -
 
 /// A host whose calls have the tools, on the embedded adapters.
 pub async fn start_with_tools() -> Host {
-    start_full(Mode::Scripted, |_| {}, true, None).await
+    start_full(Mode::Strict, |_| {}, true, None).await
 }
 
 /// A host whose calls have the tools, with this calendar (e.g. Google's adapter on a loopback
 /// Google server) and the embedded adapters for the rest.
 pub async fn start_with_calendar(calendar: Arc<dyn Calendar>) -> Host {
-    start_full(Mode::Scripted, |_| {}, true, Some(calendar)).await
+    start_full(Mode::Strict, |_| {}, true, Some(calendar)).await
 }
 
 async fn start_full(
@@ -101,6 +109,7 @@ async fn start_full(
         call_control: Arc::new(phone_local::LocalCallControl::default()),
         zone: LocalZone::new("Europe/Paris").unwrap(),
         transfer_number: None,
+        owners: Default::default(),
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));
@@ -115,7 +124,7 @@ async fn start_full(
 }
 
 pub async fn start() -> Host {
-    start_with(Mode::Scripted, |_| {}).await
+    start_with(Mode::Strict, |_| {}).await
 }
 
 pub fn sid(n: u8) -> String {
@@ -125,14 +134,20 @@ pub fn sid(n: u8) -> String {
 impl Host {
     /// Creates the call row as the voice webhook would and returns the stream token.
     pub async fn ring(&self, call_sid: &str) -> String {
+        self.ring_as(call_sid, AccessLevel::Owner).await
+    }
+
+    /// Creates the call row as the voice webhook would for a caller it decided is `access`.
+    pub async fn ring_as(&self, call_sid: &str, access: AccessLevel) -> String {
         let token = format!("token-for-{call_sid}");
         let now = time::OffsetDateTime::now_utc();
-        let call = CallSession::new(
+        let mut call = CallSession::new(
             CallSid::parse(call_sid).unwrap(),
             Some(PhoneNumber::parse("+14155550123").unwrap()),
             Some(PhoneNumber::parse("+14155550999").unwrap()),
             now,
         );
+        call.access = access;
         self.store
             .create_call(
                 &call,
@@ -144,9 +159,14 @@ impl Host {
         token
     }
 
-    /// Rings, connects with a valid signature and sends `start`.
+    /// Rings (as the owner), connects with a valid signature and sends `start`.
     pub async fn connect_call(&self, call_sid: &str) -> TwilioStream {
-        let token = self.ring(call_sid).await;
+        self.connect_call_as(call_sid, AccessLevel::Owner).await
+    }
+
+    /// Rings as `access`, connects with a valid signature and sends `start`.
+    pub async fn connect_call_as(&self, call_sid: &str, access: AccessLevel) -> TwilioStream {
+        let token = self.ring_as(call_sid, access).await;
         let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
             .await
             .unwrap();
@@ -154,6 +174,23 @@ impl Host {
             .start(call_sid, &[("token", &token), ("caller", "+14155550123")])
             .await;
         twilio
+    }
+
+    /// The greeting the bridge asks for once the session is ready, answered and completed
+    /// silently (so the next response the test scripts is not refused for an active one).
+    pub async fn greeting_done(&self) {
+        self.openai
+            .respond(Response::new().status(Status::Completed))
+            .await;
+    }
+
+    /// The strict server refused nothing the bridge sent.
+    pub async fn assert_no_refusals(&self) {
+        let errors = self.openai.sent_of("error").await;
+        assert!(
+            errors.is_empty(),
+            "the bridge broke an API rule: {errors:#?}"
+        );
     }
 
     pub async fn wait_no_active_calls(&self) {

@@ -7,6 +7,7 @@ pub mod google_auth;
 pub mod health;
 pub mod messages;
 pub mod sms_incoming;
+pub mod stream_ended;
 pub mod tool_call;
 pub mod voice;
 

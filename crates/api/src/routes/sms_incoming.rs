@@ -1,7 +1,12 @@
 //! `POST /sms/incoming`: Twilio's messaging webhook. Signature-checked; answered once per
 //! MessageSid (a re-delivery gets the first answer again, or nothing); carrier keywords first
 //! (STOP, HELP, and START or YES from a number that has opted out), then "forget me", then the
-//! text agent over the sender's SMS history.
+//! owner's answer to a booking request (`YES <code>` / `NO <code>`), then the text agent over
+//! the sender's SMS history.
+//!
+//! The texter is the owner when the number is in `OWNER_NUMBERS`, a guest otherwise. SMS
+//! carries no attestation, so this trusts the sender number as Twilio received it
+//! (docs/security.md says what that risks).
 //!
 //! Twilio waits 15 s for the webhook. The agent's answer is TwiML `<Message>` when it is ready
 //! within `SMS_REPLY_DEADLINE_SECS` (default 10); otherwise the webhook answers an empty
@@ -21,7 +26,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
+use phone_core::AccessLevel;
 use phone_core::agent::{load_history, run_agent, save_history, system_prompt};
+use phone_core::booking::{self, SettleError, parse_owner_answer};
 use phone_core::sms::{Keyword, classify};
 use phone_core::store::{Keys, PutMode, StoreError};
 use phone_twilio::twiml::{Response, Verb};
@@ -173,6 +180,28 @@ async fn answer(
     if store.is_sms_opted_out(&sms.from).await? {
         return Ok(Answer::Now(None));
     }
+    let access = state.config.owners().sms_access(&sms.from);
+    if access == AccessLevel::Owner
+        && let Some(answer) = parse_owner_answer(&sms.body)
+    {
+        let ports = state
+            .tools
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("tools are not configured".into()))?;
+        let ctx = ports.context_as(
+            store,
+            access,
+            Keys::sms(&sms.from),
+            Some(sms.from.clone()),
+            false,
+        );
+        let text = match booking::settle(&ctx, &answer).await {
+            Ok(settled) => settled.owner_text,
+            Err(SettleError::Store(e)) => return Err(e.into()),
+            Err(e) => format!("{e}."),
+        };
+        return Ok(Answer::Now(Some(text)));
+    }
     if state.chat.is_none() {
         tracing::warn!("SMS received but no chat model is configured (OPENAI_API_KEY)");
         return Ok(Answer::Now(Some(
@@ -242,7 +271,8 @@ async fn agent_text(state: &AppState, sms: &SmsWebhook) -> AgentReply {
     };
     let store = &state.store;
     let pk = Keys::sms(&sms.from);
-    let ctx = ports.context(store, pk.clone(), Some(sms.from.clone()), false);
+    let access = state.config.owners().sms_access(&sms.from);
+    let ctx = ports.context_as(store, access, pk.clone(), Some(sms.from.clone()), false);
     let mut history = match load_history(&ctx, &pk).await {
         Ok(history) => history,
         Err(e) => {

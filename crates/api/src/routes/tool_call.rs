@@ -1,6 +1,7 @@
 //! Running a catalog tool for a REST request, and turning its outcome into a response.
 
 use axum::Json;
+use phone_core::AccessLevel;
 use phone_core::tools::{ErrorKind, ToolContext, ToolOutcome, run_tool};
 use serde_json::Value;
 
@@ -13,7 +14,14 @@ pub fn context(state: &AppState, key: &IdempotencyKey) -> Result<ToolContext, Ap
     let ports = state.tools.as_ref().ok_or_else(|| {
         ApiError::Unavailable("tools are not configured on this deployment".into())
     })?;
-    Ok(ports.context(&state.store, format!("REST#{}", key.as_str()), None, false))
+    // The REST API key is the owner's: every tool.
+    Ok(ports.context_as(
+        &state.store,
+        AccessLevel::Owner,
+        format!("REST#{}", key.as_str()),
+        None,
+        false,
+    ))
 }
 
 /// Runs `tool` with `arguments` and maps failures: a key reused for another request 422, bad
@@ -39,5 +47,7 @@ pub async fn run(
         Some(ErrorKind::NotFound) => Err(ApiError::NotFound(message())),
         Some(ErrorKind::Upstream) => Err(ApiError::Upstream(message())),
         Some(ErrorKind::InProgress) => Err(ApiError::Conflict(message())),
+        // The REST key is the owner, who may run every tool; kept total for safety.
+        Some(ErrorKind::NotAllowed) => Err(ApiError::Forbidden),
     }
 }

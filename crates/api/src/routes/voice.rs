@@ -1,11 +1,20 @@
 //! Twilio voice webhooks.
 //!
-//! - `POST /voice/incoming`: a call rings in. Creates the call row once per CallSid and answers
-//!   TwiML that connects the call's audio to the stream host, with a single-use, expiring
-//!   stream token (only its hash is stored) and the caller's number as `<Parameter>`s.
+//! - `POST /voice/incoming`: a call rings in. Decides the call's access level (owner or guest,
+//!   [`Owners::decide_call`]), creates the call row once per CallSid with it, and answers TwiML
+//!   that connects the call's audio to the stream host with a single-use, expiring stream token
+//!   (only its hash is stored) and the caller's number as `<Parameter>`s. A call from an owner
+//!   number without full STIR/SHAKEN attestation is first asked for the owner PIN, when one is
+//!   configured (`<Gather input="dtmf">`). The `<Connect action>` is
+//!   `POST /voice/stream-ended` ([`super::stream_ended`]), which decides what the caller hears
+//!   once the stream has ended.
+//! - `POST /voice/pin`: the PIN prompt's callback. A right PIN makes the call an owner call on
+//!   its row; a wrong one asks again, up to [`MAX_PIN_ATTEMPTS`] in all, then the call goes on
+//!   as a guest; no digits go on as a guest at once.
 //! - `POST /voice/status`: Twilio's status callbacks update the call row.
 //!
-//! Both are signature-checked by [`SignedForm`] before anything here runs.
+//! All are signature-checked by [`SignedForm`] before anything here runs. The access level
+//! lives on the call row only: the stream host reads it from there when it consumes the token.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,24 +22,37 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use base64::Engine;
-use phone_core::store::Created;
+use phone_core::access::{AccessLevel, Attestation, CallDecision, MAX_PIN_ATTEMPTS, pin_matches};
+use phone_core::store::{Created, PinAttempt};
 use phone_core::token::hash_stream_token;
-use phone_core::{CallSession, StoreError};
-use phone_twilio::webhook::{StatusCallback, VoiceWebhook};
+use phone_core::{CallSession, CallSid, PhoneNumber, StoreError};
+use phone_twilio::twiml::{Response, Verb};
+use phone_twilio::webhook::{PinDigits, StatusCallback, VoiceWebhook};
 use rand::RngCore;
+use secrecy::ExposeSecret;
+
+use super::stream_ended;
 
 use crate::twilio_request::SignedForm;
 use crate::{ApiError, AppState};
 
-/// The router serving both voice webhooks.
+/// The router serving the voice webhooks.
 pub fn routes(state: AppState) -> Router {
     crate::body_limit::limited(
         Router::new()
             .route("/voice/incoming", post(incoming))
+            .route("/voice/pin", post(pin))
+            .route(stream_ended::PATH, post(stream_ended::stream_ended))
             .route("/voice/status", post(status))
             .with_state(state),
     )
 }
+
+/// Seconds the PIN prompt waits after the last key.
+const PIN_TIMEOUT_SECS: u32 = 6;
+const PIN_PROMPT: &str =
+    "Hello. If you are the owner, enter your PIN, then press pound. Otherwise, please hold.";
+const PIN_RETRY: &str = "That PIN is not right. Try again, then press pound.";
 
 /// A fresh stream token: 32 random bytes, base64url. Unguessable and single-use.
 fn new_stream_token() -> String {
@@ -39,16 +61,29 @@ fn new_stream_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+fn xml(twiml: String) -> axum::response::Response {
+    ([(header::CONTENT_TYPE, "text/xml")], twiml).into_response()
+}
+
 async fn incoming(
     State(state): State<AppState>,
     SignedForm(form): SignedForm,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let webhook =
         VoiceWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let stream_url = state
         .config
         .require_stream_url()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let decision = state.config.owners().decide_call(
+        webhook.from.as_ref(),
+        Attestation::from_stir_verstat(webhook.stir_verstat.as_deref()),
+        state.config.owner_pin.is_some(),
+    );
+    let access = match decision {
+        CallDecision::Owner => AccessLevel::Owner,
+        CallDecision::AskPin | CallDecision::Guest => AccessLevel::Guest,
+    };
     let now = state.store.clock().now();
     let token = new_stream_token();
     let token_hash = hash_stream_token(&token);
@@ -58,41 +93,149 @@ async fn incoming(
         webhook.from.clone(),
         webhook.to.clone(),
         now,
+    )
+    .with_access(access);
+    let created = if decision == CallDecision::AskPin {
+        state
+            .store
+            .create_call_awaiting_pin(&call, &token_hash, expires)
+            .await?
+    } else {
+        state.store.create_call(&call, &token_hash, expires).await?
+    };
+    tracing::info!(
+        call_sid = %call.call_sid,
+        from = ?call.from,
+        access = access.as_str(),
+        attestation = ?webhook.stir_verstat,
+        pin = decision == CallDecision::AskPin,
+        retried = matches!(created, Created::Existing(_)),
+        "incoming call"
     );
-    match state.store.create_call(&call, &token_hash, expires).await? {
-        Created::New => {
-            tracing::info!(call_sid = %call.call_sid, from = ?call.from, "incoming call");
-        }
-        Created::Existing(_) => {
-            // Twilio retried the webhook: the TwiML it will use is this one, so this token
-            // must become the valid one. A token already used means the stream is up and the
-            // retry is stale.
-            match state
-                .store
-                .rotate_stream_token(&call.call_sid, &token_hash, expires)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(call_sid = %call.call_sid, "voice webhook retried: token rotated")
-                }
-                Err(StoreError::Conflict(_)) => {
-                    return Err(ApiError::Conflict(format!(
-                        "call {} is already streaming",
-                        call.call_sid
-                    )));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+    if decision == CallDecision::AskPin {
+        // The stream token is issued only once the PIN step is over (`/voice/pin`).
+        return gather_pin(&state, PIN_PROMPT);
     }
+    if let Created::Existing(_) = created {
+        // Twilio retried the webhook: the TwiML it will use is this one, so this token must
+        // become the valid one. A token already used means the stream is up and the retry is
+        // stale.
+        rotate(&state, &call.call_sid, &token_hash, expires).await?;
+    }
+    connect(&state, stream_url, token, webhook.from.as_ref())
+}
+
+/// Makes `token_hash` the call's valid stream token, unless its stream already started.
+async fn rotate(
+    state: &AppState,
+    sid: &CallSid,
+    token_hash: &str,
+    expires: time::OffsetDateTime,
+) -> Result<(), ApiError> {
+    match state
+        .store
+        .rotate_stream_token(sid, token_hash, expires)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
+            "call {sid} is already streaming"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `<Connect><Stream>` with the token and the caller's number.
+fn connect(
+    state: &AppState,
+    stream_url: &str,
+    token: String,
+    from: Option<&PhoneNumber>,
+) -> Result<axum::response::Response, ApiError> {
     let mut parameters = vec![("token".to_owned(), token)];
-    if let Some(from) = &webhook.from {
+    if let Some(from) = from {
         parameters.push(("caller".to_owned(), from.as_str().to_owned()));
     }
-    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters).map_err(|e| {
-        ApiError::Internal(format!("STREAM_PUBLIC_URL cannot be used in TwiML: {e}"))
-    })?;
-    Ok(([(header::CONTENT_TYPE, "text/xml")], twiml))
+    let action = stream_ended::action_url(
+        state
+            .config
+            .require_public_base_url()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters, Some(&action))
+        .map_err(|e| {
+            ApiError::Internal(format!(
+                "STREAM_PUBLIC_URL or PUBLIC_BASE_URL cannot be used in TwiML: {e}"
+            ))
+        })?;
+    Ok(xml(twiml))
+}
+
+/// The PIN prompt, calling back `/voice/pin`.
+fn gather_pin(state: &AppState, prompt: &str) -> Result<axum::response::Response, ApiError> {
+    let base = state
+        .config
+        .require_public_base_url()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let twiml = Response::new()
+        .push(Verb::GatherDigits {
+            action: format!("{}/voice/pin", base.trim_end_matches('/')),
+            prompt: prompt.into(),
+            timeout_secs: PIN_TIMEOUT_SECS,
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .render();
+    Ok(xml(twiml))
+}
+
+async fn pin(
+    State(state): State<AppState>,
+    SignedForm(form): SignedForm,
+) -> Result<axum::response::Response, ApiError> {
+    let gathered = PinDigits::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let stream_url = state
+        .config
+        .require_stream_url()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sid = &gathered.call_sid;
+    let call = match state.store.get_call(sid).await {
+        Ok(call) => call,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::NotFound(format!("no call {sid}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let digits = gathered.digits.trim_end_matches('#');
+    let attempt = match (&state.config.owner_pin, digits.is_empty()) {
+        (None, _) => PinAttempt::NotAsked,
+        // No digits: the caller is not trying; go on as a guest without using an attempt.
+        (_, true) => PinAttempt::Exhausted,
+        (Some(expected), false) => {
+            let right = pin_matches(expected.expose_secret(), digits);
+            state.store.settle_pin_attempt(sid, right).await?
+        }
+    };
+    match &attempt {
+        PinAttempt::Accepted(_) => {
+            tracing::info!(call_sid = %sid, "owner PIN accepted: owner call")
+        }
+        PinAttempt::Rejected { attempts } => {
+            tracing::warn!(call_sid = %sid, attempts, max = MAX_PIN_ATTEMPTS, "owner PIN wrong");
+            return gather_pin(&state, PIN_RETRY);
+        }
+        PinAttempt::Exhausted if !digits.is_empty() => {
+            tracing::warn!(call_sid = %sid, "owner PIN wrong too many times: guest call")
+        }
+        PinAttempt::Exhausted => tracing::info!(call_sid = %sid, "no PIN entered: guest call"),
+        PinAttempt::NotAsked => {
+            tracing::warn!(call_sid = %sid, "PIN callback for a call not awaiting one")
+        }
+    }
+    let now = state.store.clock().now();
+    let token = new_stream_token();
+    let expires = now + state.config.stream_token_ttl;
+    rotate(&state, sid, &hash_stream_token(&token), expires).await?;
+    connect(&state, stream_url, token, call.from.as_ref())
 }
 
 async fn status(

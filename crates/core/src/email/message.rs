@@ -77,13 +77,17 @@ async fn act(
     if prompt::is_automated(&to) {
         return skip(rec, "automated sender");
     }
-    let ctx = ports.context(store, Keys::email(&email.id), None, false);
+    // `From` can be forged. A forged owner address gains little: the reply goes to that
+    // address (the owner's own), and an emailed event invites only the sender.
+    let access = ports.owners.email_access(&to);
+    let mut ctx = ports.context_as(store, access, Keys::email(&email.id), None, false);
+    ctx.email_sender = Some(to.clone());
     let system = prompt::system_prompt(&ctx);
     let user = prompt::user_message(&ctx, email, options.max_body_chars);
     // The attempt is part of the key so a retry is not answered from a failed attempt's record.
     let request_id = format!("email:{}:{}", email.id, rec.attempts);
     let mut history = Vec::new();
-    let tools = email_tools();
+    let tools = email_tools(access);
     let run = run_agent_with_tools(
         &ctx,
         model,

@@ -9,6 +9,9 @@
 //!   `EMAIL#<id>` (the record, and the tool calls beside it).
 //! - The policy and the tool list are fixed here, in code: nothing in an email can make the
 //!   processor send instead of draft, or reach SMS, email or call tools.
+//! - The sender's access level is decided from the `From` address: the owner's own address
+//!   (`OWNER_EMAIL`) is the owner, everyone else a guest, who sees free/busy only and whose
+//!   event invites nobody but them (see [`crate::tools::access`]).
 //! - A failed message is recorded with its reason; [`record`] says when it is retried.
 
 mod message;
@@ -20,9 +23,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::AccessLevel;
 use crate::ports::{ChatModel, PortError, ToolSpec};
 use crate::store::{Store, StoreError};
-use crate::tools::{ToolPorts, chat_tools};
+use crate::tools::{Channel, ToolPorts, chat_tools_for};
 pub use prompt::NO_REPLY;
 
 /// What to do with the reply the model writes.
@@ -62,9 +66,11 @@ impl FromStr for ReplyPolicy {
     }
 }
 
-/// The tools the email agent gets: reading the calendar and creating an event. Not
-/// `update_event` or `delete_event` (a stranger's email must not move or cancel the owner's
-/// events), and nothing that sends SMS or email or controls a call.
+/// The most the email agent is ever offered: reading the calendar and creating an event. Not
+/// `update_event` or `delete_event` (no email moves or cancels the owner's events), and nothing
+/// that sends SMS or email or controls a call. Within this list each sender gets their access
+/// level's catalog ([`email_tools`]): a stranger gets `find_free_time` and a `create_event`
+/// that invites only them, in a free slot; the owner's own address also gets `list_events`.
 pub const EMAIL_TOOLS: &[&str] = &["list_events", "find_free_time", "create_event"];
 
 /// The default inbox query: recent mail in the inbox, not sent by the owner.
@@ -171,9 +177,9 @@ pub enum EmailRunError {
     NoModel(usize),
 }
 
-/// The tool specs offered to the email agent.
-pub fn email_tools() -> Vec<ToolSpec> {
-    chat_tools()
+/// The tool specs offered to the email agent for a sender with `access`.
+pub fn email_tools(access: AccessLevel) -> Vec<ToolSpec> {
+    chat_tools_for(access, Channel::Email)
         .into_iter()
         .filter(|t| EMAIL_TOOLS.contains(&t.name.as_str()))
         .collect()

@@ -73,6 +73,15 @@ impl Keys {
         format!("EMAIL#{message_id}")
     }
 
+    /// Partition of the messages guests left for the owner (sort keys [`Keys::message`]).
+    pub const OWNER_INBOX: &'static str = "INBOX";
+
+    /// `BOOKING#<code>`: a guest's booking request awaiting the owner's YES/NO (sort key
+    /// [`Keys::META`]).
+    pub fn booking(code: &str) -> String {
+        format!("BOOKING#{code}")
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

@@ -14,4 +14,4 @@ mod typed;
 pub use error::StoreError;
 pub use keys::Keys;
 pub use records::{Guard, Item, Page, PageRequest, PutMode, Records};
-pub use typed::{Created, Retention, Store, ToolCallRecord};
+pub use typed::{Created, PinAttempt, Retention, Store, ToolCallRecord};

@@ -3,7 +3,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ToolContext, ToolDef, ToolOutcome, bounded, parse_args};
+use super::{ErrorKind, ToolContext, ToolDef, ToolOutcome, bounded, parse_args};
+use crate::access::AccessLevel;
 use crate::mail_address;
 use crate::phone::PhoneNumber;
 use crate::ports::OutgoingEmail;
@@ -67,6 +68,17 @@ pub(super) async fn send_sms(
             ToolOutcome::error("`to` is required: the caller's number is unknown")
         })?,
     };
+    if ctx.access == AccessLevel::Guest && ctx.caller.as_ref() != Some(&to) {
+        tracing::warn!(
+            tool = "send_sms",
+            access = ctx.access.as_str(),
+            "tool refused: a guest may be texted only at their own number"
+        );
+        return Err(ToolOutcome::failure(
+            ErrorKind::NotAllowed,
+            "texts can go only to the number of the person you are talking with",
+        ));
+    }
     if ctx.store.is_sms_opted_out(&to).await.unwrap_or(false) {
         return Err(ToolOutcome::error(
             "that number has opted out of text messages (STOP); do not text it",

@@ -4,15 +4,23 @@
 //! - [`calendar`]: `list_events`, `create_event`, `update_event`, `delete_event`, `find_free_time`.
 //! - [`messages`]: `send_sms`, `send_email`, `forget_me`.
 //! - [`call`]: `end_call`, `transfer_call` (voice only).
+//! - [`guest`]: `request_booking`, `leave_message` (what a guest does to reach the owner).
 //! - [`clock_time`]: local wall times in the configured zone.
+//! - [`access`]: which tools each access level may run ([`catalog_for`]), and the
+//!   instructions that go with it.
+//!
+//! The catalog is enforced twice: the model is offered only its access level's tools, and the
+//! dispatcher ([`run_tool`]) refuses any other, whatever the model asks.
 //!
 //! Write tools are idempotent per (owner, tool call id): the id is claimed with a conditional
 //! put before the tool runs, so a model retry, a replayed event or a reconnect never sends two
 //! SMS or creates two events.
 
+pub mod access;
 pub mod calendar;
 pub mod call;
 pub mod clock_time;
+pub mod guest;
 pub mod messages;
 
 use std::sync::Arc;
@@ -21,9 +29,12 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::access::{AccessLevel, Owners};
+use crate::call::CallSession;
 use crate::phone::PhoneNumber;
 use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
 use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
+pub use access::{Channel, access_instructions, catalog_for, chat_tools_for, realtime_tools_for};
 use clock_time::LocalZone;
 
 /// What a tool asks the voice bridge to do once the assistant has finished speaking.
@@ -91,6 +102,8 @@ pub enum ErrorKind {
     Upstream,
     /// The same call is still running.
     InProgress,
+    /// The conversation's access level does not allow it.
+    NotAllowed,
 }
 
 impl From<PortError> for ToolOutcome {
@@ -119,13 +132,42 @@ pub struct ToolPorts {
     pub zone: LocalZone,
     /// Where `transfer_call` sends callers.
     pub transfer_number: Option<PhoneNumber>,
+    /// Who the owner is: guests' booking requests and messages are texted to the first owner
+    /// number.
+    pub owners: Owners,
+}
+
+/// What a voice call gets for its access level ([`ToolPorts::for_call`]).
+pub struct CallTools {
+    /// Tool definitions for the Realtime `session.update` (`{type: "function", …}`): only the
+    /// access level's catalog.
+    pub definitions: Vec<Value>,
+    /// The context [`run_tool`] enforces the access level with.
+    pub context: ToolContext,
+    /// Instructions for the access level, to add to the assistant's base instructions.
+    pub instructions: &'static str,
 }
 
 impl ToolPorts {
-    /// A context for one conversation owned by `owner_pk`.
+    /// An owner context for one conversation owned by `owner_pk`. Kept for the voice bridge
+    /// until it reads the access level from the call row; everything else uses
+    /// [`ToolPorts::context_as`] or [`ToolPorts::for_call`].
     pub fn context(
         &self,
         store: &Store,
+        owner_pk: String,
+        caller: Option<PhoneNumber>,
+        voice: bool,
+    ) -> ToolContext {
+        self.context_as(store, AccessLevel::Owner, owner_pk, caller, voice)
+    }
+
+    /// A context for one conversation with access level `access`, its tool calls recorded
+    /// under `owner_pk`; `caller` is the person's number (a guest may be texted only there).
+    pub fn context_as(
+        &self,
+        store: &Store,
+        access: AccessLevel,
         owner_pk: String,
         caller: Option<PhoneNumber>,
         voice: bool,
@@ -140,6 +182,27 @@ impl ToolPorts {
             owner_pk,
             caller,
             voice,
+            access,
+            email_sender: None,
+            owner_number: self.owners.notify_number().cloned(),
+        }
+    }
+
+    /// The tools of a voice call, from its stored row (as [`Store::consume_stream_token`]
+    /// returns it): the access level and the caller come from the row the signed webhook
+    /// wrote, never from the stream's parameters.
+    pub fn for_call(&self, store: &Store, call: &CallSession) -> CallTools {
+        let context = self.context_as(
+            store,
+            call.access,
+            Keys::call(&call.call_sid),
+            call.from.clone(),
+            true,
+        );
+        CallTools {
+            definitions: realtime_tools_for(call.access),
+            context,
+            instructions: access_instructions(call.access),
         }
     }
 }
@@ -165,6 +228,30 @@ pub struct ToolContext {
     pub caller: Option<PhoneNumber>,
     /// Whether this is a phone call (call-control tools exist only there).
     pub voice: bool,
+    /// What this conversation may do; [`run_tool`] refuses tools outside its catalog.
+    pub access: AccessLevel,
+    /// For the email processor: the sender's bare address. A guest's event may invite only it.
+    pub email_sender: Option<String>,
+    /// Where the owner is texted (booking requests, messages left by guests).
+    pub owner_number: Option<PhoneNumber>,
+}
+
+impl ToolContext {
+    /// The channel this conversation is on.
+    pub fn channel(&self) -> Channel {
+        if self.voice {
+            Channel::Voice
+        } else if self.email_sender.is_some() {
+            Channel::Email
+        } else {
+            Channel::Text
+        }
+    }
+
+    /// Whether this conversation's access level may run `tool`.
+    pub fn allows(&self, tool: &str) -> bool {
+        access::allowed_names(self.access, self.channel()).contains(&tool)
+    }
 }
 
 /// One tool's description.
@@ -185,11 +272,13 @@ pub struct ToolDef {
 pub fn catalog() -> Vec<ToolDef> {
     let mut all = calendar::definitions();
     all.extend(messages::definitions());
+    all.extend(guest::definitions());
     all.extend(call::definitions());
     all
 }
 
-/// Tools for a Realtime session: `{type: "function", name, description, parameters}`.
+/// Every tool for a Realtime session: `{type: "function", name, description, parameters}`.
+/// The owner's voice catalog is [`realtime_tools_for`]`(AccessLevel::Owner)`.
 pub fn realtime_tools() -> Vec<Value> {
     catalog()
         .into_iter()
@@ -197,7 +286,7 @@ pub fn realtime_tools() -> Vec<Value> {
         .collect()
 }
 
-/// Tools for the text agent (no call control).
+/// Every tool for the text agent (no call control); the per-access list is [`chat_tools_for`].
 pub fn chat_tools() -> Vec<ToolSpec> {
     catalog()
         .into_iter()
@@ -256,6 +345,9 @@ pub async fn run_tool(
     else {
         return ToolOutcome::error(format!("there is no tool named {name}"));
     };
+    if !ctx.allows(name) {
+        return refuse(ctx, name, arguments, call_id).await;
+    }
     if arguments.len() > MAX_ARGUMENTS_BYTES {
         return ToolOutcome::error(format!(
             "{name}: arguments larger than {MAX_ARGUMENTS_BYTES} bytes"
@@ -329,6 +421,48 @@ pub async fn run_tool(
     outcome
 }
 
+/// Refuses a tool outside the conversation's catalog: logged (tool and access level, never
+/// the arguments, which are the caller's words) and recorded with its arguments in the store,
+/// so the attempt is visible beside the calls that ran.
+async fn refuse(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str) -> ToolOutcome {
+    tracing::warn!(
+        tool = name,
+        access = ctx.access.as_str(),
+        channel = ctx.channel().as_str(),
+        "tool refused: not in this access level's catalog"
+    );
+    let outcome = ToolOutcome::failure(
+        ErrorKind::NotAllowed,
+        format!("{name} is not available in this conversation"),
+    );
+    let arguments: Value = serde_json::from_str(arguments).unwrap_or(Value::String(
+        arguments.chars().take(MAX_ARGUMENTS_BYTES).collect(),
+    ));
+    let record = ToolCallRecord {
+        call_id: call_id.into(),
+        name: name.into(),
+        arguments,
+        result: outcome.result.clone(),
+        is_error: true,
+        latency_ms: 0,
+        at: ctx.store.clock().now(),
+    };
+    if let Err(e) = ctx
+        .store
+        .put_value(
+            &ctx.owner_pk,
+            &Keys::tool(call_id),
+            &record,
+            ctx.store.retention().calls,
+            PutMode::IfAbsent,
+        )
+        .await
+    {
+        tracing::warn!(tool = name, error = %e, "refused tool call not recorded");
+    }
+    outcome
+}
+
 async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str) -> ToolOutcome {
     let result = match name {
         "list_events" => calendar::list_events(ctx, arguments).await,
@@ -339,6 +473,8 @@ async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str)
         "send_sms" => messages::send_sms(ctx, arguments).await,
         "send_email" => messages::send_email(ctx, arguments).await,
         "forget_me" => messages::forget_me(ctx, arguments).await,
+        "request_booking" => guest::request_booking(ctx, arguments, call_id).await,
+        "leave_message" => guest::leave_message(ctx, arguments, call_id).await,
         "end_call" => call::end_call(ctx, arguments),
         "transfer_call" => call::transfer_call(ctx, arguments),
         other => Err(ToolOutcome::error(format!(

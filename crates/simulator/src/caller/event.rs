@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::EndedBy;
+use super::{EndedBy, NextVerb};
 
 /// Something that happened on the call, for a live log.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub enum CallEvent {
         webhook_ms: u64,
         /// `<Stream url>`.
         stream_url: String,
+        /// `<Connect action>`, if any.
+        action: Option<String>,
         /// `<Parameter>` names.
         parameters: Vec<String>,
     },
@@ -63,8 +65,15 @@ pub enum CallEvent {
         /// Whether it failed.
         is_error: bool,
     },
-    /// The call ended.
+    /// The call's stream ended.
     Ended(EndedBy),
+    /// The `<Connect action>` answered: what the caller hears after the stream.
+    AfterStream {
+        /// The action URL requested.
+        action: String,
+        /// Its verbs, in order.
+        next: Vec<NextVerb>,
+    },
     /// Anything else worth a line.
     Note(String),
 }

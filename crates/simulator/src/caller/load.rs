@@ -27,7 +27,15 @@ pub struct EchoCallResult {
     pub received: u64,
     /// Round trips (send → same audio back), in microseconds.
     pub latencies_us: Vec<f64>,
+    /// Time from `start` to the first audio back, in microseconds: a probe frame sent right
+    /// after `start` comes back once the host has checked the stream token, opened the
+    /// Realtime session and had it confirmed (the call's time to first audio, with an echo
+    /// peer that answers at once).
+    pub setup_us: Option<f64>,
 }
+
+/// Frame number of the probe sent right after `start`.
+const PROBE: u64 = u64::MAX;
 
 /// Rings, opens the stream, waits until `start_at`, streams until `stop_at`, then hangs up.
 pub async fn echo_call(
@@ -98,12 +106,20 @@ pub async fn echo_call(
         .map_err(ws_err)?;
 
     let mut result = EchoCallResult::default();
+    let probe_sent = Instant::now();
+    let mut probe = [0xFFu8; 160];
+    probe[..8].copy_from_slice(&PROBE.to_be_bytes());
+    let probe = format!(
+        r#"{{"event":"media","sequenceNumber":"2","streamSid":"{stream_sid}","media":{{"track":"inbound","chunk":"0","timestamp":"0","payload":"{}"}}}}"#,
+        STANDARD.encode(probe)
+    );
+    socket.send(Message::text(probe)).await.map_err(ws_err)?;
     let mut in_flight: VecDeque<(u64, Instant)> = VecDeque::new();
     tokio::time::sleep_until(start_at.into()).await;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut frame_no: u64 = 0;
-    let mut msg_seq: u64 = 1;
+    let mut msg_seq: u64 = 2;
     let drain_until = stop_at + Duration::from_millis(500);
     loop {
         tokio::select! {
@@ -126,6 +142,10 @@ pub async fn echo_call(
             message = tokio::time::timeout(Duration::from_millis(50), socket.next()) => match message {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Some(got) = frame_number(text.as_str()) {
+                        if got == PROBE {
+                            result.setup_us = Some(probe_sent.elapsed().as_secs_f64() * 1e6);
+                            continue;
+                        }
                         while let Some((n, at)) = in_flight.pop_front() {
                             if n == got {
                                 result.received += 1;

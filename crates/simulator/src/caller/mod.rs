@@ -6,9 +6,12 @@
 //! upgrade, sends `connected` and `start` (with the TwiML `<Parameter>`s), streams the
 //! caller's [`CallPlan`] in real time, plays the server's audio out as a phone would (echoing
 //! marks, honouring `clear`), records what the caller heard, hangs up with `stop` and posts the
-//! `completed` status callback. With the REST API key it also follows the call's transcript
-//! and tool calls live through `GET /calls/{sid}`.
+//! `completed` status callback. When the server ends the stream (or it cannot be opened) with
+//! the caller still there, it requests the `<Connect action>` as Twilio does and reports what
+//! the caller hears next. With the REST API key it also follows the call's transcript and tool
+//! calls live through `GET /calls/{sid}`.
 
+mod after;
 mod event;
 mod load;
 mod monitor;
@@ -25,6 +28,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+pub use after::{NextVerb, parse_next};
 pub use event::{CallEvent, Emitter};
 pub use load::{EchoCallResult, echo_call};
 pub use playout::Playout;
@@ -195,6 +199,9 @@ pub struct CallSummary {
     /// `GET /calls/{sid}` after the call (stats, transcript, tool calls, cost), when an API
     /// key was given and the server answered.
     pub server_report: Option<Value>,
+    /// What the `<Connect action>` answered when the server ended the stream; `None` when the
+    /// caller hung up or the TwiML had no action.
+    pub after_stream: Option<Vec<NextVerb>>,
 }
 
 /// Places one simulated call and returns what it measured.
@@ -237,6 +244,7 @@ pub async fn place_call(
         call_sid: call_sid.clone(),
         webhook_ms,
         stream_url: stream.url.clone(),
+        action: stream.action.clone(),
         parameters: stream.parameters.iter().map(|(k, _)| k.clone()).collect(),
     });
 
@@ -250,9 +258,30 @@ pub async fn place_call(
     let header =
         HeaderValue::from_str(&signature).map_err(|e| CallError::WebSocket(e.to_string()))?;
     request.headers_mut().insert("X-Twilio-Signature", header);
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| CallError::WebSocket(format!("upgrade to {}: {e}", stream.url)))?;
+    let socket = match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => socket,
+        Err(e) => {
+            let error = CallError::WebSocket(format!("upgrade to {}: {e}", stream.url));
+            // Twilio goes on to the action with the caller still there; so does the caller.
+            events.emit(CallEvent::Note(error.to_string()));
+            if let Some(action) = &stream.action {
+                let next = after::request_action(
+                    &http,
+                    &server,
+                    &public,
+                    action,
+                    &target.auth_token,
+                    &form,
+                )
+                .await?;
+                events.emit(CallEvent::AfterStream {
+                    action: action.clone(),
+                    next,
+                });
+            }
+            return Err(error);
+        }
+    };
     events.emit(CallEvent::StreamOpen);
 
     let monitor = target
@@ -263,12 +292,26 @@ pub async fn place_call(
         account_sid: account_sid.clone(),
         call_sid: call_sid.clone(),
         stream_sid: new_sid("MZ"),
-        parameters: stream.parameters,
+        parameters: stream.parameters.clone(),
     };
     let stats = stream::run(socket, &ids, plan, &events).await?;
     let ended_by = stats.ended_by.unwrap_or(EndedBy::Server);
     events.emit(CallEvent::Ended(ended_by));
     let duration_ms = stats.heard.len() as u64 / 8;
+    let after_stream = match (&stream.action, ended_by) {
+        // Only the server's close leaves the caller on the line for what comes next.
+        (Some(action), EndedBy::Server) => {
+            let next =
+                after::request_action(&http, &server, &public, action, &target.auth_token, &form)
+                    .await?;
+            events.emit(CallEvent::AfterStream {
+                action: action.clone(),
+                next: next.clone(),
+            });
+            Some(next)
+        }
+        _ => None,
+    };
 
     let mut status_form = form.clone();
     status_form.retain(|(k, _)| k != "CallStatus");
@@ -318,6 +361,7 @@ pub async fn place_call(
         recording: record_to,
         duration_ms,
         server_report,
+        after_stream,
     })
 }
 

@@ -23,9 +23,11 @@ pub struct StreamInstruction {
     pub url: String,
     /// `<Parameter>`s, delivered in `start.customParameters`.
     pub parameters: Vec<(String, String)>,
+    /// `<Connect action>`: requested when the stream ends with the caller still there.
+    pub action: Option<String>,
 }
 
-/// Finds `<Response><Connect><Stream url>` and its parameters.
+/// Finds `<Response><Connect action><Stream url>` and its parameters.
 pub fn parse_twiml(xml: &str) -> Result<StreamInstruction, CallError> {
     let doc =
         roxmltree::Document::parse(xml).map_err(|e| CallError::Twiml(format!("not XML: {e}")))?;
@@ -33,12 +35,12 @@ pub fn parse_twiml(xml: &str) -> Result<StreamInstruction, CallError> {
     if root.tag_name().name() != "Response" {
         return Err(CallError::Twiml("root element is not <Response>".into()));
     }
-    let stream = root
+    let (connect, stream) = root
         .children()
         .filter(|n| n.has_tag_name("Connect"))
-        .flat_map(|c| c.children().filter(|n| n.has_tag_name("Stream")))
-        .next()
+        .find_map(|c| Some((c, c.children().find(|n| n.has_tag_name("Stream"))?)))
         .ok_or_else(|| CallError::Twiml("no <Connect><Stream> (bidirectional stream)".into()))?;
+    let action = connect.attribute("action").map(str::to_owned);
     let url = stream
         .attribute("url")
         .ok_or_else(|| CallError::Twiml("<Stream> without url".into()))?
@@ -61,7 +63,11 @@ pub fn parse_twiml(xml: &str) -> Result<StreamInstruction, CallError> {
             ))
         })
         .collect();
-    Ok(StreamInstruction { url, parameters })
+    Ok(StreamInstruction {
+        url,
+        parameters,
+        action,
+    })
 }
 
 /// The form Twilio posts when a call rings in (PROTOCOLS.md §1.6).
@@ -139,9 +145,10 @@ mod tests {
 
     #[test]
     fn reads_the_stream_and_its_parameters() {
-        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://h/voice/stream"><Parameter name="token" value="a&amp;b"/><Parameter name="caller" value="+15550100"/></Stream></Connect></Response>"#;
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect action="https://api/voice/stream-ended"><Stream url="wss://h/voice/stream"><Parameter name="token" value="a&amp;b"/><Parameter name="caller" value="+15550100"/></Stream></Connect></Response>"#;
         let s = parse_twiml(xml).unwrap();
         assert_eq!(s.url, "wss://h/voice/stream");
+        assert_eq!(s.action.as_deref(), Some("https://api/voice/stream-ended"));
         assert_eq!(
             s.parameters,
             vec![

@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn session_update_merges_nested_fields() {
-        let mut session = initial_session("gpt-realtime");
+        let mut session = initial_session("gpt-realtime-2.1");
         merge(
             &mut session,
             &json!({"audio": {"input": {"format": {"type": "audio/pcmu"}}}, "instructions": "x"}),

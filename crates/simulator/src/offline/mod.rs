@@ -36,7 +36,9 @@ pub enum OfflineError {
 /// How the stand-in behaves.
 #[derive(Debug, Clone)]
 pub struct OfflineConfig {
-    /// Model name it reports (`gpt-realtime`), so pricing works as with the real API.
+    /// Model in [`OfflineRealtime::url`]'s query. Like OpenAI, each session reports in
+    /// `session.created` the model of the URL it was opened with; this one when the URL has no
+    /// `model=`.
     pub model: String,
     /// The conversation it follows.
     pub script: Script,
@@ -198,13 +200,24 @@ async fn accept_loop(
     }
 }
 
+/// The `model=` of a connect URL's query, as OpenAI reads it to pick the session's model.
+pub(crate) fn model_in_query(query: Option<&str>) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query?)
+        .ok()?
+        .into_iter()
+        .find(|(name, _)| name == "model")
+        .map(|(_, model)| model)
+}
+
 // The handshake callback's error type is tungstenite's, large by its design.
 #[allow(clippy::result_large_err)]
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let expected = shared.api_key.clone();
     let mut beta_header = false;
+    let mut requested_model = None;
     let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         beta_header = request.headers().contains_key("openai-beta");
+        requested_model = model_in_query(request.uri().query());
         let Some(key) = expected else {
             return Ok(response);
         };
@@ -233,7 +246,10 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         return;
     }
     tracing::info!("offline stand-in: Realtime session opened (scripted, offline)");
-    let report = session::Session::new(socket, shared.clone()).run().await;
+    let model = requested_model.unwrap_or_else(|| shared.model.clone());
+    let report = session::Session::new(socket, shared.clone(), &model)
+        .run()
+        .await;
     tracing::info!(
         caller_turns = report.caller_turns,
         responses = report.responses,

@@ -6,6 +6,7 @@
 //! explicitly ([`T0`]) or drive a [`Store`] with a [`TestClock`], so nothing depends on the
 //! wall clock.
 
+mod call_end;
 mod email;
 mod paging;
 mod records;
@@ -21,6 +22,7 @@ use phone_core::store::{Item, Records, Retention, Store};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use call_end::*;
 pub use email::*;
 pub use paging::*;
 pub use records::*;
@@ -118,7 +120,9 @@ macro_rules! store_suite {
             notes_list_newest_first,
             forget_caller_erases_only_that_caller,
             final_call_status_is_never_reopened,
+            stream_end_is_recorded_once,
             email_claim_has_one_winner_and_guarded_completion,
+            call_access_and_pin_attempts,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

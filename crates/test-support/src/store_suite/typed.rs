@@ -358,3 +358,103 @@ pub async fn concurrent_token_consumers_have_one_winner(r: Arc<dyn Records>) {
     }
     assert_eq!(wins, 1);
 }
+
+/// A call's access level is stored and read back; owner PIN attempts are counted on the row,
+/// bounded, and can make the call an owner only before its stream starts.
+pub async fn call_access_and_pin_attempts(r: Arc<dyn Records>) {
+    use phone_core::AccessLevel;
+    use phone_core::store::PinAttempt;
+    let s = store(r, TestClock::at(T0));
+    let owner = call(20, T0).with_access(AccessLevel::Owner);
+    s.create_call(&owner, "h", at(T0 + 120)).await.unwrap();
+    assert_eq!(
+        s.get_call(&sid(20)).await.unwrap().access,
+        AccessLevel::Owner
+    );
+    // A call never asked for the PIN cannot be promoted by one.
+    s.create_call(&call(21, T0), "h", at(T0 + 120))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.settle_pin_attempt(&sid(21), true).await.unwrap(),
+        PinAttempt::NotAsked
+    );
+    assert_eq!(
+        s.get_call(&sid(21)).await.unwrap().access,
+        AccessLevel::Guest
+    );
+    // Wrong, wrong, wrong: exhausted; a right one after that changes nothing.
+    s.create_call_awaiting_pin(&call(22, T0), "h", at(T0 + 120))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.settle_pin_attempt(&sid(22), false).await.unwrap(),
+        PinAttempt::Rejected { attempts: 1 }
+    );
+    assert_eq!(
+        s.settle_pin_attempt(&sid(22), false).await.unwrap(),
+        PinAttempt::Rejected { attempts: 2 }
+    );
+    assert_eq!(
+        s.settle_pin_attempt(&sid(22), false).await.unwrap(),
+        PinAttempt::Exhausted
+    );
+    assert_eq!(
+        s.settle_pin_attempt(&sid(22), true).await.unwrap(),
+        PinAttempt::Exhausted
+    );
+    assert_eq!(
+        s.get_call(&sid(22)).await.unwrap().access,
+        AccessLevel::Guest
+    );
+    // Right after a wrong one: owner, on the row the stream host reads.
+    s.create_call_awaiting_pin(&call(23, T0), "h23", at(T0 + 120))
+        .await
+        .unwrap();
+    s.settle_pin_attempt(&sid(23), false).await.unwrap();
+    match s.settle_pin_attempt(&sid(23), true).await.unwrap() {
+        PinAttempt::Accepted(row) => assert_eq!(row.access, AccessLevel::Owner),
+        other => panic!("{other:?}"),
+    }
+    let streamed = s.consume_stream_token(&sid(23), "h23").await.unwrap();
+    assert_eq!(streamed.access, AccessLevel::Owner);
+    // After the stream started, the PIN step is over.
+    s.create_call_awaiting_pin(&call(24, T0), "h24", at(T0 + 120))
+        .await
+        .unwrap();
+    s.consume_stream_token(&sid(24), "h24").await.unwrap();
+    assert_eq!(
+        s.settle_pin_attempt(&sid(24), true).await.unwrap(),
+        PinAttempt::NotAsked
+    );
+    assert_eq!(
+        s.get_call(&sid(24)).await.unwrap().access,
+        AccessLevel::Guest
+    );
+    // Concurrent attempts cannot exceed the limit: each is a conditional write on the count.
+    s.create_call_awaiting_pin(&call(25, T0), "h", at(T0 + 120))
+        .await
+        .unwrap();
+    let racing = sid(25);
+    let tries =
+        futures_util::future::join_all((0..6).map(|_| s.settle_pin_attempt(&racing, false))).await;
+    // Each count is written by one attempt only: no two concurrent attempts both count as the
+    // first (a lost update would give a fourth try).
+    let mut counts: Vec<u32> = tries
+        .iter()
+        .filter_map(|t| match t {
+            Ok(PinAttempt::Rejected { attempts }) => Some(*attempts),
+            _ => None,
+        })
+        .collect();
+    let before = counts.len();
+    counts.dedup();
+    assert_eq!(counts.len(), before, "{tries:?}");
+    assert!(counts.iter().all(|c| *c < 3), "{tries:?}");
+    assert!(
+        tries
+            .iter()
+            .all(|t| !matches!(t, Ok(PinAttempt::Accepted(_)))),
+        "{tries:?}"
+    );
+}

@@ -1,10 +1,12 @@
-//! Call rows: created once per CallSid, single-use stream tokens, status, outcome.
+//! Call rows: created once per CallSid, single-use stream tokens, status, outcome, how the
+//! stream ended.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::{Created, Store, from_map, rfc3339, to_map, to_value};
-use crate::call::{CallSession, CallSid, CallStats, CallStatus};
+use crate::access::{AccessLevel, MAX_PIN_ATTEMPTS};
+use crate::call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
 use crate::store::{Guard, Item, Keys, PutMode, StoreError};
 use crate::usage::{Cost, Usage};
 
@@ -13,6 +15,26 @@ mod call_fields {
     pub const TOKEN_HASH: &str = "stream_token_hash";
     pub const TOKEN_EXPIRES: &str = "stream_token_expires_at";
     pub const TOKEN_USED: &str = "stream_token_used_at";
+    /// Present only on a call that was asked for the owner PIN: wrong attempts so far.
+    pub const PIN_ATTEMPTS: &str = "pin_attempts";
+    /// [`CallSession::stream_end`](crate::CallSession::stream_end).
+    pub const STREAM_END: &str = "stream_end";
+}
+
+/// What one PIN attempt did to a call ([`Store::settle_pin_attempt`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PinAttempt {
+    /// The PIN was right: the call row now says owner.
+    Accepted(Box<CallSession>),
+    /// Wrong; `attempts` wrong ones so far, fewer than the limit.
+    Rejected {
+        /// Wrong attempts so far.
+        attempts: u32,
+    },
+    /// Wrong too many times (or already exhausted): the call stays a guest.
+    Exhausted,
+    /// This call was never asked for a PIN, or its stream already started: nothing changes.
+    NotAsked,
 }
 
 impl Store {
@@ -24,7 +46,33 @@ impl Store {
         stream_token_hash: &str,
         token_expires_at: OffsetDateTime,
     ) -> Result<Created<CallSession>, StoreError> {
+        self.create_call_with(call, stream_token_hash, token_expires_at, Map::new())
+            .await
+    }
+
+    /// [`Store::create_call`] for a call that will be asked for the owner PIN before its
+    /// stream connects: the row counts the attempts ([`Store::settle_pin_attempt`]).
+    pub async fn create_call_awaiting_pin(
+        &self,
+        call: &CallSession,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+    ) -> Result<Created<CallSession>, StoreError> {
+        let mut extra = Map::new();
+        extra.insert(call_fields::PIN_ATTEMPTS.into(), 0.into());
+        self.create_call_with(call, stream_token_hash, token_expires_at, extra)
+            .await
+    }
+
+    async fn create_call_with(
+        &self,
+        call: &CallSession,
+        stream_token_hash: &str,
+        token_expires_at: OffsetDateTime,
+        extra: Map<String, Value>,
+    ) -> Result<Created<CallSession>, StoreError> {
         let mut data = to_map(call)?;
+        data.extend(extra);
         data.insert(
             call_fields::TOKEN_HASH.into(),
             Value::String(stream_token_hash.into()),
@@ -108,6 +156,61 @@ impl Store {
         from_map(item.data)
     }
 
+    /// Records one owner-PIN attempt on a call that was asked for it. `right` is the result of
+    /// the constant-time comparison ([`crate::access::pin_matches`]). A right PIN turns the
+    /// call into an owner call, only while its stream has not started (the stream host reads
+    /// the access level once, when it consumes the token). Each attempt is a conditional write
+    /// on the attempt count, so concurrent attempts cannot exceed the limit.
+    pub async fn settle_pin_attempt(
+        &self,
+        sid: &CallSid,
+        right: bool,
+    ) -> Result<PinAttempt, StoreError> {
+        let item = self
+            .records
+            .get(&Keys::call(sid), Keys::META, self.now())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let Some(attempts) = item
+            .data
+            .get(call_fields::PIN_ATTEMPTS)
+            .and_then(Value::as_u64)
+        else {
+            return Ok(PinAttempt::NotAsked);
+        };
+        if item.data.contains_key(call_fields::TOKEN_USED) {
+            return Ok(PinAttempt::NotAsked);
+        }
+        if attempts >= u64::from(MAX_PIN_ATTEMPTS) {
+            return Ok(PinAttempt::Exhausted);
+        }
+        let mut fields = Map::new();
+        let guards = [
+            Guard::Equals(call_fields::PIN_ATTEMPTS.into(), attempts.into()),
+            Guard::Missing(call_fields::TOKEN_USED.into()),
+        ];
+        if right {
+            fields.insert("access".into(), to_value(&AccessLevel::Owner)?);
+            let item = self
+                .records
+                .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+                .await?;
+            return Ok(PinAttempt::Accepted(Box::new(from_map(item.data)?)));
+        }
+        let wrong = attempts + 1;
+        fields.insert(call_fields::PIN_ATTEMPTS.into(), wrong.into());
+        self.records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+            .await?;
+        if wrong >= u64::from(MAX_PIN_ATTEMPTS) {
+            Ok(PinAttempt::Exhausted)
+        } else {
+            Ok(PinAttempt::Rejected {
+                attempts: wrong as u32,
+            })
+        }
+    }
+
     /// Records a status from Twilio's status callback or the stream host. A final status is
     /// never replaced by a live one (callbacks can arrive out of order).
     pub async fn set_call_status(
@@ -161,5 +264,32 @@ impl Store {
             .update(&Keys::call(sid), Keys::META, fields, &[], self.now())
             .await?;
         from_map(item.data)
+    }
+
+    /// Records how the call's media stream ended. The first end recorded stays: it is why the
+    /// stream ended, and a later write (a second path of the host noticing the same close)
+    /// gets [`Created::Existing`] with it. An unknown call is [`StoreError::NotFound`].
+    pub async fn record_stream_end(
+        &self,
+        sid: &CallSid,
+        end: StreamEnd,
+    ) -> Result<Created<StreamEnd>, StoreError> {
+        let mut fields = Map::new();
+        fields.insert(call_fields::STREAM_END.into(), to_value(&end)?);
+        let guards = [Guard::Missing(call_fields::STREAM_END.into())];
+        match self
+            .records
+            .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())
+            .await
+        {
+            Ok(_) => Ok(Created::New),
+            Err(StoreError::Conflict(_)) => {
+                let call = self.get_call(sid).await?;
+                call.stream_end.map(Created::Existing).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{sid}: stream end guard failed but none is set"))
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 mod calls;
+
+pub use calls::PinAttempt;
 mod memory;
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};

@@ -48,6 +48,9 @@ pub(super) struct Session<S> {
     turns: usize,
     greeted: bool,
     playback: Option<Playback>,
+    /// What the client's `response.create` asked to be echoed on the response it starts:
+    /// its `metadata`, and no `conversation_id` for an out-of-band response (as the API does).
+    request_tags: Option<Value>,
     /// Function call awaiting its output, then the output awaiting `response.create`.
     pending_call: Option<String>,
     tool_output: Option<Value>,
@@ -58,8 +61,9 @@ pub(super) struct Session<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    pub(super) fn new(socket: WebSocketStream<S>, shared: Arc<Shared>) -> Self {
-        let session = events::initial_session(&shared.model);
+    /// A session on `model`, the one its URL asked for.
+    pub(super) fn new(socket: WebSocketStream<S>, shared: Arc<Shared>, model: &str) -> Self {
+        let session = events::initial_session(model);
         Self {
             socket,
             shared,
@@ -73,6 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             turns: 0,
             greeted: false,
             playback: None,
+            request_tags: None,
             pending_call: None,
             tool_output: None,
             sent_ms: HashMap::new(),
@@ -154,6 +159,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             "conversation.item.create" => self.on_item_create(&value).await,
             "response.create" => {
+                let out_of_band = value["response"]["conversation"] == "none";
+                self.request_tags = Some(json!({
+                    "metadata": value["response"]["metadata"],
+                    "conversation_id": if out_of_band { Value::Null } else { json!("conv_offline") },
+                }));
                 let instructions = value["response"]["instructions"].as_str().unwrap_or("");
                 self.on_response_create(event_id, instructions).await
             }
@@ -311,6 +321,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         instructions: &str,
     ) -> Result<(), ()> {
         if self.playback.is_some() {
+            self.request_tags = None;
             let e = events::error(
                 "conversation_already_has_active_response",
                 "Conversation already has an active response in progress.",

@@ -18,6 +18,8 @@ pub(super) struct Playback {
     text: String,
     audio: Arc<Vec<u8>>,
     sent: usize,
+    /// Echoed from the `response.create` that asked for it (see `Session::request_tags`).
+    tags: Value,
 }
 
 /// What the conversation so far has cost, to bill each response as the API does.
@@ -39,6 +41,14 @@ fn text_tokens(text: &str) -> u64 {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    /// The tags of the response starting now: the client's, or none for a response that
+    /// server VAD started.
+    fn take_tags(&mut self) -> Value {
+        self.request_tags
+            .take()
+            .unwrap_or_else(|| json!({"metadata": null, "conversation_id": "conv_offline"}))
+    }
+
     /// Usage of a response that produced `audio_ms` of audio and `text` of transcript or
     /// arguments; the conversation so far is billed again as input.
     fn bill(&mut self, audio_ms: u64, text: &str) -> Value {
@@ -71,7 +81,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let response_id = new_id("resp");
         let item_id = new_id("item");
         tracing::info!(%text, "offline stand-in: scripted reply");
-        let response = events::response(&response_id, "in_progress", None, vec![], None);
+        let tags = self.take_tags();
+        let mut response = events::response(&response_id, "in_progress", None, vec![], None);
+        events::merge(&mut response, &tags);
         self.send(event("response.created", json!({"response": response})))
             .await?;
         let item = events::assistant_item(&item_id, "in_progress", None);
@@ -95,6 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             text,
             audio,
             sent: 0,
+            tags,
         });
         Ok(())
     }
@@ -156,7 +169,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.send(event("conversation.item.done", json!({"item": item})))
             .await?;
         let usage = self.bill(p.sent as u64 / 8, &p.text);
-        let response = events::response(&p.response_id, status, reason, vec![item], Some(usage));
+        let mut response =
+            events::response(&p.response_id, status, reason, vec![item], Some(usage));
+        events::merge(&mut response, &p.tags);
         self.send(event("response.done", json!({"response": response})))
             .await
     }
@@ -169,7 +184,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let call_id = new_id("call");
         let args = arguments.to_string();
         tracing::info!(tool = name, arguments = %args, "offline stand-in: scripted tool call");
-        let response = events::response(&response_id, "in_progress", None, vec![], None);
+        let tags = self.take_tags();
+        let mut response = events::response(&response_id, "in_progress", None, vec![], None);
+        events::merge(&mut response, &tags);
         self.send(event("response.created", json!({"response": response})))
             .await?;
         let pending = events::function_call_item(&item_id, &call_id, name, "", "in_progress");
@@ -197,7 +214,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.pending_call = Some(call_id);
         self.report.tool_calls += 1;
         let usage = self.bill(0, &args);
-        let response = events::response(&response_id, "completed", None, vec![item], Some(usage));
+        let mut response =
+            events::response(&response_id, "completed", None, vec![item], Some(usage));
+        events::merge(&mut response, &tags);
         self.send(event("response.done", json!({"response": response})))
             .await
     }

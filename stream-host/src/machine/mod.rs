@@ -1,0 +1,555 @@
+//! The call core: one call as a state machine, with no sockets.
+//!
+//! The bridge's shell feeds it what happens — Twilio frames, engine events (already
+//! translated by an [`crate::engine`] adapter), timers, tool results — and performs the
+//! [`Action`]s it queues: frames to the engine or to Twilio, tools to run, turns to store,
+//! a reconnect, the end. The two hot paths (caller audio to the engine, assistant audio to
+//! Twilio) only ask it a question and send directly.
+//!
+//! Each concern is its own small part: [`phase`] (where the call is and when it ends),
+//! [`playback`] (what Twilio has played, what to truncate), [`tool_turns`], [`reconnect`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use phone_core::tools::{CallEffect, ToolOutcome};
+use phone_core::{CallStats, Role, Turn, Usage};
+use serde_json::json;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use crate::config::StreamHostConfig;
+use crate::engine::{EngineAudio, EngineCommand, EngineEvent, Purpose, ToolCall};
+
+pub mod phase;
+pub mod playback;
+pub mod reconnect;
+pub mod tool_turns;
+
+pub use phase::{EndReason, GOODBYE_GRACE, Phase};
+use playback::{AudioOut, Playback};
+use reconnect::ReconnectBudget;
+use tool_turns::{Answered, ToolTurns};
+
+/// Turns replayed to a new session after a reconnect.
+const REPLAYED_TURNS: usize = 50;
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Translate and send to the engine.
+    Engine(EngineCommand),
+    /// Send the caller audio queued while the session was not ready.
+    FlushCallerAudio,
+    /// Drop the audio queued at Twilio (`clear`).
+    ClearTwilio,
+    /// Send a playback mark to Twilio.
+    MarkTwilio(String),
+    /// Run these tools (one turn), off the audio path.
+    RunTools {
+        /// The turn.
+        turn: String,
+        /// Its calls.
+        calls: Vec<ToolCall>,
+    },
+    /// Store a transcript turn.
+    Record(Turn),
+    /// Open a new engine connection after this pause.
+    Reconnect(std::time::Duration),
+    /// The call is over.
+    End(EndReason),
+}
+
+/// Timers the shell runs for the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// The session was not confirmed in time.
+    SessionSetup,
+    /// The call's maximum duration.
+    MaxDuration,
+    /// The host's drain deadline.
+    Drain,
+    /// The goodbye's grace.
+    GoodbyeGrace,
+}
+
+/// What the bridge measured.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Why it ended.
+    pub reason: EndReason,
+    /// Counters.
+    pub stats: CallStats,
+    /// Tokens.
+    pub usage: Usage,
+    /// The model the usage is priced at (the one the engine reported, else the configured one).
+    pub model: String,
+    /// What was said, in order, for the caller's memory.
+    pub conversation: Vec<(Role, String)>,
+}
+
+/// One call's state.
+pub struct CallCore {
+    config: Arc<StreamHostConfig>,
+    instructions: String,
+    phase: Phase,
+    greeted: bool,
+    playback: Playback,
+    tools: ToolTurns,
+    reconnect: ReconnectBudget,
+    truncated_items: HashSet<String>,
+    conversation: Vec<(Role, String)>,
+    next_turn: u32,
+    speech_stopped_at: Option<Instant>,
+    last_activity: Instant,
+    outcome: Outcome,
+    actions: Vec<Action>,
+}
+
+impl CallCore {
+    /// A call about to configure its first session; `mark_every_ms` is the engine's
+    /// playback mark interval.
+    pub fn new(
+        config: Arc<StreamHostConfig>,
+        instructions: String,
+        mark_every_ms: u64,
+        now: Instant,
+    ) -> Self {
+        let outcome = Outcome {
+            model: config.model.clone(),
+            ..Outcome::default()
+        };
+        Self {
+            reconnect: ReconnectBudget::new(config.reconnect_attempts),
+            phase: Phase::Configuring {
+                deadline: now + config.session_timeout,
+            },
+            config,
+            instructions,
+            greeted: false,
+            playback: Playback::new(mark_every_ms),
+            tools: ToolTurns::default(),
+            truncated_items: HashSet::new(),
+            conversation: Vec::new(),
+            next_turn: 0,
+            speech_stopped_at: None,
+            last_activity: now,
+            outcome,
+            actions: Vec::new(),
+        }
+    }
+
+    /// Starts the call: configure the engine's first session.
+    pub fn start(&mut self, now: Instant) {
+        self.configure(now, Vec::new());
+    }
+
+    /// Where the call is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether caller audio goes to the engine now (otherwise the shell queues it).
+    pub fn audio_flows(&self) -> bool {
+        self.phase.audio_flows()
+    }
+
+    /// The actions queued since the last call, in order.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+
+    /// Counters the shell updates on the hot paths.
+    pub fn stats_mut(&mut self) -> &mut CallStats {
+        &mut self.outcome.stats
+    }
+
+    /// When the session counts as not configured, while one is awaited.
+    pub fn session_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Configuring { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// When an ending call ends regardless, while it ends.
+    pub fn goodbye_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Ending { deadline, .. } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// Whether assistant audio is still queued at Twilio.
+    pub fn audio_unplayed(&self) -> bool {
+        self.playback.has_unplayed_audio()
+    }
+
+    /// The effect a tool asked for (hang up, transfer), to apply after the call.
+    pub fn take_effect(&mut self) -> Option<CallEffect> {
+        self.tools.take_effect()
+    }
+
+    /// What the call measured and said.
+    pub fn finish(mut self) -> Outcome {
+        self.outcome.reason = self.phase.end_reason().unwrap_or_default();
+        self.outcome.conversation = self.conversation;
+        self.outcome
+    }
+
+    // ---- Twilio -------------------------------------------------------------------------
+
+    /// Twilio echoed a mark.
+    pub fn twilio_mark(&mut self, name: &str) {
+        self.playback.mark_played(name);
+        self.end_if_goodbye_finished();
+    }
+
+    /// The caller hung up (`stop`, or Twilio's socket closed).
+    pub fn caller_hung_up(&mut self) {
+        self.end(EndReason::CallerHungUp);
+    }
+
+    // ---- Engine -------------------------------------------------------------------------
+
+    /// Assistant audio: returns `None` to drop it, else whether to send a mark after it.
+    pub fn engine_audio(
+        &mut self,
+        audio: &EngineAudio<'_>,
+        now: Instant,
+    ) -> Option<Option<String>> {
+        if !self.phase.audio_flows() || self.playback.is_cancelled(&audio.response_id) {
+            self.outcome.stats.dropped_frames += 1;
+            return None;
+        }
+        if let Some(stopped) = self.speech_stopped_at.take() {
+            self.outcome
+                .stats
+                .record_reply_latency(now.saturating_duration_since(stopped).as_millis() as u64);
+        }
+        let audio_bytes = audio.payload.len() * 3 / 4;
+        self.outcome.stats.frames_out += 1;
+        self.outcome.stats.bytes_out += audio_bytes as u64;
+        Some(self.playback.audio_sent(AudioOut {
+            response_id: &audio.response_id,
+            item_id: &audio.item_id,
+            content_index: audio.content_index,
+            audio_bytes,
+            in_conversation: audio.in_conversation,
+        }))
+    }
+
+    /// An event from the engine.
+    pub fn engine_event(&mut self, event: EngineEvent, now: Instant, wall: OffsetDateTime) {
+        match event {
+            EngineEvent::SessionOpened { model } => {
+                if let Some(model) = model {
+                    if model != self.outcome.model {
+                        tracing::warn!(configured = %self.outcome.model, reported = %model, "the engine runs another model than configured; pricing the one it reports");
+                    }
+                    self.outcome.model = model;
+                }
+            }
+            EngineEvent::SessionReady => self.session_ready(),
+            EngineEvent::SessionRefused { reason } => {
+                tracing::error!(%reason, "the engine refused the session configuration");
+                self.end(EndReason::SessionNotConfigured);
+            }
+            EngineEvent::CallerStartedSpeaking { active } => {
+                self.last_activity = now;
+                self.caller_started_speaking(active);
+            }
+            EngineEvent::CallerStoppedSpeaking => {
+                self.last_activity = now;
+                self.speech_stopped_at = Some(now);
+            }
+            EngineEvent::AudioDone { item_id } => {
+                if let Some(mark) = self.playback.audio_done(&item_id) {
+                    self.actions.push(Action::MarkTwilio(mark));
+                }
+            }
+            EngineEvent::DropAudio { response_id } => self.playback.cancel_response(&response_id),
+            EngineEvent::Spoke(purpose) => {
+                if purpose == Purpose::Goodbye
+                    && let Phase::Ending { said, .. } = &mut self.phase
+                {
+                    *said = true;
+                    self.end_if_goodbye_finished();
+                }
+            }
+            EngineEvent::ToolCalls { turn, calls } => {
+                if self.phase.ending() {
+                    tracing::warn!(
+                        calls = calls.len(),
+                        "tool calls ignored: the call is ending"
+                    );
+                    return;
+                }
+                self.tools.start(&turn, calls.len());
+                self.actions.push(Action::RunTools { turn, calls });
+            }
+            EngineEvent::Transcript {
+                role,
+                item_id,
+                text,
+            } => {
+                let interrupted = item_id.is_some_and(|id| self.truncated_items.contains(&id));
+                self.record(role, text, interrupted, wall);
+            }
+            EngineEvent::Usage(usage) => {
+                self.outcome.usage.add(&usage);
+                if !self.phase.ending() && self.over_cost_limit() {
+                    tracing::warn!("call reached its cost limit");
+                    self.begin_goodbye(EndReason::CostLimit, now);
+                }
+            }
+        }
+    }
+
+    /// The engine's connection closed or failed (or a reconnect attempt failed).
+    pub fn engine_lost(&mut self) {
+        if let Some(reason) = self.phase.end_reason() {
+            tracing::warn!(?reason, "engine connection lost while the call was ending");
+            self.end(reason);
+            return;
+        }
+        self.playback = Playback::new(self.playback.mark_every_ms());
+        self.tools.session_replaced();
+        match self.reconnect.next_attempt() {
+            Some(pause) => {
+                tracing::warn!(
+                    attempt = self.reconnect.used(),
+                    ?pause,
+                    "engine connection lost; reconnecting"
+                );
+                self.phase = Phase::Reconnecting;
+                self.actions.push(Action::Reconnect(pause));
+            }
+            None => {
+                tracing::error!(
+                    attempts = self.reconnect.used(),
+                    "the engine could not be reached again; ending the call"
+                );
+                self.end(EndReason::OpenAiLost);
+            }
+        }
+    }
+
+    /// A new engine connection is open: configure it with the conversation so far.
+    pub fn engine_connected(&mut self, now: Instant) {
+        self.outcome.stats.reconnects += 1;
+        let skip = self.conversation.len().saturating_sub(REPLAYED_TURNS);
+        let history = self.conversation[skip..].to_vec();
+        self.configure(now, history);
+    }
+
+    // ---- Timers and tools ----------------------------------------------------------------
+
+    /// A timer fired.
+    pub fn timer(&mut self, timer: Timer, now: Instant) {
+        match timer {
+            Timer::SessionSetup => {
+                if matches!(self.phase, Phase::Configuring { deadline } if deadline <= now) {
+                    tracing::error!(timeout = ?self.config.session_timeout, "the engine did not confirm the session in time");
+                    self.end(EndReason::SessionNotConfigured);
+                }
+            }
+            Timer::MaxDuration => self.begin_goodbye(EndReason::MaxDuration, now),
+            Timer::Drain => self.begin_goodbye(EndReason::Drain, now),
+            Timer::GoodbyeGrace => {
+                if let Phase::Ending {
+                    reason, deadline, ..
+                } = self.phase
+                    && deadline <= now
+                {
+                    self.end(reason);
+                }
+            }
+        }
+    }
+
+    /// The idle timer fired: returns when to check again, or `None` when the caller has been
+    /// silent too long and the goodbye has begun.
+    pub fn idle_check(&mut self, now: Instant) -> Option<Instant> {
+        let idle = self.config.idle_timeout;
+        let due = self.last_activity + idle;
+        if due > now {
+            return Some(due);
+        }
+        if self.playback.has_unplayed_audio() || self.phase.ending() {
+            // Still talking (or already leaving): not silence.
+            self.last_activity = now;
+            return Some(now + idle);
+        }
+        self.begin_goodbye(EndReason::Idle, now);
+        None
+    }
+
+    /// A tool of `turn` is still running after a while: a "one moment", once per turn.
+    pub fn tool_slow(&mut self, turn: &str) {
+        if self.phase.ending() || !self.tools.notice_due(turn) {
+            return;
+        }
+        tracing::info!("tool is slow; telling the caller to hold on");
+        self.say(Purpose::ToolWait, None);
+    }
+
+    /// A tool of `turn` finished.
+    pub fn tool_done(&mut self, turn: &str, call_id: String, outcome: ToolOutcome, now: Instant) {
+        let turn_complete = match self.tools.answered(turn, outcome.effect.clone()) {
+            Answered::Unknown => {
+                tracing::warn!(%call_id, "tool output dropped: its session is gone");
+                return;
+            }
+            Answered::Pending => false,
+            Answered::TurnComplete => true,
+        };
+        let output = if outcome.result.is_object() {
+            outcome.result
+        } else {
+            json!({"result": outcome.result})
+        };
+        self.actions.push(Action::Engine(EngineCommand::ToolOutput {
+            call_id,
+            output,
+        }));
+        if turn_complete {
+            self.follow_up(now);
+        }
+    }
+
+    // ---- Inside ---------------------------------------------------------------------------
+
+    fn configure(&mut self, now: Instant, history: Vec<(Role, String)>) {
+        self.phase = Phase::Configuring {
+            deadline: now + self.config.session_timeout,
+        };
+        self.actions.push(Action::Engine(EngineCommand::Configure {
+            instructions: self.instructions.clone(),
+            history,
+        }));
+    }
+
+    /// The session is configured: send the audio queued meanwhile, then greet (or, on a
+    /// session that replaced a dropped one, apologise for the pause).
+    fn session_ready(&mut self) {
+        if !matches!(self.phase, Phase::Configuring { .. }) {
+            return;
+        }
+        self.phase = Phase::Talking;
+        self.actions.push(Action::FlushCallerAudio);
+        if self.greeted {
+            self.say(
+                Purpose::Apology,
+                Some("The line dropped for a moment. Say one short sentence of apology and continue the conversation.".into()),
+            );
+        } else {
+            self.greeted = true;
+            let greeting = format!(
+                "Greet the caller now, saying exactly: \"{}\"",
+                self.config.greeting.replace('"', "'")
+            );
+            self.say(Purpose::Greeting, Some(greeting));
+        }
+    }
+
+    fn caller_started_speaking(&mut self, active: Vec<String>) {
+        let active_refs: Vec<&str> = active.iter().map(String::as_str).collect();
+        let Some(cuts) = self.playback.interrupt(&active_refs) else {
+            return;
+        };
+        self.outcome.stats.interruptions += 1;
+        self.actions.push(Action::ClearTwilio);
+        self.truncated_items
+            .extend(cuts.iter().map(|c| c.item_id.clone()));
+        self.actions
+            .push(Action::Engine(EngineCommand::Interrupted { cuts, active }));
+    }
+
+    /// One response after all outputs; if a tool asked to end or transfer the call, that
+    /// response is the last words, and the call ends once they have played.
+    fn follow_up(&mut self, now: Instant) {
+        let reason = match self.tools.effect() {
+            None => {
+                self.say(Purpose::FollowUp, None);
+                return;
+            }
+            Some(CallEffect::EndCall) => EndReason::AssistantHungUp,
+            Some(CallEffect::Transfer(_)) => EndReason::Transferred,
+        };
+        self.phase = Phase::Ending {
+            reason,
+            deadline: now + GOODBYE_GRACE,
+            said: false,
+        };
+        self.say(Purpose::Goodbye, None);
+    }
+
+    fn begin_goodbye(&mut self, reason: EndReason, now: Instant) {
+        if self.phase.ending() {
+            return;
+        }
+        if !matches!(self.phase, Phase::Talking) {
+            // Nothing can be said on a session that is not configured (or not there).
+            tracing::info!(?reason, "ending the call without a goodbye: no session");
+            self.end(reason);
+            return;
+        }
+        tracing::info!(?reason, "ending the call with a goodbye");
+        self.phase = Phase::Ending {
+            reason,
+            deadline: now + GOODBYE_GRACE,
+            said: false,
+        };
+        self.say(Purpose::Goodbye, reason.goodbye_words().map(str::to_owned));
+    }
+
+    fn say(&mut self, purpose: Purpose, instructions: Option<String>) {
+        self.actions.push(Action::Engine(EngineCommand::Say {
+            purpose,
+            instructions,
+        }));
+    }
+
+    fn end_if_goodbye_finished(&mut self) {
+        if let Some(reason) = self
+            .phase
+            .goodbye_finished(self.playback.has_unplayed_audio())
+        {
+            self.end(reason);
+        }
+    }
+
+    fn end(&mut self, reason: EndReason) {
+        if matches!(self.phase, Phase::Ended(_)) {
+            return;
+        }
+        self.phase = Phase::Ended(reason);
+        self.actions.push(Action::End(reason));
+    }
+
+    fn record(&mut self, role: Role, text: String, interrupted: bool, wall: OffsetDateTime) {
+        if text.trim().is_empty() {
+            return;
+        }
+        let mut turn = Turn::new(self.next_turn, role, &text, wall);
+        turn.interrupted = interrupted;
+        self.next_turn += 1;
+        self.conversation.push((role, turn.text.clone()));
+        self.actions.push(Action::Record(turn));
+    }
+
+    /// Whether the model cost so far has reached `MAX_CALL_COST_USD`.
+    fn over_cost_limit(&self) -> bool {
+        let Some(cap) = self.config.max_cost_nano_usd else {
+            return false;
+        };
+        self.config
+            .prices
+            .cost(&self.outcome.model, &self.outcome.usage)
+            .is_some_and(|cost| cost.input_nano_usd + cost.output_nano_usd >= cap)
+    }
+}
+
+#[cfg(test)]
+mod tests;
