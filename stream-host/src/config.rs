@@ -74,8 +74,9 @@ If you did not understand, ask the caller to repeat.";
 
 impl StreamHostConfig {
     /// Builds the settings from the shared configuration; the stream URL and Twilio auth
-    /// token are required. A Realtime model the price table does not price is an error when
-    /// `MAX_CALL_COST_USD` is set (the cap could never trigger) and a warning otherwise.
+    /// token are required. A Realtime model the price table does not price is an error while
+    /// there is a cost cap, which there is by default (`MAX_CALL_COST_USD` unset means $2.00):
+    /// the cap could never trigger. With `MAX_CALL_COST_USD=off` it is a warning.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let model = &config.openai.realtime_model;
         if config.prices.prices_for(model).is_none() {
@@ -84,9 +85,10 @@ impl StreamHostConfig {
                     key: keys::MAX_CALL_COST_USD,
                     reason: format!(
                         "the price table has no price for {} ({model}), so the cap could never \
-                         be reached; add the model to {} or unset the cap",
+                         be reached; add the model to {} or set {}=off",
                         keys::OPENAI_REALTIME_MODEL,
-                        keys::PRICE_TABLE_JSON
+                        keys::PRICE_TABLE_JSON,
+                        keys::MAX_CALL_COST_USD
                     ),
                 });
             }
@@ -139,6 +141,21 @@ impl StreamHostConfig {
             header_read_timeout: config.header_read_timeout,
         })
     }
+}
+
+/// The configuration `from_config` builds from the minimum a deployment sets, for unit tests.
+#[cfg(test)]
+pub(crate) fn minimal_for_tests() -> StreamHostConfig {
+    let map = [
+        ("PUBLIC_BASE_URL", "https://host.example"),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = phone_config::Config::from_map(&map).expect("the minimal configuration loads");
+    StreamHostConfig::from_config(&config).expect("the minimal configuration is complete")
 }
 
 #[cfg(test)]
@@ -221,8 +238,24 @@ mod tests {
     }
 
     #[test]
-    fn an_unpriced_model_without_a_cap_starts_with_a_warning() {
+    fn an_unpriced_model_with_the_default_cap_is_a_startup_error() {
+        // No MAX_CALL_COST_USD: the default cap is in force, and needs a price.
         let unpriced = config(&[("OPENAI_REALTIME_MODEL", "gpt-realtime-3")]);
+        let err = StreamHostConfig::from_config(&unpriced)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MAX_CALL_COST_USD=off"), "{err}");
+        assert!(err.contains("gpt-realtime-3"), "{err}");
+        let host = StreamHostConfig::from_config(&config(&[])).unwrap();
+        assert_eq!(host.max_cost_nano_usd, Some(2_000_000_000));
+    }
+
+    #[test]
+    fn an_unpriced_model_without_a_cap_starts_with_a_warning() {
+        let unpriced = config(&[
+            ("OPENAI_REALTIME_MODEL", "gpt-realtime-3"),
+            ("MAX_CALL_COST_USD", "off"),
+        ]);
         let (host, logs) = logs_of(|| StreamHostConfig::from_config(&unpriced));
         assert_eq!(host.unwrap().model, "gpt-realtime-3");
         assert!(logs.contains("WARN"), "{logs}");

@@ -113,6 +113,7 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
         zone,
         transfer_number: config.twilio.transfer_number.clone(),
         owners: config.owners(),
+        guest_quotas: config.guest_quotas,
     };
     tracing::info!(
         calendar = %ports.calendar.describe(),

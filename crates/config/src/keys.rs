@@ -78,8 +78,10 @@ pub const LOG_FORMAT: &str = "LOG_FORMAT";
 pub const STREAM_MAX_CALLS: &str = "STREAM_MAX_CALLS";
 /// Longest call in seconds before a polite goodbye (default 1800).
 pub const MAX_CALL_SECS: &str = "MAX_CALL_SECS";
-/// Model cost in USD (by the price table) at which a call says a short goodbye and ends, e.g.
-/// `0.50`; unset means no cap.
+/// Model cost in USD (by the price table) at which a call says a short goodbye and ends
+/// (default `2.00`, about a normal 30-minute conversation; see
+/// `DEFAULT_MAX_CALL_COST_NANO_USD`). `off` turns the cap off; `0` is refused. With a cap, a
+/// Realtime model the price table does not price is a startup error of the stream host.
 pub const MAX_CALL_COST_USD: &str = "MAX_CALL_COST_USD";
 /// Seconds of caller silence before "are you still there?" then goodbye (default 60).
 pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
@@ -135,3 +137,18 @@ pub const OWNER_EMAIL: &str = "OWNER_EMAIL";
 /// The owner PIN (secret, 4 to 12 digits): typed on the keypad, it makes a call from an owner
 /// number without full attestation an owner call.
 pub const OWNER_PIN: &str = "OWNER_PIN";
+/// Calls a guest (any caller who is not the owner) may make per UTC day, per number; withheld
+/// numbers share one count (default 5, `off` for no limit, `0` refuses every guest call). A
+/// call past it is answered with a short message and hung up.
+pub const GUEST_CALLS_PER_DAY: &str = "GUEST_CALLS_PER_DAY";
+/// Minutes of calls a guest may use per UTC day (default 20, `off` for no limit). A guest's
+/// call may last at most the minutes left (and `MAX_CALL_SECS`); none left is answered like a
+/// call past `GUEST_CALLS_PER_DAY`.
+pub const GUEST_CALL_MINUTES_PER_DAY: &str = "GUEST_CALL_MINUTES_PER_DAY";
+/// Texts from a guest the assistant answers per UTC day (default 20, `off` for no limit). Past
+/// it the guest gets one "limit reached" reply that day, then none; STOP and HELP still work.
+pub const GUEST_SMS_PER_DAY: &str = "GUEST_SMS_PER_DAY";
+/// Write tools (`send_sms`, `request_booking`, `leave_message`, an emailed `create_event`) a
+/// guest's conversations may run per UTC day, per number or mail sender (default 10, `off` for
+/// no limit); reads and call control are not counted.
+pub const GUEST_TOOL_WRITES_PER_DAY: &str = "GUEST_TOOL_WRITES_PER_DAY";

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use phone_core::email::ReplyPolicy;
+use phone_core::quota::GuestQuotas;
 use phone_core::store::Retention;
 use phone_core::{PhoneNumber, PriceTable};
 use secrecy::SecretString;
@@ -29,6 +30,14 @@ pub use openai::{
 };
 pub use parse::ConfigError;
 use parse::Source;
+
+/// The default `MAX_CALL_COST_USD`, $2.00 in nano-USD. The model cost of a normal
+/// conversation that lasts the whole default `MAX_CALL_SECS` (30 minutes: about 15 of caller
+/// audio, 10 of assistant audio, a hundred responses re-billing their context) is about $1.60
+/// by the default model's prices (docs/operations.md has the arithmetic), so the cap cuts only
+/// calls that spend faster than a conversation does: a model talking on its own, a runaway
+/// loop, a caller keeping it busy on purpose. A typical 3-minute call costs about $0.13.
+pub const DEFAULT_MAX_CALL_COST_NANO_USD: u64 = 2_000_000_000;
 
 /// Where state is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +120,8 @@ pub struct StreamSettings {
     pub max_calls: usize,
     /// Longest call.
     pub max_call: Duration,
-    /// Model cost (nano-USD) at which a call ends politely; `None` means no cap.
+    /// Model cost (nano-USD) at which a call ends politely (default
+    /// [`DEFAULT_MAX_CALL_COST_NANO_USD`]); `None` means no cap (`MAX_CALL_COST_USD=off`).
     pub max_cost_nano_usd: Option<u64>,
     /// Caller silence before the assistant checks in, then says goodbye.
     pub idle_timeout: Duration,
@@ -175,6 +185,9 @@ pub struct Config {
     pub owner_emails: Vec<String>,
     /// The owner PIN (`OWNER_PIN`), redacted in `Debug`.
     pub owner_pin: Option<SecretString>,
+    /// Guests' daily limits (`GUEST_CALLS_PER_DAY`, `GUEST_CALL_MINUTES_PER_DAY`,
+    /// `GUEST_SMS_PER_DAY`, `GUEST_TOOL_WRITES_PER_DAY`).
+    pub guest_quotas: GuestQuotas,
 }
 
 impl Config {
@@ -273,6 +286,15 @@ impl Config {
             owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
             owner_emails: src.emails(keys::OWNER_EMAIL)?,
             owner_pin: src.pin(keys::OWNER_PIN)?,
+            guest_quotas: {
+                let d = GuestQuotas::default();
+                GuestQuotas {
+                    calls: src.limit(keys::GUEST_CALLS_PER_DAY, d.calls)?,
+                    call_minutes: src.limit(keys::GUEST_CALL_MINUTES_PER_DAY, d.call_minutes)?,
+                    sms: src.limit(keys::GUEST_SMS_PER_DAY, d.sms)?,
+                    tool_writes: src.limit(keys::GUEST_TOOL_WRITES_PER_DAY, d.tool_writes)?,
+                }
+            },
             sms_reply_deadline: match src.u64(keys::SMS_REPLY_DEADLINE_SECS, 10)? {
                 // Twilio gives up on a webhook after 15 s; past 14 the empty answer is too late.
                 secs @ 1..=14 => Duration::from_secs(secs),
@@ -305,20 +327,10 @@ impl Config {
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
                 max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),
-                max_cost_nano_usd: match src.string(keys::MAX_CALL_COST_USD) {
-                    None => None,
-                    Some(text) => match text.parse::<f64>() {
-                        Ok(usd) if usd.is_finite() && usd > 0.0 && usd < 1e6 => {
-                            Some((usd * 1e9).round() as u64)
-                        }
-                        _ => {
-                            return Err(ConfigError::invalid(
-                                keys::MAX_CALL_COST_USD,
-                                "expected a positive amount in USD, e.g. 0.50",
-                            ));
-                        }
-                    },
-                },
+                max_cost_nano_usd: src.usd_cap(
+                    keys::MAX_CALL_COST_USD,
+                    Some(DEFAULT_MAX_CALL_COST_NANO_USD),
+                )?,
                 idle_timeout: Duration::from_secs(src.u64(keys::IDLE_TIMEOUT_SECS, 60)?),
                 drain: Duration::from_secs(src.u64(keys::DRAIN_SECS, 100)?),
                 semantic_vad: match src.string(keys::TURN_DETECTION).as_deref() {

@@ -63,6 +63,44 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// A daily limit: a whole number (0 allows nothing), or `off` for no limit.
+    pub(crate) fn limit(
+        &self,
+        key: &'static str,
+        default: Option<u32>,
+    ) -> Result<Option<u32>, ConfigError> {
+        match self.string(key) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("off") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ConfigError::invalid(key, "expected a whole number per day, or off for no limit")
+            }),
+        }
+    }
+
+    /// `MAX_CALL_COST_USD`: a positive amount in USD, `off` for no cap, `default` when unset.
+    /// Zero is refused: a cap of nothing would end every call at once, and saying `off` is
+    /// clearer than a number that means "no cap".
+    pub(crate) fn usd_cap(
+        &self,
+        key: &'static str,
+        default: Option<u64>,
+    ) -> Result<Option<u64>, ConfigError> {
+        match self.string(key) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("off") => Ok(None),
+            Some(v) => match v.parse::<f64>() {
+                Ok(usd) if usd.is_finite() && usd > 0.0 && usd < 1e6 => {
+                    Ok(Some((usd * 1e9).round() as u64))
+                }
+                _ => Err(ConfigError::invalid(
+                    key,
+                    "expected a positive amount in USD, e.g. 2.00, or off for no cap",
+                )),
+            },
+        }
+    }
+
     pub(crate) fn days(&self, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let days = self.u64(key, default)?;
         if days == 0 || days > 3650 {

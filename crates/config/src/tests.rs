@@ -175,8 +175,65 @@ fn email_reply_policy_defaults_to_draft_and_refuses_unknown_values() {
 fn call_cost_cap_is_read_in_nano_dollars() {
     let config = Config::from_map(&map(&[("MAX_CALL_COST_USD", "0.50")])).unwrap();
     assert_eq!(config.stream.max_cost_nano_usd, Some(500_000_000));
-    let none = Config::from_map(&map(&[])).unwrap();
-    assert_eq!(none.stream.max_cost_nano_usd, None);
+    let default = Config::from_map(&map(&[])).unwrap();
+    assert_eq!(default.stream.max_cost_nano_usd, Some(2_000_000_000));
+    assert_eq!(
+        default.stream.max_cost_nano_usd,
+        Some(DEFAULT_MAX_CALL_COST_NANO_USD)
+    );
+    for off in ["off", " OFF "] {
+        let config = Config::from_map(&map(&[("MAX_CALL_COST_USD", off)])).unwrap();
+        assert_eq!(config.stream.max_cost_nano_usd, None, "{off}");
+    }
+    for refused in ["0", "0.0", "none", "-1", "NaN"] {
+        let err = Config::from_map(&map(&[("MAX_CALL_COST_USD", refused)])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("MAX_CALL_COST_USD"), "{message}");
+        assert!(message.contains("or off for no cap"), "{message}");
+    }
+}
+
+#[test]
+fn guest_quotas_have_defaults_numbers_and_off() {
+    let default = Config::from_map(&map(&[])).unwrap().guest_quotas;
+    assert_eq!(default, GuestQuotas::default());
+    assert_eq!(
+        (
+            default.calls,
+            default.call_minutes,
+            default.sms,
+            default.tool_writes
+        ),
+        (Some(5), Some(20), Some(20), Some(10))
+    );
+    let set = Config::from_map(&map(&[
+        ("GUEST_CALLS_PER_DAY", "2"),
+        ("GUEST_CALL_MINUTES_PER_DAY", "off"),
+        ("GUEST_SMS_PER_DAY", "0"),
+        ("GUEST_TOOL_WRITES_PER_DAY", "Off"),
+    ]))
+    .unwrap()
+    .guest_quotas;
+    assert_eq!(
+        set,
+        GuestQuotas {
+            calls: Some(2),
+            call_minutes: None,
+            sms: Some(0),
+            tool_writes: None,
+        }
+    );
+    for key in [
+        "GUEST_CALLS_PER_DAY",
+        "GUEST_CALL_MINUTES_PER_DAY",
+        "GUEST_SMS_PER_DAY",
+        "GUEST_TOOL_WRITES_PER_DAY",
+    ] {
+        let err = Config::from_map(&map(&[(key, "-3")])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(key), "{message}");
+        assert!(message.contains("or off for no limit"), "{message}");
+    }
 }
 
 #[test]

@@ -232,6 +232,13 @@ pub struct CallSession {
     /// until then: the store's write-once guard tests that the field is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_end: Option<StreamEnd>,
+    /// The longest this call may last, in seconds, when it is shorter than `MAX_CALL_SECS`:
+    /// set by the voice webhook for a guest to the call minutes left today
+    /// (`GUEST_CALL_MINUTES_PER_DAY`), at most `MAX_CALL_SECS`. The stream host ends the call
+    /// politely when it is reached. `Some(0)` marks a call refused by the guest's daily limits
+    /// (answered with a short message and hung up, never streamed). Absent: `MAX_CALL_SECS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_call_secs: Option<u32>,
 }
 
 impl CallSession {
@@ -257,7 +264,14 @@ impl CallSession {
             cost: Cost::default(),
             access: AccessLevel::Guest,
             stream_end: None,
+            max_call_secs: None,
         }
+    }
+
+    /// The same call with a longest duration of its own ([`CallSession::max_call_secs`]).
+    pub fn with_max_call_secs(mut self, secs: Option<u32>) -> Self {
+        self.max_call_secs = secs;
+        self
     }
 
     /// The same call with the access level the webhook decided.

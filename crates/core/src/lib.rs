@@ -7,6 +7,7 @@
 //! - [`memory`]: what the assistant remembers about a caller between calls.
 //! - [`usage`]: OpenAI Realtime token usage and its price.
 //! - [`phone`]: E.164 numbers, masked when logged.
+//! - [`quota`]: guests' daily limits (calls, minutes, texts, write tools).
 //! - [`store`]: the storage port ([`store::Records`]) and the typed [`store::Store`] built on it.
 //! - [`clock`]: the time port, so tests can pin "now".
 //! - [`agent`]: the text agent (SMS, REST, email) over a chat model and the tools.
@@ -26,6 +27,7 @@ pub mod mail_address;
 pub mod memory;
 pub mod phone;
 pub mod ports;
+pub mod quota;
 pub mod sms;
 pub mod store;
 pub mod token;

@@ -122,6 +122,7 @@ async fn world(from: &str) -> World {
         zone: LocalZone::new("Europe/Paris").unwrap(),
         transfer_number: None,
         owners: Default::default(),
+        guest_quotas: Default::default(),
     };
     World {
         store,

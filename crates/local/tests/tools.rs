@@ -34,6 +34,7 @@ fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
         access: phone_core::AccessLevel::Owner,
         email_sender: None,
         owner_number: None,
+        guest_quotas: Default::default(),
     };
     (ctx, sms)
 }

@@ -10,6 +10,8 @@
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark,
 //!   strict where the real API is.
 //! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
+//! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
+//! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
 //! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
@@ -18,6 +20,8 @@
 pub mod gmail_server;
 pub mod google_server;
 pub mod lambda_runtime;
+pub mod live_oracle;
+pub mod live_server;
 pub mod logs;
 pub mod loopback;
 pub mod moto;

@@ -12,18 +12,8 @@ use tokio::time::Instant;
 use super::*;
 use crate::engine::{EngineAudio, EngineEvent};
 
-/// The configuration `from_config` builds from the minimum: what a deployment gets by default.
 fn config() -> StreamHostConfig {
-    let map = [
-        ("PUBLIC_BASE_URL", "https://host.example"),
-        ("TWILIO_AUTH_TOKEN", "token"),
-        ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let config = phone_config::Config::from_map(&map).unwrap();
-    let mut host = StreamHostConfig::from_config(&config).unwrap();
+    let mut host = crate::config::minimal_for_tests();
     host.model = "gpt-realtime".into();
     host.greeting = "Hello".into();
     host.idle_timeout = Duration::from_secs(30);

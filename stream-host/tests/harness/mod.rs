@@ -110,6 +110,7 @@ async fn start_full(
         zone: LocalZone::new("Europe/Paris").unwrap(),
         transfer_number: None,
         owners: Default::default(),
+        guest_quotas: Default::default(),
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));

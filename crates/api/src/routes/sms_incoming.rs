@@ -2,7 +2,8 @@
 //! MessageSid (a re-delivery gets the first answer again, or nothing); carrier keywords first
 //! (STOP, HELP, and START or YES from a number that has opted out), then "forget me", then the
 //! owner's answer to a booking request (`YES <code>` / `NO <code>`), then the text agent over
-//! the sender's SMS history.
+//! the sender's SMS history. A guest's texts past `GUEST_SMS_PER_DAY` get one "limit reached"
+//! reply per day, then silence.
 //!
 //! The texter is the owner when the number is in `OWNER_NUMBERS`, a guest otherwise. SMS
 //! carries no attestation, so this trusts the sender number as Twilio received it
@@ -181,6 +182,11 @@ async fn answer(
         return Ok(Answer::Now(None));
     }
     let access = state.config.owners().sms_access(&sms.from);
+    if access == AccessLevel::Guest
+        && let Some(limited) = crate::guest_limits::gate_sms(state, &sms.from).await?
+    {
+        return Ok(Answer::Now(limited));
+    }
     if access == AccessLevel::Owner
         && let Some(answer) = parse_owner_answer(&sms.body)
     {

@@ -48,6 +48,6 @@ pub async fn run(
         Some(ErrorKind::Upstream) => Err(ApiError::Upstream(message())),
         Some(ErrorKind::InProgress) => Err(ApiError::Conflict(message())),
         // The REST key is the owner, who may run every tool; kept total for safety.
-        Some(ErrorKind::NotAllowed) => Err(ApiError::Forbidden),
+        Some(ErrorKind::NotAllowed | ErrorKind::LimitReached) => Err(ApiError::Forbidden),
     }
 }

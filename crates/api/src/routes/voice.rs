@@ -11,7 +11,12 @@
 //! - `POST /voice/pin`: the PIN prompt's callback. A right PIN makes the call an owner call on
 //!   its row; a wrong one asks again, up to [`MAX_PIN_ATTEMPTS`] in all, then the call goes on
 //!   as a guest; no digits go on as a guest at once.
-//! - `POST /voice/status`: Twilio's status callbacks update the call row.
+//! - `POST /voice/status`: Twilio's status callbacks update the call row; a guest's finished
+//!   call adds its duration to the caller's minutes of the day.
+//!
+//! A guest's call is subject to the daily limits ([`guest_limits`]): past them it is answered
+//! with a short `<Say>` and `<Hangup/>` (no stream token, no model); otherwise the call row's
+//! `max_call_secs` holds the minutes left when they are fewer than `MAX_CALL_SECS`.
 //!
 //! All are signature-checked by [`SignedForm`] before anything here runs. The access level
 //! lives on the call row only: the stream host reads it from there when it consumes the token.
@@ -34,7 +39,7 @@ use secrecy::ExposeSecret;
 use super::stream_ended;
 
 use crate::twilio_request::SignedForm;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, guest_limits};
 
 /// The router serving the voice webhooks.
 pub fn routes(state: AppState) -> Router {
@@ -88,13 +93,21 @@ async fn incoming(
     let token = new_stream_token();
     let token_hash = hash_stream_token(&token);
     let expires = now + state.config.stream_token_ttl;
+    // A guest's daily limits: `Some(0)` refuses the call, a shorter limit goes on the row.
+    let max_call_secs = match decision {
+        CallDecision::Guest => {
+            guest_limits::admit_call(&state, &webhook.call_sid, webhook.from.as_ref()).await?
+        }
+        CallDecision::Owner | CallDecision::AskPin => None,
+    };
     let call = CallSession::new(
         webhook.call_sid.clone(),
         webhook.from.clone(),
         webhook.to.clone(),
         now,
     )
-    .with_access(access);
+    .with_access(access)
+    .with_max_call_secs(max_call_secs);
     let created = if decision == CallDecision::AskPin {
         state
             .store
@@ -110,8 +123,13 @@ async fn incoming(
         attestation = ?webhook.stir_verstat,
         pin = decision == CallDecision::AskPin,
         retried = matches!(created, Created::Existing(_)),
+        max_call_secs,
         "incoming call"
     );
+    if max_call_secs == Some(0) {
+        tracing::warn!(call_sid = %call.call_sid, "guest call refused: daily limit reached");
+        return Ok(xml(guest_limits::refused_call_twiml()?));
+    }
     if decision == CallDecision::AskPin {
         // The stream token is issued only once the PIN step is over (`/voice/pin`).
         return gather_pin(&state, PIN_PROMPT);
@@ -231,6 +249,16 @@ async fn pin(
             tracing::warn!(call_sid = %sid, "PIN callback for a call not awaiting one")
         }
     }
+    if call.access == AccessLevel::Guest && !matches!(attempt, PinAttempt::Accepted(_)) {
+        // Going on as a guest: the guest's daily limits apply from here.
+        if let Some(secs) = guest_limits::admit_call(&state, sid, call.from.as_ref()).await? {
+            state.store.set_call_max_secs(sid, secs).await?;
+            if secs == 0 {
+                tracing::warn!(call_sid = %sid, "guest call refused: daily limit reached");
+                return Ok(xml(guest_limits::refused_call_twiml()?));
+            }
+        }
+    }
     let now = state.store.clock().now();
     let token = new_stream_token();
     let expires = now + state.config.stream_token_ttl;
@@ -253,7 +281,10 @@ async fn status(
         )
         .await
     {
-        Ok(call) => tracing::info!(call_sid = %call.call_sid, status = ?call.status, "call status"),
+        Ok(call) => {
+            tracing::info!(call_sid = %call.call_sid, status = ?call.status, "call status");
+            guest_limits::count_call_seconds(&state, &call, callback.call_duration).await;
+        }
         // A callback for a call we never saw (e.g. rejected before the row was written):
         // acknowledge it so Twilio does not retry, and keep a trace.
         Err(StoreError::NotFound) => {

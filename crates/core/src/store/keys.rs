@@ -82,6 +82,24 @@ impl Keys {
         format!("BOOKING#{code}")
     }
 
+    /// `QUOTA#<identity>`: a guest's daily counters (sort keys [`Keys::quota_day`]); the
+    /// identity is an E.164 number, `mailto:<address>` or `anonymous`
+    /// ([`crate::quota::quota_identity`]).
+    pub fn quota(identity: &str) -> String {
+        format!("QUOTA#{identity}")
+    }
+
+    /// `DAY#<yyyy-mm-dd>#<kind>`: one counter for one UTC day.
+    pub fn quota_day(day: time::Date, kind: crate::quota::QuotaKind) -> String {
+        format!(
+            "DAY#{:04}-{:02}-{:02}#{}",
+            day.year(),
+            u8::from(day.month()),
+            day.day(),
+            kind.as_str()
+        )
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

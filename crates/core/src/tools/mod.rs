@@ -12,6 +12,10 @@
 //! The catalog is enforced twice: the model is offered only its access level's tools, and the
 //! dispatcher ([`run_tool`]) refuses any other, whatever the model asks.
 //!
+//! A guest's write tools are counted per number and UTC day (`GUEST_TOOL_WRITES_PER_DAY`,
+//! [`crate::quota`]); past the limit the dispatcher refuses them with a `limit_reached` error.
+//! Reads and call control (`end_call`, `transfer_call`) are never counted, nor are owners.
+//!
 //! Write tools are idempotent per (owner, tool call id): the id is claimed with a conditional
 //! put before the tool runs, so a model retry, a replayed event or a reconnect never sends two
 //! SMS or creates two events.
@@ -33,6 +37,7 @@ use crate::access::{AccessLevel, Owners};
 use crate::call::CallSession;
 use crate::phone::PhoneNumber;
 use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
+use crate::quota::{GuestQuotas, QuotaKind, QuotaTake, quota_identity};
 use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
 pub use access::{Channel, access_instructions, catalog_for, chat_tools_for, realtime_tools_for};
 use clock_time::LocalZone;
@@ -104,6 +109,8 @@ pub enum ErrorKind {
     InProgress,
     /// The conversation's access level does not allow it.
     NotAllowed,
+    /// A guest's daily limit is reached (`GUEST_TOOL_WRITES_PER_DAY`).
+    LimitReached,
 }
 
 impl From<PortError> for ToolOutcome {
@@ -135,6 +142,8 @@ pub struct ToolPorts {
     /// Who the owner is: guests' booking requests and messages are texted to the first owner
     /// number.
     pub owners: Owners,
+    /// Guests' daily limits; the dispatcher counts a guest's write tools against them.
+    pub guest_quotas: GuestQuotas,
 }
 
 /// What a voice call gets for its access level ([`ToolPorts::for_call`]).
@@ -185,6 +194,7 @@ impl ToolPorts {
             access,
             email_sender: None,
             owner_number: self.owners.notify_number().cloned(),
+            guest_quotas: self.guest_quotas,
         }
     }
 
@@ -234,6 +244,8 @@ pub struct ToolContext {
     pub email_sender: Option<String>,
     /// Where the owner is texted (booking requests, messages left by guests).
     pub owner_number: Option<PhoneNumber>,
+    /// Guests' daily limits: a guest's write tools are counted against `tool_writes`.
+    pub guest_quotas: GuestQuotas,
 }
 
 impl ToolContext {
@@ -371,7 +383,25 @@ pub async fn run_tool(
             .record_tool_call(&ctx.owner_pk, &record(json!(PENDING), false, 0))
             .await
         {
-            Ok(Created::New) => {}
+            Ok(Created::New) => {
+                if let Some(refusal) = over_write_quota(ctx, name, def.voice_only).await {
+                    let done = record(refusal.result.clone(), true, 0);
+                    if let Err(e) = ctx
+                        .store
+                        .put_value(
+                            &ctx.owner_pk,
+                            &Keys::tool(call_id),
+                            &done,
+                            ctx.store.retention().calls,
+                            PutMode::Overwrite,
+                        )
+                        .await
+                    {
+                        tracing::warn!(tool = name, error = %e, "refused tool call not recorded");
+                    }
+                    return refusal;
+                }
+            }
             Ok(Created::Existing(previous)) if previous.result == json!(PENDING) => {
                 return ToolOutcome::failure(
                     ErrorKind::InProgress,
@@ -461,6 +491,49 @@ async fn refuse(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str) -
         tracing::warn!(tool = name, error = %e, "refused tool call not recorded");
     }
     outcome
+}
+
+/// For a guest's write tool, counts it in today's `tool_writes`; past the limit (or when the
+/// count cannot be kept) the refusal to answer instead. Owners, reads and call control are not
+/// counted: a guest over the limit can still hear free slots and end the call.
+async fn over_write_quota(ctx: &ToolContext, name: &str, voice_only: bool) -> Option<ToolOutcome> {
+    if ctx.access != AccessLevel::Guest || voice_only {
+        return None;
+    }
+    let limit = ctx.guest_quotas.tool_writes?;
+    let who = quota_identity(ctx.caller.as_ref(), ctx.email_sender.as_deref());
+    match ctx
+        .store
+        .take_quota(&who, QuotaKind::ToolWrites, 1, u64::from(limit))
+        .await
+    {
+        Ok(QuotaTake::Taken { .. }) => None,
+        Ok(QuotaTake::Refused { used }) => {
+            tracing::warn!(
+                tool = name,
+                channel = ctx.channel().as_str(),
+                used,
+                limit,
+                "tool refused: guest's daily write limit reached"
+            );
+            Some(ToolOutcome::failure(
+                ErrorKind::LimitReached,
+                format!(
+                    "{name} is not available: this caller has reached today's limit of \
+                     {limit} actions. Offer to help with anything else (free times) and suggest \
+                     trying again tomorrow."
+                ),
+            ))
+        }
+        Err(e) => {
+            // Without the count the limit cannot hold: refuse rather than run uncounted.
+            tracing::error!(tool = name, error = %e, "guest write quota unavailable");
+            Some(ToolOutcome::failure(
+                ErrorKind::Upstream,
+                format!("{name} could not be started safely: {e}"),
+            ))
+        }
+    }
 }
 
 async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str) -> ToolOutcome {

@@ -1,6 +1,6 @@
-//! The offline OpenAI Realtime stand-in: a WebSocket server on loopback that speaks the GA
-//! protocol as the stream host expects it, so `phone-agent demo` runs with no account and no
-//! network.
+//! The offline OpenAI stand-in: a WebSocket server on loopback that speaks the Realtime GA
+//! protocol (`/v1/realtime`) and GPT-Live (`/v1/live/sessions`, [`LIVE_PATH`]) as the stream
+//! host expects them, so `phone-agent demo` runs with no account and no network.
 //!
 //! It is honest about what it is: it detects *when* the caller speaks with a real energy VAD
 //! ([`crate::vad`]) and answers with real audio (espeak-ng speech when installed, else a
@@ -9,6 +9,7 @@
 //! output, a goodbye. It logs that it is offline and scripted.
 
 mod events;
+mod live;
 pub mod script;
 mod session;
 mod voice;
@@ -24,6 +25,9 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 
 pub use script::{Reply, Script, Turn};
 pub use voice::Voice;
+
+/// The path on which the stand-in speaks GPT-Live (any other path speaks Realtime).
+pub const LIVE_PATH: &str = "/v1/live/sessions";
 
 /// Why the stand-in could not start.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,12 @@ impl OfflineRealtime {
         format!("ws://{}/v1/realtime?model={}", self.addr, self.shared.model)
     }
 
+    /// The `ws://` URL to use as `OPENAI_LIVE_URL`: the same server speaks GPT-Live on
+    /// [`LIVE_PATH`].
+    pub fn live_url(&self) -> String {
+        format!("ws://{}{LIVE_PATH}", self.addr)
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -215,9 +225,18 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let expected = shared.api_key.clone();
     let mut beta_header = false;
     let mut requested_model = None;
+    let mut live = false;
     let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         beta_header = request.headers().contains_key("openai-beta");
         requested_model = model_in_query(request.uri().query());
+        live = request.uri().path() == LIVE_PATH;
+        if live && request.uri().query().is_some() {
+            let mut refused = ErrorResponse::new(Some(
+                "connect to /v1/live/sessions without query parameters".into(),
+            ));
+            *refused.status_mut() = StatusCode::BAD_REQUEST;
+            return Err(refused);
+        }
         let Some(key) = expected else {
             return Ok(response);
         };
@@ -241,15 +260,19 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
     };
-    if beta_header {
+    let report = if live {
+        tracing::info!("offline stand-in: Live session opened (scripted, offline)");
+        live::LiveSession::new(socket, shared.clone()).run().await
+    } else if beta_header {
         session::refuse_beta(socket).await;
         return;
-    }
-    tracing::info!("offline stand-in: Realtime session opened (scripted, offline)");
-    let model = requested_model.unwrap_or_else(|| shared.model.clone());
-    let report = session::Session::new(socket, shared.clone(), &model)
-        .run()
-        .await;
+    } else {
+        tracing::info!("offline stand-in: Realtime session opened (scripted, offline)");
+        let model = requested_model.unwrap_or_else(|| shared.model.clone());
+        session::Session::new(socket, shared.clone(), &model)
+            .run()
+            .await
+    };
     tracing::info!(
         caller_turns = report.caller_turns,
         responses = report.responses,

@@ -9,6 +9,7 @@
 mod call_end;
 mod email;
 mod paging;
+mod quota;
 mod records;
 mod typed;
 
@@ -25,6 +26,7 @@ use time::OffsetDateTime;
 pub use call_end::*;
 pub use email::*;
 pub use paging::*;
+pub use quota::*;
 pub use records::*;
 pub use typed::*;
 
@@ -123,6 +125,8 @@ macro_rules! store_suite {
             stream_end_is_recorded_once,
             email_claim_has_one_winner_and_guarded_completion,
             call_access_and_pin_attempts,
+            guest_quotas_count_per_day_and_refuse_past_the_limit,
+            call_seconds_are_counted_once_and_max_secs_round_trips,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -9,17 +9,8 @@ use crate::engine::Purpose;
 use crate::machine::playback::Cut;
 
 fn engine() -> RealtimeEngine {
-    let map = [
-        ("PUBLIC_BASE_URL", "https://host.example"),
-        ("TWILIO_AUTH_TOKEN", "token"),
-        ("STREAM_PUBLIC_URL", "wss://host.example/voice/stream"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let config = phone_config::Config::from_map(&map).unwrap();
     RealtimeEngine::new(
-        Arc::new(StreamHostConfig::from_config(&config).unwrap()),
+        Arc::new(crate::config::minimal_for_tests()),
         Arc::new(Vec::new()),
     )
 }

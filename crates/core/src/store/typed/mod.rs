@@ -13,6 +13,7 @@ mod calls;
 
 pub use calls::PinAttempt;
 mod memory;
+mod quota;
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
 use crate::call::CallSid;
