@@ -11,7 +11,7 @@ use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
 use crate::HostState;
-use crate::bridge::Bridge;
+use crate::bridge::{Bridge, CallPlan};
 use crate::engine::realtime::RealtimeEngine;
 use crate::limits::CallSlot;
 use crate::machine::Outcome;
@@ -62,6 +62,16 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     // never from the stream's `<Parameter>`s.
     let access = call.access;
     let caller = call.from.clone();
+    // Memory is read and written only for a caller ID the webhook proved (full STIR/SHAKEN
+    // attestation or the owner PIN): a spoofed number gets none and leaves none.
+    let remembered = call.remembered_caller().cloned();
+    // A guest's call lasts at most the minutes left of the number's daily quota.
+    let max_call = match call.max_call_secs {
+        Some(secs) => config
+            .max_call
+            .min(std::time::Duration::from_secs(secs.into())),
+        None => config.max_call,
+    };
     let openai = match openai::connect(config).await {
         Ok(socket) => socket,
         Err(e) => {
@@ -75,12 +85,14 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     tracing::info!(?access, "call connected");
     // Store calls (DynamoDB futures are large) are boxed so they occupy memory only while they
     // run, not for the whole call inside its task.
-    let mut instructions = Box::pin(openai::instructions(&state, caller.as_ref())).await;
+    let mut instructions = Box::pin(openai::instructions(&state, remembered.as_ref())).await;
     let tool_ctx = state.inner.tools.as_ref().map(|ports| {
         instructions.push('\n');
         instructions.push_str(access_instructions(access));
         let owner = phone_core::store::Keys::call(&call_sid);
-        ports.context_as(&state.inner.store, access, owner, caller.clone(), true)
+        let mut ctx = ports.context_as(&state.inner.store, access, owner, caller.clone(), true);
+        ctx.verified_caller = call.verified_caller;
+        ctx
     });
     let engine = Box::new(RealtimeEngine::new(
         state.inner.config.clone(),
@@ -92,15 +104,25 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         socket,
         openai,
         engine,
-        tool_ctx,
-        instructions,
+        CallPlan {
+            instructions,
+            tool_ctx,
+            max_call,
+        },
     ))
     .run()
     .await;
-    Box::pin(finalise(&state, &call_sid, caller.as_ref(), Some(outcome))).await;
+    Box::pin(finalise(
+        &state,
+        &call_sid,
+        remembered.as_ref(),
+        Some(outcome),
+    ))
+    .await;
 }
 
-/// Writes stats, usage and cost, and marks the call completed.
+/// Writes stats, usage and cost, marks the call completed, settles tools that never finished,
+/// and adds the call to a verified caller's memory (`caller`: `None` for an unverified one).
 async fn finalise(
     state: &HostState,
     call_sid: &CallSid,
@@ -140,7 +162,18 @@ async fn finalise(
     {
         tracing::error!(error = %e, "could not mark the call completed");
     }
+    // The bridge is gone, and its tool tasks with it: a write tool still pending (cut by its
+    // timeout or by the hang-up) will never finish, so its outcome is recorded as unknown.
+    match store
+        .settle_pending_tool_calls(&phone_core::store::Keys::call(call_sid))
+        .await
+    {
+        Ok(0) => {}
+        Ok(settled) => tracing::warn!(settled, "unfinished tool calls settled as outcome unknown"),
+        Err(e) => tracing::error!(error = %e, "could not settle unfinished tool calls"),
+    }
     if let Some(caller) = caller
+        && !forgotten_during_call(state, call_sid).await
         && !outcome.conversation.is_empty()
     {
         remember_call(state, caller, &outcome).await;
@@ -154,6 +187,27 @@ async fn finalise(
         cost_usd = cost.total_usd(),
         "call ended"
     );
+}
+
+/// Whether the caller asked to be forgotten during this call (`forget_me` removes the number
+/// from the call row). If so, what the call recorded after the erasure (the rest of the
+/// transcript, the last tool records) is erased too, and nothing is remembered.
+async fn forgotten_during_call(state: &HostState, call_sid: &CallSid) -> bool {
+    let store = &state.inner.store;
+    match store.get_call(call_sid).await {
+        Ok(row) if row.from.is_none() => {
+            if let Err(e) = store.erase_call(call_sid).await {
+                tracing::error!(error = %e, "could not erase the rest of a forgotten call");
+            }
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            // Unknown: remembering could undo a "forget me", so do not.
+            tracing::warn!(error = %e, "call row unreadable; the call is not remembered");
+            true
+        }
+    }
 }
 
 /// Adds a one-line summary of this call to the caller's memory, for the next call's

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use phone_core::PhoneNumber;
+use phone_core::memory::quote_for_model;
 use phone_core::store::PageRequest;
 use phone_realtime::connect::{ConnectError, RealtimeSocket};
 use phone_realtime::session::{SessionConfig, TurnDetection, takes_reasoning};
@@ -51,7 +52,10 @@ pub(crate) fn session_update(
     .to_event(event_id)
 }
 
-/// Persona, the time, and what the store remembers about this caller.
+/// Persona, the time, and what the store remembers about this caller, quoted as untrusted
+/// data ([`phone_core::memory::quote_for_model`]). `caller` is the call row's
+/// [`remembered_caller`](phone_core::CallSession::remembered_caller): `None` for a caller
+/// whose number is not verified, who gets no memory at all.
 pub(crate) async fn instructions(state: &HostState, caller: Option<&PhoneNumber>) -> String {
     let config = &state.inner.config;
     let store = &state.inner.store;
@@ -72,17 +76,9 @@ pub(crate) async fn instructions(state: &HostState, caller: Option<&PhoneNumber>
     };
     match tokio::time::timeout(Duration::from_secs(2), lookup).await {
         Ok(Ok((memory, notes))) => {
-            if !memory.summary.is_empty() || !notes.is_empty() {
-                text.push_str("\nWhat you remember about this caller from earlier conversations:");
-                if let Some(name) = &memory.name {
-                    text.push_str(&format!("\n- Their name is {name}."));
-                }
-                if !memory.summary.is_empty() {
-                    text.push_str(&format!("\n- {}", memory.summary));
-                }
-                for note in notes {
-                    text.push_str(&format!("\n- {} ({})", note.text, note.data));
-                }
+            if let Some(quoted) = quote_for_model(&memory, &notes) {
+                text.push('\n');
+                text.push_str(&quoted);
             }
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "caller memory unavailable"),

@@ -367,3 +367,20 @@ async fn a_hang_up_while_reconnecting_ends_the_call_at_once() {
         hung_up.elapsed()
     );
 }
+
+/// A guest near their daily minutes: the call row's `max_call_secs` shortens the call (the
+/// goodbye comes at that limit, not at `MAX_CALL_SECS`).
+#[tokio::test]
+async fn a_guests_call_ends_at_the_minutes_left_on_its_row() {
+    let host = start_with(Mode::Strict, |c| c.max_call = Duration::from_secs(60)).await;
+    let _twilio = host
+        .connect_call_with(&sid(70), |call| {
+            call.access = phone_core::AccessLevel::Guest;
+            call.max_call_secs = Some(1);
+        })
+        .await;
+    host.greeting_done().await;
+    let goodbye = host.openai.next_response().await;
+    assert_eq!(goodbye.purpose(), Some("goodbye"));
+    assert!(goodbye.instructions().unwrap().contains("time limit"));
+}

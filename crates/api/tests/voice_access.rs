@@ -255,3 +255,36 @@ async fn no_digits_go_on_as_a_guest_at_once() {
         AccessLevel::Guest
     );
 }
+
+/// The call row says whether the caller ID is proven, for memory: full attestation for any
+/// number, or the right owner PIN; nothing weaker.
+#[tokio::test]
+async fn the_call_row_says_whether_the_caller_id_is_verified() {
+    let server = start(Some(PIN)).await;
+    let row = |n: u8| {
+        let store = server.store.clone();
+        async move {
+            store
+                .get_call(&CallSid::parse(&sid(n)).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    server
+        .ring(&sid(30), STRANGER, Some("TN-Validation-Passed-A"))
+        .await;
+    let stranger = row(30).await;
+    assert!(stranger.verified_caller && stranger.access == AccessLevel::Guest);
+    assert!(stranger.remembered_caller().is_some());
+    for (n, verstat) in [(31, Some("TN-Validation-Passed-B")), (32, None)] {
+        server.ring(&sid(n), STRANGER, verstat).await;
+        let spoofable = row(n).await;
+        assert!(!spoofable.verified_caller, "{verstat:?}");
+        assert_eq!(spoofable.remembered_caller(), None);
+    }
+    assert!(asks_pin(&server.ring(&sid(33), OWNER, None).await));
+    assert!(!row(33).await.verified_caller, "until the PIN");
+    let twiml = server.digits(&sid(33), PIN).await;
+    assert!(connects(&twiml), "{twiml}");
+    assert!(row(33).await.verified_caller, "the PIN proves the caller");
+}

@@ -26,6 +26,14 @@ pub const TWILIO_FROM_NUMBER: &str = "TWILIO_FROM_NUMBER";
 pub const TRANSFER_NUMBER: &str = "TRANSFER_NUMBER";
 /// OpenAI API key (secret).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
+/// The voice engine calls are bridged to: `realtime` (default, OpenAI Realtime) or `live`
+/// (GPT-Live). One setting per deployment; see docs/voice.md "Choosing an engine".
+pub const VOICE_ENGINE: &str = "VOICE_ENGINE";
+/// GPT-Live WebSocket URL (default `wss://api.openai.com/v1/live/sessions`), no query string.
+pub const OPENAI_LIVE_URL: &str = "OPENAI_LIVE_URL";
+/// GPT-Live model (default `gpt-live-1.1`); its tools run on a backend Responses model, the
+/// text model (`OPENAI_TEXT_MODEL`).
+pub const OPENAI_LIVE_MODEL: &str = "OPENAI_LIVE_MODEL";
 /// OpenAI Realtime WebSocket base URL (default `wss://api.openai.com/v1/realtime`). The
 /// connect URL is this with `model=<OPENAI_REALTIME_MODEL>` added to its query (other query
 /// parameters are kept); a `model=` already in it must name the same model, or the

@@ -25,8 +25,8 @@ use phone_core::{PhoneNumber, PriceTable};
 use secrecy::SecretString;
 
 pub use openai::{
-    DEFAULT_REALTIME_BASE_URL, DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL,
-    DEFAULT_TRANSCRIPTION_MODEL, OpenAiConfig, ReasoningEffort,
+    DEFAULT_LIVE_MODEL, DEFAULT_LIVE_URL, DEFAULT_REALTIME_BASE_URL, DEFAULT_REALTIME_MODEL,
+    DEFAULT_TEXT_MODEL, DEFAULT_TRANSCRIPTION_MODEL, OpenAiConfig, ReasoningEffort, VoiceEngine,
 };
 pub use parse::ConfigError;
 use parse::Source;

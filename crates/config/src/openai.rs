@@ -75,9 +75,42 @@ impl FromStr for ReasoningEffort {
     }
 }
 
+/// The GPT-Live model used when `VOICE_ENGINE=live` (no shutdown date announced).
+pub const DEFAULT_LIVE_MODEL: &str = "gpt-live-1.1";
+/// GPT-Live's primary WebSocket endpoint (no query string: the model goes in `session.start`).
+pub const DEFAULT_LIVE_URL: &str = "wss://api.openai.com/v1/live/sessions";
+
+/// Which voice API the stream host bridges calls to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VoiceEngine {
+    /// OpenAI Realtime (`/v1/realtime`), the default until Live has been used on real calls.
+    #[default]
+    Realtime,
+    /// GPT-Live (`/v1/live/sessions`): full duplex, tools by Responses delegation.
+    Live,
+}
+
+impl std::str::FromStr for VoiceEngine {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "realtime" => Ok(Self::Realtime),
+            "live" => Ok(Self::Live),
+            _ => Err("expected realtime or live".into()),
+        }
+    }
+}
+
 /// OpenAI settings.
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
+    /// Which voice API calls go to (`VOICE_ENGINE`).
+    pub voice_engine: VoiceEngine,
+    /// GPT-Live endpoint (`OPENAI_LIVE_URL`), no query string.
+    pub live_url: String,
+    /// GPT-Live model (`OPENAI_LIVE_MODEL`).
+    pub live_model: String,
     /// API key; without it the local demo uses its offline stand-in.
     pub api_key: Option<SecretString>,
     /// The Realtime WebSocket URL to connect to: `OPENAI_REALTIME_URL` with
@@ -105,7 +138,24 @@ impl OpenAiConfig {
         let base = src
             .url(keys::OPENAI_REALTIME_URL, &["wss", "ws"])?
             .unwrap_or_else(|| DEFAULT_REALTIME_BASE_URL.into());
+        let live_url = src
+            .url(keys::OPENAI_LIVE_URL, &["wss", "ws"])?
+            .unwrap_or_else(|| DEFAULT_LIVE_URL.into());
+        if live_url.contains('?') {
+            return Err(ConfigError::invalid(
+                keys::OPENAI_LIVE_URL,
+                "GPT-Live is reached without a query string (the model goes in session.start)",
+            ));
+        }
         Ok(Self {
+            voice_engine: match src.string(keys::VOICE_ENGINE) {
+                Some(value) => value
+                    .parse()
+                    .map_err(|reason: String| ConfigError::invalid(keys::VOICE_ENGINE, reason))?,
+                None => VoiceEngine::default(),
+            },
+            live_url,
+            live_model: model_name(src, keys::OPENAI_LIVE_MODEL, DEFAULT_LIVE_MODEL)?,
             api_key: src.secret(keys::OPENAI_API_KEY),
             realtime_url: realtime_connect_url(&base, &realtime_model)?,
             realtime_model,
@@ -183,6 +233,16 @@ fn realtime_connect_url(base: &str, model: &str) -> Result<String, ConfigError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_voice_engine_is_realtime_or_live() {
+        assert_eq!("live".parse::<VoiceEngine>(), Ok(VoiceEngine::Live));
+        assert_eq!(
+            " Realtime ".parse::<VoiceEngine>(),
+            Ok(VoiceEngine::Realtime)
+        );
+        assert!("sip".parse::<VoiceEngine>().is_err());
+    }
 
     #[test]
     fn model_is_added_to_the_base_url_keeping_other_parameters() {

@@ -39,6 +39,8 @@ pub struct AgentReply {
 
 /// The system prompt: persona and access level, time, zone, and what is remembered about the
 /// person. A guest gets the receptionist's instructions and tools; the owner the assistant's.
+/// `memory` is the quoted block of [`crate::memory::quote_for_model`] (or empty), added as it
+/// is: stored text reaches the model only as quoted data.
 pub fn system_prompt(ctx: &ToolContext, channel: &str, memory: &str) -> String {
     let now = ctx.zone.now_text(ctx.store.clock().now());
     let mut text = format!(
@@ -48,7 +50,7 @@ pub fn system_prompt(ctx: &ToolContext, channel: &str, memory: &str) -> String {
         ctx.zone.name()
     );
     if !memory.is_empty() {
-        text.push_str("\nWhat you remember about this person:\n");
+        text.push('\n');
         text.push_str(memory);
     }
     text

@@ -228,6 +228,12 @@ pub struct CallSession {
     /// never from anything the stream itself carries. Absent means guest.
     #[serde(default)]
     pub access: AccessLevel,
+    /// Whether the caller ID is proven, so the caller's memory may be read and written: the
+    /// voice webhook saw `StirVerstat=TN-Validation-Passed-A` for this number, or the owner PIN
+    /// was accepted. Set only by the signed webhook and the PIN route; absent means unverified.
+    /// An unverified caller (a spoofable caller ID) gets no memory and leaves none.
+    #[serde(default)]
+    pub verified_caller: bool,
     /// How the media stream ended, once the stream host has recorded it. Absent (not null)
     /// until then: the store's write-once guard tests that the field is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,6 +269,7 @@ impl CallSession {
             usage: Usage::default(),
             cost: Cost::default(),
             access: AccessLevel::Guest,
+            verified_caller: false,
             stream_end: None,
             max_call_secs: None,
         }
@@ -272,6 +279,18 @@ impl CallSession {
     pub fn with_max_call_secs(mut self, secs: Option<u32>) -> Self {
         self.max_call_secs = secs;
         self
+    }
+
+    /// The same call with the caller ID proven (or not) by STIR/SHAKEN full attestation.
+    pub fn with_verified_caller(mut self, verified: bool) -> Self {
+        self.verified_caller = verified;
+        self
+    }
+
+    /// The number whose memory this call may read and write: the caller's, only when it is
+    /// verified ([`CallSession::verified_caller`]).
+    pub fn remembered_caller(&self) -> Option<&PhoneNumber> {
+        self.from.as_ref().filter(|_| self.verified_caller)
     }
 
     /// The same call with the access level the webhook decided.

@@ -24,6 +24,10 @@ pub struct Usage {
     pub output_audio_tokens: u64,
     /// Responses summed into this usage.
     pub responses: u64,
+    /// Milliseconds billed by duration rather than tokens (GPT-Live's active session time),
+    /// summed.
+    #[serde(default)]
+    pub billed_ms: u64,
 }
 
 impl Usage {
@@ -36,6 +40,7 @@ impl Usage {
         self.output_text_tokens += other.output_text_tokens;
         self.output_audio_tokens += other.output_audio_tokens;
         self.responses += other.responses;
+        self.billed_ms += other.billed_ms;
     }
 
     /// All tokens, input and output.
@@ -62,6 +67,10 @@ pub struct ModelPrices {
     pub audio_cached: f64,
     /// Audio output.
     pub audio_out: f64,
+    /// Dollars per minute of duration-billed time (GPT-Live, billed per second); 0 for the
+    /// token-billed models.
+    #[serde(default)]
+    pub per_minute: f64,
 }
 
 /// Prices per model; configurable with a JSON object `{"model": {text_in, …}}`.
@@ -95,6 +104,7 @@ impl Default for PriceTable {
             audio_in: 32.0,
             audio_cached: 0.40,
             audio_out: 64.0,
+            per_minute: 0.0,
         };
         // gpt-realtime and gpt-realtime-1.5 (shutdown of gpt-realtime announced for 2027-01-20).
         let realtime_1 = ModelPrices {
@@ -109,6 +119,7 @@ impl Default for PriceTable {
             audio_in: 10.0,
             audio_cached: 0.30,
             audio_out: 20.0,
+            per_minute: 0.0,
         };
         // The text agent's default. UNCONFIRMED on an OpenAI page: $0.75 in / $0.075 cached /
         // $4.50 out is what third-party model catalogues (Vercel AI Gateway, LiteLLM's table)
@@ -120,6 +131,14 @@ impl Default for PriceTable {
             audio_in: 0.0,
             audio_cached: 0.0,
             audio_out: 0.0,
+            per_minute: 0.0,
+        };
+        // GPT-Live: $0.05 per active minute, billed per second (PROTOCOLS-LIVE.md §F). Its tools
+        // run on a backend Responses model billed by tokens; a Live call's usage carries those
+        // tokens as text tokens, priced here at the default backend's (the text model's) rates.
+        let live = ModelPrices {
+            per_minute: 0.05,
+            ..text_mini
         };
         let models = [
             ("gpt-realtime-2", realtime_2),
@@ -129,6 +148,8 @@ impl Default for PriceTable {
             ("gpt-realtime", realtime_1),
             ("gpt-realtime-mini", mini),
             ("gpt-5.4-mini", text_mini),
+            ("gpt-live-1", live),
+            ("gpt-live-1.1", live),
         ]
         .into_iter()
         .map(|(name, prices)| (name.to_owned(), prices))
@@ -143,6 +164,7 @@ impl PriceTable {
         let models: BTreeMap<String, ModelPrices> = serde_json::from_str(json)?;
         for (name, p) in &models {
             let all = [
+                p.per_minute,
                 p.text_in,
                 p.text_cached,
                 p.text_out,
@@ -189,8 +211,11 @@ impl PriceTable {
             + nano(p.text_cached, usage.cached_text_tokens)
             + nano(p.audio_in, audio_uncached)
             + nano(p.audio_cached, usage.cached_audio_tokens);
+        // Duration-billed time counts as input: $ per minute → nano-dollars per millisecond.
+        let duration = (p.per_minute * 1e9 / 60_000.0 * usage.billed_ms as f64).round() as u64;
         let output = nano(p.text_out, usage.output_text_tokens)
             + nano(p.audio_out, usage.output_audio_tokens);
+        let input = input + duration;
         Some(Cost {
             input_nano_usd: input,
             output_nano_usd: output,
@@ -277,6 +302,36 @@ mod tests {
     }
 
     #[test]
+    fn gpt_live_is_billed_per_second_plus_backend_tokens() {
+        let table = PriceTable::default();
+        let ninety_seconds = Usage {
+            billed_ms: 90_000,
+            ..Usage::default()
+        };
+        let cost = table.cost("gpt-live-1.1", &ninety_seconds).unwrap();
+        assert_eq!(cost.total_usd(), 0.075, "OpenAI's example: 90 s is $0.075");
+        let with_backend = Usage {
+            billed_ms: 90_000,
+            input_text_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        let cost = table.cost("gpt-live-1.1", &with_backend).unwrap();
+        assert!(
+            (cost.total_usd() - 0.825).abs() < 1e-9,
+            "{}",
+            cost.total_usd()
+        );
+        assert_eq!(
+            table
+                .cost("gpt-realtime-2.1", &ninety_seconds)
+                .unwrap()
+                .total_usd(),
+            0.0,
+            "token-billed models do not bill duration"
+        );
+    }
+
+    #[test]
     fn realtime_2_family_prices_are_openais() {
         let table = PriceTable::default();
         let two = ModelPrices {
@@ -286,6 +341,7 @@ mod tests {
             audio_in: 32.0,
             audio_cached: 0.40,
             audio_out: 64.0,
+            per_minute: 0.0,
         };
         assert_eq!(table.prices_for("gpt-realtime-2"), Some(&two));
         assert_eq!(table.prices_for("gpt-realtime-2.1"), Some(&two));

@@ -32,6 +32,7 @@ fn context(access: AccessLevel, store: &Store, writes: u32) -> (ToolContext, Arc
         access,
         email_sender: None,
         owner_number: None,
+        verified_caller: false,
         guest_quotas: GuestQuotas {
             tool_writes: Some(writes),
             ..GuestQuotas::default()

@@ -148,6 +148,7 @@ impl RawUsage {
             output_text_tokens: o.text_tokens,
             output_audio_tokens: o.audio_tokens,
             responses: 1,
+            billed_ms: 0,
         }
     }
 }
@@ -321,7 +322,8 @@ mod tests {
                 cached_audio_tokens: 20,
                 output_text_tokens: 30,
                 output_audio_tokens: 70,
-                responses: 1
+                responses: 1,
+                billed_ms: 0,
             }
         );
     }

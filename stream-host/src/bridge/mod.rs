@@ -54,6 +54,8 @@ pub(crate) struct Bridge {
     out: EngineOutput,
     /// Caller audio waiting for the session.
     queued: Vec<String>,
+    /// This call's longest duration (`MAX_CALL_SECS`, or less for a guest near their quota).
+    max_call: std::time::Duration,
     writes: JoinSet<()>,
     tool_ctx: Option<ToolContext>,
     tool_tasks: JoinSet<()>,
@@ -62,6 +64,17 @@ pub(crate) struct Bridge {
     /// Tool runs whose `Done` has not arrived: the loop polls `tool_rx` only while some are
     /// (polling an empty channel on every audio frame costs measurable CPU).
     tools_running: usize,
+}
+
+/// What the call was granted when its stream was proven: its instructions, its tools (the
+/// access level's), and how long it may last.
+pub(crate) struct CallPlan {
+    /// Persona, time, memory and the access level's rules.
+    pub(crate) instructions: String,
+    /// The dispatcher context enforcing the access level; `None` when the host has no tools.
+    pub(crate) tool_ctx: Option<ToolContext>,
+    /// Longest duration (`MAX_CALL_SECS`, or less for a guest near their daily quota).
+    pub(crate) max_call: std::time::Duration,
 }
 
 /// Whether the loop goes on.
@@ -77,9 +90,13 @@ impl Bridge {
         twilio: WebSocket,
         engine_socket: RealtimeSocket,
         engine: Box<dyn Engine>,
-        tool_ctx: Option<ToolContext>,
-        instructions: String,
+        plan: CallPlan,
     ) -> Self {
+        let CallPlan {
+            instructions,
+            tool_ctx,
+            max_call,
+        } = plan;
         let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
         let core = CallCore::new(
             state.inner.config.clone(),
@@ -97,6 +114,7 @@ impl Bridge {
             core,
             out: EngineOutput::default(),
             queued: Vec::new(),
+            max_call,
             writes: JoinSet::new(),
             tool_ctx,
             tool_tasks: JoinSet::new(),
@@ -143,7 +161,7 @@ impl Bridge {
         let config = self.state.inner.config.clone();
         let mut drain = self.state.inner.drain.clone();
         let drain_deadline = drain.deadline_passed();
-        let far = Instant::now() + config.max_call;
+        let far = Instant::now() + self.max_call;
         let max_timer = sleep_until(far);
         let idle_timer = sleep_until(Instant::now() + config.idle_timeout);
         let session_timer = sleep_until(self.core.session_deadline().unwrap_or(far));

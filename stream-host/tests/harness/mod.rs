@@ -140,6 +140,11 @@ impl Host {
 
     /// Creates the call row as the voice webhook would for a caller it decided is `access`.
     pub async fn ring_as(&self, call_sid: &str, access: AccessLevel) -> String {
+        self.ring_with(call_sid, |call| call.access = access).await
+    }
+
+    /// Creates the call row as the voice webhook would, `decide` setting what it decided.
+    pub async fn ring_with(&self, call_sid: &str, decide: impl FnOnce(&mut CallSession)) -> String {
         let token = format!("token-for-{call_sid}");
         let now = time::OffsetDateTime::now_utc();
         let mut call = CallSession::new(
@@ -148,16 +153,29 @@ impl Host {
             Some(PhoneNumber::parse("+14155550999").unwrap()),
             now,
         );
-        call.access = access;
+        // By default an owner call, proven (full attestation or the PIN); `decide` may make it a
+        // guest's, unproven unless it says otherwise.
+        call.access = AccessLevel::Owner;
+        call.verified_caller = true;
+        decide(&mut call);
+        if call.access == AccessLevel::Guest {
+            call.verified_caller = false;
+        }
+        self.ring_row(call, &token).await;
+        token
+    }
+
+    /// Creates `call`'s row as the voice webhook would, with stream token `token`.
+    pub async fn ring_row(&self, call: CallSession, token: &str) {
+        let now = time::OffsetDateTime::now_utc();
         self.store
             .create_call(
                 &call,
-                &hash_stream_token(&token),
+                &hash_stream_token(token),
                 now + Duration::from_secs(120),
             )
             .await
             .unwrap();
-        token
     }
 
     /// Rings (as the owner), connects with a valid signature and sends `start`.
@@ -165,9 +183,34 @@ impl Host {
         self.connect_call_as(call_sid, AccessLevel::Owner).await
     }
 
+    /// Creates `call`'s row, connects with a valid signature and sends `start`.
+    pub async fn connect_row(&self, call: CallSession) -> TwilioStream {
+        let call_sid = call.call_sid.to_string();
+        let token = format!("token-for-{call_sid}");
+        self.ring_row(call, &token).await;
+        let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
+            .await
+            .unwrap();
+        twilio
+            .start(&call_sid, &[("token", &token), ("caller", "+14155550123")])
+            .await;
+        twilio
+    }
+
     /// Rings as `access`, connects with a valid signature and sends `start`.
     pub async fn connect_call_as(&self, call_sid: &str, access: AccessLevel) -> TwilioStream {
-        let token = self.ring_as(call_sid, access).await;
+        self.connect_call_with(call_sid, |call| call.access = access)
+            .await
+    }
+
+    /// Rings with what `decide` sets on the row, connects with a valid signature and sends
+    /// `start`.
+    pub async fn connect_call_with(
+        &self,
+        call_sid: &str,
+        decide: impl FnOnce(&mut CallSession),
+    ) -> TwilioStream {
+        let token = self.ring_with(call_sid, decide).await;
         let mut twilio = TwilioStream::connect(&self.stream_url, Signing::Token(AUTH_TOKEN))
             .await
             .unwrap();

@@ -286,7 +286,10 @@ async fn agent_text(state: &AppState, sms: &SmsWebhook) -> AgentReply {
             return AgentReply::Apology(SORRY.into());
         }
     };
-    let memory = memory_text(state, &sms.from).await;
+    let memory = match ctx.remembered_caller() {
+        Some(number) => memory_text(state, number).await,
+        None => String::new(),
+    };
     let system = system_prompt(&ctx, "SMS (keep answers under 300 characters)", &memory);
     let run = run_agent(
         &ctx,
@@ -340,25 +343,23 @@ async fn text_later(state: &AppState, sms: &SmsWebhook, text: &str) {
     }
 }
 
+/// What is remembered about `from`, quoted as data for the model (empty if nothing).
 async fn memory_text(state: &AppState, from: &phone_core::PhoneNumber) -> String {
     let store = &state.store;
-    let mut text = String::new();
-    if let Ok(memory) = store.get_memory(from).await
-        && !memory.summary.is_empty()
-    {
-        text.push_str(&format!("- {}\n", memory.summary));
-    }
-    match store
+    let memory = store.get_memory(from).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "caller memory unavailable");
+        Default::default()
+    });
+    let notes = match store
         .list_notes(from, &phone_core::store::PageRequest::newest(5))
         .await
     {
-        Ok(notes) => {
-            for note in notes.items {
-                text.push_str(&format!("- {} ({})\n", note.text, note.data));
-            }
+        Ok(notes) => notes.items,
+        Err(StoreError::NotFound) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "caller notes unavailable");
+            Vec::new()
         }
-        Err(StoreError::NotFound) => {}
-        Err(e) => tracing::warn!(error = %e, "caller notes unavailable"),
-    }
-    text
+    };
+    phone_core::memory::quote_for_model(&memory, &notes).unwrap_or_default()
 }

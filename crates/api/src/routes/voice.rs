@@ -80,9 +80,10 @@ async fn incoming(
         .config
         .require_stream_url()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let attestation = Attestation::from_stir_verstat(webhook.stir_verstat.as_deref());
     let decision = state.config.owners().decide_call(
         webhook.from.as_ref(),
-        Attestation::from_stir_verstat(webhook.stir_verstat.as_deref()),
+        attestation,
         state.config.owner_pin.is_some(),
     );
     let access = match decision {
@@ -107,7 +108,8 @@ async fn incoming(
         now,
     )
     .with_access(access)
-    .with_max_call_secs(max_call_secs);
+    .with_max_call_secs(max_call_secs)
+    .with_verified_caller(attestation == Attestation::FullyVerified);
     let created = if decision == CallDecision::AskPin {
         state
             .store

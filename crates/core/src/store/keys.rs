@@ -41,6 +41,23 @@ impl Keys {
         format!("{}{call_id}", Self::TOOL_PREFIX)
     }
 
+    /// Prefix of the sort keys under `CALLER#<E.164>` that point to the caller's calls.
+    pub const CALL_POINTER_PREFIX: &'static str = "CALL#";
+    /// Prefix of write-tool effect markers (sort keys under a conversation's partition).
+    pub const EFFECT_PREFIX: &'static str = "EFFECT#";
+
+    /// `CALL#<CallSid>` as a sort key under `CALLER#<E.164>`: this number made that call, so
+    /// "forget me" can find the call's partition.
+    pub fn call_pointer(sid: &CallSid) -> String {
+        format!("{}{sid}", Self::CALL_POINTER_PREFIX)
+    }
+
+    /// `EFFECT#<hash>`: a write tool's effect (its name and canonical arguments, hashed),
+    /// claimed once per conversation for a bounded window.
+    pub fn tool_effect(hash: &str) -> String {
+        format!("{}{hash}", Self::EFFECT_PREFIX)
+    }
+
     /// `CALLER#<E.164>`.
     pub fn caller(number: &PhoneNumber) -> String {
         format!("CALLER#{}", number.as_str())

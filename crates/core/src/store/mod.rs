@@ -14,4 +14,7 @@ mod typed;
 pub use error::StoreError;
 pub use keys::Keys;
 pub use records::{Guard, Item, Page, PageRequest, PutMode, Records};
-pub use typed::{Created, PinAttempt, Retention, Store, ToolCallRecord};
+pub use typed::{
+    Created, EffectClaim, PinAttempt, Retention, Store, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY,
+    ToolCallRecord,
+};

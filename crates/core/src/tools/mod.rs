@@ -17,8 +17,13 @@
 //! Reads and call control (`end_call`, `transfer_call`) are never counted, nor are owners.
 //!
 //! Write tools are idempotent per (owner, tool call id): the id is claimed with a conditional
-//! put before the tool runs, so a model retry, a replayed event or a reconnect never sends two
-//! SMS or creates two events.
+//! put before the tool runs, so a replayed event or a reconnect never sends two SMS or creates
+//! two events. The model's retry under a NEW id is caught by the effect: the tool's name and
+//! canonical arguments are claimed per conversation for [`crate::store::TOOL_EFFECT_WINDOW`], and a repeat
+//! within it is answered with the first outcome instead of running again. A write tool that
+//! never finishes (timed out, hung up) is settled as "outcome unknown" rather than left
+//! pending: by the next attempt to use it, by the end of the call, or on read after
+//! [`crate::store::TOOL_PENDING_EXPIRY`].
 
 pub mod access;
 pub mod calendar;
@@ -26,6 +31,7 @@ pub mod call;
 pub mod clock_time;
 pub mod guest;
 pub mod messages;
+mod retries;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +47,8 @@ use crate::quota::{GuestQuotas, QuotaKind, QuotaTake, quota_identity};
 use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
 pub use access::{Channel, access_instructions, catalog_for, chat_tools_for, realtime_tools_for};
 use clock_time::LocalZone;
+pub use retries::effect_hash;
+use retries::{claim_effect, settle_unknown};
 
 /// What a tool asks the voice bridge to do once the assistant has finished speaking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +128,12 @@ impl From<PortError> for ToolOutcome {
             PortError::Invalid(_) => ErrorKind::InvalidArguments,
             _ => ErrorKind::Upstream,
         };
-        Self::failure(kind, err.to_string())
+        let mut outcome = Self::failure(kind, err.to_string());
+        if let PortError::Timeout(_) = err {
+            // The service may have acted before the answer was lost.
+            outcome.result["outcome"] = json!("unknown");
+        }
+        outcome
     }
 }
 
@@ -195,6 +208,10 @@ impl ToolPorts {
             email_sender: None,
             owner_number: self.owners.notify_number().cloned(),
             guest_quotas: self.guest_quotas,
+            // A call's context is built from its row ([`ToolPorts::for_call`]), which knows
+            // better; elsewhere only the owner's identity counts as established
+            // (docs/security.md, "Memory").
+            verified_caller: access == AccessLevel::Owner,
         }
     }
 
@@ -202,13 +219,14 @@ impl ToolPorts {
     /// returns it): the access level and the caller come from the row the signed webhook
     /// wrote, never from the stream's parameters.
     pub fn for_call(&self, store: &Store, call: &CallSession) -> CallTools {
-        let context = self.context_as(
+        let mut context = self.context_as(
             store,
             call.access,
             Keys::call(&call.call_sid),
             call.from.clone(),
             true,
         );
+        context.verified_caller = call.verified_caller;
         CallTools {
             definitions: realtime_tools_for(call.access),
             context,
@@ -246,6 +264,9 @@ pub struct ToolContext {
     pub owner_number: Option<PhoneNumber>,
     /// Guests' daily limits: a guest's write tools are counted against `tool_writes`.
     pub guest_quotas: GuestQuotas,
+    /// Whether `caller` is proven, so their memory may be read and written: on a call, the
+    /// row's [`CallSession::verified_caller`]; on SMS, the owner's numbers only.
+    pub verified_caller: bool,
 }
 
 impl ToolContext {
@@ -258,6 +279,12 @@ impl ToolContext {
         } else {
             Channel::Text
         }
+    }
+
+    /// The number whose memory this conversation may read and write: the caller's, only when
+    /// it is verified.
+    pub fn remembered_caller(&self) -> Option<&PhoneNumber> {
+        self.caller.as_ref().filter(|_| self.verified_caller)
     }
 
     /// Whether this conversation's access level may run `tool`.
@@ -341,8 +368,6 @@ pub(crate) fn bounded(field: &str, value: &str, max: usize) -> Result<(), ToolOu
     Ok(())
 }
 
-const PENDING: &str = "pending";
-
 /// Runs `name` with the model's `arguments` (a JSON string) for tool call `call_id`, records it,
 /// and returns what to tell the model. Never panics on bad input.
 pub async fn run_tool(
@@ -380,7 +405,10 @@ pub async fn run_tool(
     if def.writes {
         match ctx
             .store
-            .record_tool_call(&ctx.owner_pk, &record(json!(PENDING), false, 0))
+            .record_tool_call(
+                &ctx.owner_pk,
+                &record(json!(ToolCallRecord::PENDING), false, 0),
+            )
             .await
         {
             Ok(Created::New) => {
@@ -402,7 +430,10 @@ pub async fn run_tool(
                     return refusal;
                 }
             }
-            Ok(Created::Existing(previous)) if previous.result == json!(PENDING) => {
+            Ok(Created::Existing(previous)) if previous.is_stale(now) => {
+                return settle_unknown(ctx, &previous).await;
+            }
+            Ok(Created::Existing(previous)) if previous.is_pending() => {
                 return ToolOutcome::failure(
                     ErrorKind::InProgress,
                     format!("{name} call {call_id} is already in progress"),
@@ -423,6 +454,21 @@ pub async fn run_tool(
             Err(e) => {
                 return ToolOutcome::error(format!("{name} could not be started safely: {e}"));
             }
+        }
+        if let Some(answer) = claim_effect(ctx, name, &args_value, call_id).await {
+            if let Err(e) = ctx
+                .store
+                .settle_tool_call(
+                    &ctx.owner_pk,
+                    call_id,
+                    answer.result.clone(),
+                    answer.is_error,
+                )
+                .await
+            {
+                tracing::warn!(tool = name, error = %e, "repeated tool call not recorded");
+            }
+            return answer;
         }
     }
     let started = Instant::now();

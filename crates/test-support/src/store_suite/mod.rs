@@ -8,6 +8,7 @@
 
 mod call_end;
 mod email;
+mod forget_and_retries;
 mod paging;
 mod quota;
 mod records;
@@ -25,6 +26,7 @@ use time::OffsetDateTime;
 
 pub use call_end::*;
 pub use email::*;
+pub use forget_and_retries::*;
 pub use paging::*;
 pub use quota::*;
 pub use records::*;
@@ -127,6 +129,9 @@ macro_rules! store_suite {
             call_access_and_pin_attempts,
             guest_quotas_count_per_day_and_refuse_past_the_limit,
             call_seconds_are_counted_once_and_max_secs_round_trips,
+            forget_caller_erases_their_calls,
+            pending_tool_calls_settle_once_and_expire,
+            tool_effect_claims_have_one_winner_and_expire,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

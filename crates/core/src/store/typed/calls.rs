@@ -19,6 +19,8 @@ mod call_fields {
     pub const PIN_ATTEMPTS: &str = "pin_attempts";
     /// [`CallSession::stream_end`](crate::CallSession::stream_end).
     pub const STREAM_END: &str = "stream_end";
+    /// [`CallSession::verified_caller`](crate::CallSession::verified_caller).
+    pub const VERIFIED_CALLER: &str = "verified_caller";
 }
 
 /// What one PIN attempt did to a call ([`Store::settle_pin_attempt`]).
@@ -40,6 +42,8 @@ pub enum PinAttempt {
 impl Store {
     /// Creates the call row once. A repeated webhook for the same CallSid gets
     /// [`Created::Existing`] and changes nothing. The stream token is stored only as its hash.
+    /// A caller with a number also gets a pointer row (`CALLER#<number>` / `CALL#<sid>`) so
+    /// that [`Store::forget_caller`] finds the call.
     pub async fn create_call(
         &self,
         call: &CallSession,
@@ -81,6 +85,21 @@ impl Store {
             call_fields::TOKEN_EXPIRES.into(),
             token_expires_at.unix_timestamp().into(),
         );
+        if let Some(from) = &call.from {
+            // The pointer first: a pointer to a call row that was never written erases
+            // nothing, but a call row without its pointer would escape "forget me".
+            let mut pointer = Map::new();
+            pointer.insert("call_sid".into(), Value::String(call.call_sid.to_string()));
+            let item = Item {
+                pk: Keys::caller(from),
+                sk: Keys::call_pointer(&call.call_sid),
+                ttl: self.ttl(self.retention.calls),
+                data: pointer,
+            };
+            self.records
+                .put(item, PutMode::Overwrite, self.now())
+                .await?;
+        }
         let item = Item {
             pk: Keys::call(&call.call_sid),
             sk: Keys::META.into(),
@@ -191,6 +210,8 @@ impl Store {
         ];
         if right {
             fields.insert("access".into(), to_value(&AccessLevel::Owner)?);
+            // The PIN proves the caller: their memory may be read and written.
+            fields.insert(call_fields::VERIFIED_CALLER.into(), true.into());
             let item = self
                 .records
                 .update(&Keys::call(sid), Keys::META, fields, &guards, self.now())

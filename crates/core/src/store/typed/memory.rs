@@ -57,31 +57,4 @@ impl Store {
         self.query_typed(&Keys::caller(number), Keys::NOTE_PREFIX, page)
             .await
     }
-
-    /// Erases everything stored under a caller's number (memory, notes, SMS history).
-    /// Returns how many items were deleted.
-    pub async fn forget_caller(&self, number: &PhoneNumber) -> Result<u64, StoreError> {
-        let mut deleted = 0;
-        for pk in [Keys::caller(number), Keys::sms(number)] {
-            loop {
-                let page = self
-                    .records
-                    .query(
-                        &pk,
-                        "",
-                        &PageRequest::first(PageRequest::MAX_LIMIT),
-                        self.now(),
-                    )
-                    .await?;
-                for item in &page.items {
-                    self.records.delete(&item.pk, &item.sk).await?;
-                    deleted += 1;
-                }
-                if page.items.is_empty() || page.next.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
-    }
 }

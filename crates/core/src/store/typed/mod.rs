@@ -1,6 +1,6 @@
 //! The typed store: domain operations expressed once over [`Records`]. Call rows are in
-//! `calls`, caller memory in `memory`; transcripts, tool calls, idempotency keys and SMS opt-out
-//! are here.
+//! `calls`, caller memory in `memory`, "forget me" in `forget`, settling and deduplicating tool
+//! calls in `tools`, guests' daily counters in `quota`; transcripts, tool call records, idempotency keys and SMS opt-out are here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +10,13 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 mod calls;
-
-pub use calls::PinAttempt;
+mod forget;
 mod memory;
 mod quota;
+mod tools;
+
+pub use calls::PinAttempt;
+pub use tools::{EffectClaim, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY};
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
 use crate::call::CallSid;
@@ -172,15 +175,6 @@ impl Store {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Tool calls recorded under `owner_pk`, in id order.
-    pub async fn list_tool_calls(
-        &self,
-        owner_pk: &str,
-        page: &PageRequest,
-    ) -> Result<Page<ToolCallRecord>, StoreError> {
-        self.query_typed(owner_pk, Keys::TOOL_PREFIX, page).await
     }
 
     // ---- idempotency ----

@@ -175,9 +175,12 @@ fn end_of(
     Ok(end)
 }
 
-/// Notes the action in the caller's memory, so a later "that meeting" can be resolved.
+/// Notes the action in the caller's memory, so a later "that meeting" can be resolved; only
+/// for a verified caller (an unverified one leaves no memory).
 async fn remember(ctx: &ToolContext, kind: &str, text: String, event: &CalendarEvent) {
-    let Some(caller) = &ctx.caller else { return };
+    let Some(caller) = ctx.remembered_caller() else {
+        return;
+    };
     let note = MemoryNote {
         at: ctx.store.clock().now(),
         kind: kind.into(),
