@@ -12,12 +12,15 @@ use tracing::Instrument;
 
 use crate::HostState;
 use crate::bridge::{Bridge, CallPlan};
+use crate::engine::Engine;
+use crate::engine::live::LiveEngine;
 use crate::engine::realtime::RealtimeEngine;
 use crate::limits::CallSlot;
 use crate::machine::Outcome;
 use crate::openai;
 use crate::start::wait_for_start;
 use crate::stream_end::record_end;
+use phone_config::VoiceEngine;
 use phone_core::tools::access_instructions;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
@@ -94,10 +97,11 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         ctx.verified_caller = call.verified_caller;
         ctx
     });
-    let engine = Box::new(RealtimeEngine::new(
-        state.inner.config.clone(),
-        state.inner.offered.for_access(access),
-    ));
+    let tools = state.inner.offered.for_access(access);
+    let engine: Box<dyn Engine> = match config.engine {
+        VoiceEngine::Realtime => Box::new(RealtimeEngine::new(config.clone(), tools)),
+        VoiceEngine::Live => Box::new(LiveEngine::new(config.clone(), tools)),
+    };
     let outcome = Box::new(Bridge::new(
         state.clone(),
         start,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use phone_config::{Config, ConfigError, ReasoningEffort, keys};
+use phone_config::{Config, ConfigError, ReasoningEffort, VoiceEngine, keys};
 use phone_core::PriceTable;
 use secrecy::SecretString;
 
@@ -18,9 +18,16 @@ pub struct StreamHostConfig {
     pub twilio_webhook_shared_key: Option<SecretString>,
     /// OpenAI Realtime URL, its `?model=` included.
     pub openai_url: String,
+    /// Which voice API calls go to (`VOICE_ENGINE`).
+    pub engine: VoiceEngine,
+    /// GPT-Live endpoint (`OPENAI_LIVE_URL`), used when `engine` is Live.
+    pub live_url: String,
+    /// GPT-Live's backend model, which runs the tools (the text model, `OPENAI_TEXT_MODEL`).
+    pub live_backend_model: String,
     /// OpenAI key; `None` for a local stand-in that needs none.
     pub openai_api_key: Option<SecretString>,
-    /// Realtime model (the URL's `?model=`), for pricing.
+    /// The engine's model, for pricing until the engine reports its own: the Realtime model
+    /// (the URL's `?model=`), or the GPT-Live model (`OPENAI_LIVE_MODEL`).
     pub model: String,
     /// `reasoning.effort`, sent only if `model` takes it (`gpt-realtime-2` family).
     pub reasoning_effort: ReasoningEffort,
@@ -78,7 +85,10 @@ impl StreamHostConfig {
     /// there is a cost cap, which there is by default (`MAX_CALL_COST_USD` unset means $2.00):
     /// the cap could never trigger. With `MAX_CALL_COST_USD=off` it is a warning.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let model = &config.openai.realtime_model;
+        let (model, model_key) = match config.openai.voice_engine {
+            VoiceEngine::Realtime => (&config.openai.realtime_model, keys::OPENAI_REALTIME_MODEL),
+            VoiceEngine::Live => (&config.openai.live_model, keys::OPENAI_LIVE_MODEL),
+        };
         if config.prices.prices_for(model).is_none() {
             if config.stream.max_cost_nano_usd.is_some() {
                 return Err(ConfigError::Invalid {
@@ -86,7 +96,7 @@ impl StreamHostConfig {
                     reason: format!(
                         "the price table has no price for {} ({model}), so the cap could never \
                          be reached; add the model to {} or set {}=off",
-                        keys::OPENAI_REALTIME_MODEL,
+                        model_key,
                         keys::PRICE_TABLE_JSON,
                         keys::MAX_CALL_COST_USD
                     ),
@@ -94,7 +104,7 @@ impl StreamHostConfig {
             }
             tracing::warn!(
                 model = %model,
-                "no price for the Realtime model: call costs will not be recorded (set {})",
+                "no price for the voice model: call costs will not be recorded (set {})",
                 keys::PRICE_TABLE_JSON
             );
         }
@@ -117,6 +127,9 @@ impl StreamHostConfig {
             twilio_auth_token: config.require_twilio_auth_token()?.clone(),
             twilio_webhook_shared_key: config.twilio.webhook_shared_key.clone(),
             openai_url: config.openai.realtime_url.clone(),
+            engine: config.openai.voice_engine,
+            live_url: config.openai.live_url.clone(),
+            live_backend_model: config.openai.text_model.clone(),
             openai_api_key: config.openai.api_key.clone(),
             model: model.clone(),
             reasoning_effort: config.openai.reasoning_effort,

@@ -2,27 +2,48 @@
 
 use std::time::Duration;
 
+use phone_config::VoiceEngine;
 use phone_core::PhoneNumber;
 use phone_core::memory::quote_for_model;
 use phone_core::store::PageRequest;
-use phone_realtime::connect::{ConnectError, RealtimeSocket};
+use phone_realtime::connect::RealtimeSocket;
 use phone_realtime::session::{SessionConfig, TurnDetection, takes_reasoning};
 
 use crate::HostState;
 use crate::config::StreamHostConfig;
 
-/// Opens a Realtime socket with the configured URL and key.
+/// Why the engine's socket did not open. Never contains the API key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    /// The Realtime endpoint.
+    #[error(transparent)]
+    Realtime(#[from] phone_realtime::connect::ConnectError),
+    /// The GPT-Live endpoint.
+    #[error(transparent)]
+    Live(#[from] phone_live::connect::ConnectError),
+}
+
+/// Opens the configured engine's socket (both are WebSockets of the same type).
 ///
 /// The connect future (DNS, TCP, TLS, WebSocket handshake) is several kilobytes; boxed, it
 /// lives on the heap only while connecting instead of inside every call's task for the whole
 /// call (the call's future is as large as its largest phase).
 pub(crate) async fn connect(config: &StreamHostConfig) -> Result<RealtimeSocket, ConnectError> {
-    Box::pin(phone_realtime::connect::connect(
-        &config.openai_url,
-        config.openai_api_key.as_ref(),
-        config.openai_connect_timeout,
-    ))
-    .await
+    let key = config.openai_api_key.as_ref();
+    let timeout = config.openai_connect_timeout;
+    Ok(match config.engine {
+        VoiceEngine::Realtime => {
+            Box::pin(phone_realtime::connect::connect(
+                &config.openai_url,
+                key,
+                timeout,
+            ))
+            .await?
+        }
+        VoiceEngine::Live => {
+            Box::pin(phone_live::connect::connect(&config.live_url, key, timeout)).await?
+        }
+    })
 }
 
 /// The `session.update` for a call, tagged `event_id`. It names no model: the socket's model is

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use phone_core::tools::ToolContext;
-use phone_realtime::connect::{ConnectError, RealtimeSocket};
+use phone_realtime::connect::RealtimeSocket;
 use phone_twilio::media;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message as EngineMessage;
 use crate::HostState;
 use crate::engine::{Engine, EngineOutput};
 use crate::machine::{Action, CallCore, EndReason, Outcome, Timer};
-use crate::openai;
+use crate::openai::{self, ConnectError};
 use crate::start::StreamStart;
 use crate::stream_end::record_end;
 
@@ -30,6 +30,9 @@ mod tools;
 mod twilio_side;
 
 use tools::ToolEvent;
+
+/// Longest wait for an engine to confirm the end of its session (GPT-Live's `session.closed`).
+const ENGINE_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Most caller frames held while the session is not ready (30 s of audio).
 const MAX_QUEUED_FRAMES: usize = 1500;
@@ -140,9 +143,7 @@ impl Bridge {
         // Before the close: Twilio requests the `<Connect action>` as soon as it sees it.
         Box::pin(record_end(&self.state, &self.call_sid, reason.into())).await;
         let _ = self.twilio.send(TwilioMessage::Close(None)).await;
-        if let Some(engine) = self.engine_socket.as_mut() {
-            let _ = engine.send(EngineMessage::Close(None)).await;
-        }
+        Box::pin(self.close_engine()).await;
         while let Some(joined) = self.writes.join_next().await {
             if let Err(e) = joined {
                 tracing::error!(error = %e, "store write task failed");
@@ -262,6 +263,11 @@ impl Bridge {
     async fn on_engine(&mut self, text: &str) -> Step {
         self.core.stats_mut().messages += 1;
         if let Some(audio) = self.engine.parse(text, &mut self.out) {
+            if !self.out.events.is_empty() {
+                // Rare: an adapter that derives events from the audio itself (GPT-Live's
+                // goodbye is timed on its output track).
+                Box::pin(self.engine_output()).await;
+            }
             let Some(mark) = self.core.engine_audio(&audio, Instant::now()) else {
                 return Step::Continue;
             };
@@ -362,6 +368,33 @@ impl Bridge {
                 }
             }
         }
+    }
+
+    /// Ends the engine's session: its own close frame when it has one (GPT-Live's
+    /// `session.close`, answered by `session.closed` with the final usage, read for up to
+    /// [`ENGINE_CLOSE_WAIT`]), then the WebSocket close.
+    async fn close_engine(&mut self) {
+        let Some(mut socket) = self.engine_socket.take() else {
+            return;
+        };
+        if let Some(frame) = self.engine.close()
+            && socket.send(EngineMessage::Text(frame.into())).await.is_ok()
+        {
+            let deadline = Instant::now() + ENGINE_CLOSE_WAIT;
+            while let Ok(Some(Ok(EngineMessage::Text(text)))) =
+                tokio::time::timeout_at(deadline, socket.next()).await
+            {
+                let _ = self.engine.parse(text.as_str(), &mut self.out);
+                let wall = self.state.inner.store.clock().now();
+                self.out.send.clear();
+                for event in std::mem::take(&mut self.out.events) {
+                    if let crate::engine::EngineEvent::Usage(_) = event {
+                        self.core.engine_event(event, Instant::now(), wall);
+                    }
+                }
+            }
+        }
+        let _ = socket.send(EngineMessage::Close(None)).await;
     }
 
     /// Sends to the engine; a frame for a connection being replaced is dropped (the new

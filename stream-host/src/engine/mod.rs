@@ -5,6 +5,7 @@
 //! request a refusal names, which function calls may run); it does no I/O. The bridge's shell
 //! sends what an adapter writes and feeds it what the engine sent. Adapters:
 //! - [`realtime`]: OpenAI Realtime (`/v1/realtime`, PROTOCOLS.md §2).
+//! - [`live`]: GPT-Live (`/v1/live/sessions`, PROTOCOLS-LIVE.md).
 
 use std::borrow::Cow;
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::machine::playback::Cut;
 
+pub mod live;
 pub mod realtime;
 
 /// Why the call asks the engine to speak.
@@ -173,4 +175,10 @@ pub trait Engine: Send {
 
     /// Milliseconds of audio between two playback marks.
     fn mark_every_ms(&self) -> u64;
+
+    /// The frame that ends the session cleanly, when the protocol has one (the bridge then
+    /// waits briefly for the engine to close, reading its final usage).
+    fn close(&mut self) -> Option<String> {
+        None
+    }
 }

@@ -218,7 +218,13 @@ impl CallCore {
         audio: &EngineAudio<'_>,
         now: Instant,
     ) -> Option<Option<String>> {
-        if !self.phase.audio_flows() || self.playback.is_cancelled(&audio.response_id) {
+        // Once the goodbye is said, what follows (a continuous track's silence) is not played:
+        // the call ends when what was sent has played.
+        let goodbye_said = matches!(self.phase, Phase::Ending { said: true, .. });
+        if !self.phase.audio_flows()
+            || goodbye_said
+            || self.playback.is_cancelled(&audio.response_id)
+        {
             self.outcome.stats.dropped_frames += 1;
             return None;
         }

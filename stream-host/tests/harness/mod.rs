@@ -42,6 +42,9 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         twilio_auth_token: SecretString::from(AUTH_TOKEN),
         twilio_webhook_shared_key: None,
         openai_url: openai_url.to_owned(),
+        engine: phone_config::VoiceEngine::Realtime,
+        live_url: phone_config::DEFAULT_LIVE_URL.into(),
+        live_backend_model: phone_config::DEFAULT_TEXT_MODEL.into(),
         openai_api_key: Some(SecretString::from("sk-test-key")),
         model: phone_config::DEFAULT_REALTIME_MODEL.into(),
         reasoning_effort: phone_config::ReasoningEffort::default(),
@@ -70,6 +73,22 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
 /// Starts a host; `tweak` adjusts the configuration.
 pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -> Host {
     start_full(mode, tweak, false, None).await
+}
+
+/// A host whose calls have the tools and go to GPT-Live at `live_url` (`VOICE_ENGINE=live`).
+pub async fn start_live(live_url: &str) -> Host {
+    let live_url = live_url.to_owned();
+    start_full(
+        Mode::Strict,
+        move |c| {
+            c.engine = phone_config::VoiceEngine::Live;
+            c.live_url = live_url;
+            c.model = phone_config::DEFAULT_LIVE_MODEL.into();
+        },
+        true,
+        None,
+    )
+    .await
 }
 
 /// A host whose calls have the tools, on the embedded adapters.
