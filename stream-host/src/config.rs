@@ -272,7 +272,7 @@ mod tests {
         let (host, logs) = logs_of(|| StreamHostConfig::from_config(&unpriced));
         assert_eq!(host.unwrap().model, "gpt-realtime-3");
         assert!(logs.contains("WARN"), "{logs}");
-        assert!(logs.contains("no price for the Realtime model"), "{logs}");
+        assert!(logs.contains("no price for the voice model"), "{logs}");
         assert!(logs.contains("gpt-realtime-3"), "{logs}");
 
         let (_, quiet) = logs_of(|| StreamHostConfig::from_config(&config(&[])));
