@@ -70,6 +70,8 @@ pub struct StreamHostConfig {
     pub host_id: String,
     /// Prices for cost accounting.
     pub prices: PriceTable,
+    /// Time a client has to send its request line and headers (slowloris).
+    pub header_read_timeout: Duration,
 }
 
 /// The default persona.
@@ -149,6 +151,7 @@ impl StreamHostConfig {
             max_frame_bytes: phone_twilio::media::MAX_FRAME_BYTES,
             host_id: std::env::var("HOSTNAME").unwrap_or_else(|_| "stream-host".into()),
             prices: config.prices.clone(),
+            header_read_timeout: config.header_read_timeout,
         })
     }
 }

@@ -27,29 +27,21 @@ pub use machine::{EndReason, Outcome};
 pub use server::{router, stream_routes};
 pub use state::HostState;
 
-use axum::serve::ListenerExt;
-
-/// Turns Nagle's algorithm off on an accepted socket: a 20 ms audio frame must leave now, not
-/// wait up to 40 ms for more bytes or an ACK.
-pub fn no_delay(tcp: &mut tokio::net::TcpStream) {
-    if let Err(e) = tcp.set_nodelay(true) {
-        tracing::warn!(error = %e, "could not set TCP_NODELAY");
-    }
-}
-
 /// Serves the stream host on `listener` until the drain deadline has passed and every call
-/// has ended.
+/// has ended. A client gets `header_read_timeout` to send its request headers (slowloris), and
+/// every socket has Nagle's algorithm off: a 20 ms audio frame must leave now, not wait up to
+/// 40 ms for more bytes or an ACK (`phone_api::server`).
 pub async fn serve(listener: tokio::net::TcpListener, state: HostState) -> std::io::Result<()> {
     let mut drain = state.inner.drain.clone();
     let waiting = state.clone();
-    axum::serve(listener.tap_io(no_delay), router(state))
-        .with_graceful_shutdown(async move {
-            drain.deadline_passed().await;
-            // Calls say goodbye at the deadline; give them the goodbye grace to finish.
-            let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-            while waiting.active_calls() > 0 && tokio::time::Instant::now() < give_up {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        })
-        .await
+    let header_read_timeout = state.inner.config.header_read_timeout;
+    phone_api::server::serve(listener, router(state), header_read_timeout, async move {
+        drain.deadline_passed().await;
+        // Calls say goodbye at the deadline; give them the goodbye grace to finish.
+        let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        while waiting.active_calls() > 0 && tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
 }

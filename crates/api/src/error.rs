@@ -24,9 +24,19 @@ pub enum ApiError {
     /// 409: a conflicting write.
     #[error("{0}")]
     Conflict(String),
+    /// 422: well-formed, but refused as a whole (an `Idempotency-Key` reused for another
+    /// request).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 413: the request body is larger than this many bytes.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// 502: an upstream service failed; the message carries its reason.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// 504: the request did not finish within its deadline; the message says what that means.
+    #[error("{0}")]
+    Timeout(String),
     /// 503: a dependency (the store) is unavailable; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -43,8 +53,11 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,8 +69,11 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Unprocessable(_) => "idempotency_key_reused",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
+            Self::Timeout(_) => "timeout",
             Self::Internal(_) => "internal",
         }
     }

@@ -21,7 +21,7 @@ use secrecy::ExposeSecret;
 use crate::{ApiError, AppState};
 
 /// Largest webhook body accepted. Twilio's forms are a few kB; anything bigger is not Twilio.
-pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
+pub const MAX_WEBHOOK_BYTES: usize = crate::body_limit::MAX_BODY_BYTES;
 
 /// The decoded form fields of a verified Twilio webhook, in the order they arrived.
 #[derive(Debug, Clone)]
@@ -50,13 +50,15 @@ impl FromRequest<AppState> for SignedForm {
         let settings = headers
             .get(SIGNATURE_SETTINGS_HEADER)
             .map(|v| v.as_bytes().to_vec());
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("reading body: {e}")))?;
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES)
+            } else {
+                ApiError::BadRequest(format!("reading body: {e}"))
+            }
+        })?;
         if body.len() > MAX_WEBHOOK_BYTES {
-            return Err(ApiError::BadRequest(format!(
-                "body larger than {MAX_WEBHOOK_BYTES} bytes"
-            )));
+            return Err(ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES));
         }
         if signature.is_none() {
             tracing::warn!(%path, "Twilio webhook without X-Twilio-Signature refused");

@@ -176,12 +176,40 @@ async fn consent_then_callback_stores_the_refresh_token_locally() {
         "the page never shows the token"
     );
 
-    // The same code again: Google refuses it, the stored token stays.
+    // The same callback again: the state was used, so it is refused before any exchange, and
+    // the stored token stays.
     let (status, body) = flow
         .callback(&[("code", google_server::AUTH_CODE), ("state", &state)])
         .await;
     assert_eq!(status, 400, "{body}");
+    assert!(body.contains("already used"), "{body}");
+    assert_eq!(flow.google.token_requests().len(), 1, "no second exchange");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), text);
+}
+
+#[tokio::test]
+async fn a_state_is_single_use_even_when_the_first_callback_was_a_refusal() {
+    let env_file = temp_env_file();
+    let flow = start(Arc::new(EnvFileSink::new(&env_file)), true).await;
+    let state = flow.consent().await["state"].clone();
+    let (status, _) = flow
+        .callback(&[("error", "access_denied"), ("state", &state)])
+        .await;
+    assert_eq!(status, 400);
+    // Whoever saw that URL cannot reuse its state with a code of their own.
+    let (status, body) = flow
+        .callback(&[("code", google_server::AUTH_CODE), ("state", &state)])
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("already used"), "{body}");
+    assert!(flow.google.token_requests().is_empty());
+    assert!(!env_file.exists(), "nothing written");
+    // A fresh flow still works.
+    let fresh = flow.consent().await["state"].clone();
+    let (status, body) = flow
+        .callback(&[("code", google_server::AUTH_CODE), ("state", &fresh)])
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

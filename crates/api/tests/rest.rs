@@ -19,10 +19,15 @@ struct Api {
 }
 
 async fn start(openai: Option<&ChatTestServer>) -> Api {
+    start_with(openai, &[]).await
+}
+
+async fn start_with(openai: Option<&ChatTestServer>, extra: &[(&str, &str)]) -> Api {
     let mut env = BTreeMap::from([
         ("API_KEY".to_owned(), API_KEY.to_owned()),
         ("TIME_ZONE".to_owned(), "Europe/Paris".to_owned()),
     ]);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     if let Some(server) = openai {
         env.insert("OPENAI_API_KEY".into(), "sk-rest-test".into());
         env.insert("OPENAI_API_BASE_URL".into(), server.base_url().into());
@@ -357,4 +362,111 @@ async fn configuration_switches_adapters_to_twilio_and_google() {
     assert!(local.messaging.describe().contains("local"));
     assert!(local.mail.describe().contains("local"));
     assert!(local.calendar.describe().contains("local"));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_bound_to_its_endpoint_and_arguments() {
+    let api = start(None).await;
+    let post = |path: &str, key: &str, body: Value| {
+        api.http
+            .post(format!("{}{path}", api.base))
+            .bearer_auth(API_KEY)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"to": "+14155550123", "body": "Table ready"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let first: Value = res.json().await.unwrap();
+
+    // Same key, same arguments (in another order): the first result, nothing sent again.
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"body": "Table ready", "to": "+14155550123"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+
+    // Same key, other arguments: refused, not a silent replay of the first result.
+    let res = post(
+        "/sms/send",
+        "k-1",
+        json!({"to": "+14155550123", "body": "Table cancelled"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_reused", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("other arguments"),
+        "{body}"
+    );
+
+    // Same key on another endpoint: refused, naming the endpoint it was used for.
+    let res = post(
+        "/email/send",
+        "k-1",
+        json!({"to": ["a@example.org"], "subject": "Hi", "body": "Table ready"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /sms/send"),
+        "{body}"
+    );
+    let (_, listed) = api
+        .call(reqwest::Method::GET, "/sms/list?to=%2B14155550123", None)
+        .await;
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn agent_past_its_deadline_answers_504_with_the_json_error() {
+    let openai = ChatTestServer::start(vec![ChatScript::Slow(
+        std::time::Duration::from_secs(4),
+        Box::new(ChatScript::Text("too late".into())),
+    )])
+    .await;
+    let api = start_with(Some(&openai), &[("AGENT_DEADLINE_SECS", "1")]).await;
+    let started = std::time::Instant::now();
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/agent",
+            Some(json!({"message": "what is on today?", "session_id": "slow"})),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["code"], "timeout", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AGENT_DEADLINE_SECS"),
+        "{body}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(950) && took < std::time::Duration::from_secs(3),
+        "answered at the deadline, not when the model was done: {took:?}"
+    );
+    assert_eq!(openai.requests().len(), 1);
 }

@@ -1,12 +1,16 @@
 //! The SMS webhook over real HTTP: signatures, keywords, re-delivery, history and a tool call.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
 
 use phone_api::AppState;
 use phone_config::Config;
+use phone_core::StoreError;
 use phone_core::ports::SmsQuery;
-use phone_core::store::PageRequest;
+use phone_core::store::{Guard, Item, Page, PageRequest, PutMode, Records};
 use phone_core::{PhoneNumber, Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
@@ -26,6 +30,14 @@ async fn start(openai: &ChatTestServer) -> Server {
 }
 
 async fn start_with(openai: &ChatTestServer, extra: &[(&str, &str)]) -> Server {
+    start_on(openai, extra, Arc::new(LocalRecords::in_memory())).await
+}
+
+async fn start_on(
+    openai: &ChatTestServer,
+    extra: &[(&str, &str)],
+    records: Arc<dyn Records>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let env = BTreeMap::from([
@@ -45,11 +57,7 @@ async fn start_with(openai: &ChatTestServer, extra: &[(&str, &str)]) -> Server {
         .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
     let config = Config::from_map(&env).unwrap();
-    let store = Store::new(
-        Arc::new(LocalRecords::in_memory()),
-        Arc::new(SystemClock),
-        config.retention,
-    );
+    let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
     let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
     let state = AppState::new(config, store.clone())
@@ -326,4 +334,191 @@ async fn answer_within_the_deadline_is_in_the_twiml_and_not_texted() {
         .await
         .unwrap();
     assert!(texted.is_empty(), "{texted:?}");
+}
+
+#[tokio::test]
+async fn yes_from_a_number_that_has_not_opted_out_reaches_the_agent() {
+    let openai = ChatTestServer::start(vec![
+        ChatScript::Text("Great, it is confirmed.".into()),
+        ChatScript::Text("Noted.".into()),
+    ])
+    .await;
+    let server = start(&openai).await;
+    let (_, yes) = server
+        .text("SM00000000000000000000000000000061", "Yes", true)
+        .await;
+    assert!(
+        yes.contains("<Message>Great, it is confirmed.</Message>"),
+        "{yes}"
+    );
+    let (_, start) = server
+        .text("SM00000000000000000000000000000062", "START", true)
+        .await;
+    assert!(start.contains("<Message>Noted.</Message>"), "{start}");
+    assert_eq!(openai.requests().len(), 2, "both reached the model");
+    let first = &openai.requests()[0].1;
+    let last = first["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["content"], "Yes");
+
+    // After a STOP, YES is the carrier opt-in again: recorded, not answered, no model call.
+    server
+        .text("SM00000000000000000000000000000063", "STOP", true)
+        .await;
+    let (_, optin) = server
+        .text("SM00000000000000000000000000000064", "yes", true)
+        .await;
+    assert!(!optin.contains("<Message>"), "{optin}");
+    assert!(!server.store.is_sms_opted_out(&caller()).await.unwrap());
+    assert_eq!(openai.requests().len(), 2);
+}
+
+/// The embedded store, failing the next write or read whose partition key starts with a given
+/// prefix (`put` or `get`), once per entry in `failures`.
+struct FailingRecords {
+    inner: LocalRecords,
+    failures: Mutex<Vec<(&'static str, &'static str)>>,
+}
+
+impl FailingRecords {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            inner: LocalRecords::in_memory(),
+            failures: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn fail_next(&self, op: &'static str, pk_prefix: &'static str) {
+        self.failures.lock().unwrap().push((op, pk_prefix));
+    }
+
+    fn check(&self, op: &str, pk: &str) -> Result<(), StoreError> {
+        let mut failures = self.failures.lock().unwrap();
+        match failures
+            .iter()
+            .position(|(o, p)| *o == op && pk.starts_with(p))
+        {
+            Some(i) => {
+                failures.remove(i);
+                Err(StoreError::Unavailable(format!(
+                    "injected {op} failure on {pk}"
+                )))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl Records for FailingRecords {
+    async fn put(&self, item: Item, mode: PutMode, now: i64) -> Result<(), StoreError> {
+        self.check("put", &item.pk)?;
+        self.inner.put(item, mode, now).await
+    }
+    async fn get(&self, pk: &str, sk: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        self.check("get", pk)?;
+        self.inner.get(pk, sk, now).await
+    }
+    async fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        fields: Map<String, Value>,
+        guards: &[Guard],
+        now: i64,
+    ) -> Result<Item, StoreError> {
+        self.inner.update(pk, sk, fields, guards, now).await
+    }
+    async fn query(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        page: &PageRequest,
+        now: i64,
+    ) -> Result<Page<Item>, StoreError> {
+        self.inner.query(pk, sk_prefix, page, now).await
+    }
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.inner.delete(pk, sk).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    fn describe(&self) -> String {
+        "failing".into()
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_after_the_claim_releases_it_and_the_retry_is_answered() {
+    let openai = ChatTestServer::start(vec![ChatScript::Text("Here you go.".into())]).await;
+    let records = FailingRecords::new();
+    let server = start_on(&openai, &[], records.clone()).await;
+    let sid = "SM00000000000000000000000000000071";
+    // The opt-out check after the claim fails: 503, nothing answered.
+    records.fail_next("get", "OPTOUT#");
+    let (status, body) = server.text(sid, "what is on today?", true).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(openai.requests().is_empty());
+    // Twilio's retry of the same message is processed, not ignored as a duplicate.
+    let (status, twiml) = server.text(sid, "what is on today?", true).await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("<Message>Here you go.</Message>"), "{twiml}");
+    assert_eq!(openai.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn stop_is_recorded_before_the_claim_so_no_failure_loses_it() {
+    let openai = ChatTestServer::start(vec![]).await;
+    let records = FailingRecords::new();
+    let server = start_on(&openai, &[], records.clone()).await;
+
+    // The claim itself fails: the opt-out is already recorded.
+    records.fail_next("put", "IDEM#");
+    let (status, _) = server
+        .text("SM00000000000000000000000000000081", "STOP", true)
+        .await;
+    assert_eq!(status, 503);
+    assert!(server.store.is_sms_opted_out(&caller()).await.unwrap());
+    let (status, twiml) = server
+        .text("SM00000000000000000000000000000081", "STOP", true)
+        .await;
+    assert_eq!(status, 200);
+    assert!(!twiml.contains("<Message>"), "{twiml}");
+    assert!(server.store.is_sms_opted_out(&caller()).await.unwrap());
+
+    // Recording the opt-out fails: nothing is claimed, so the retry records it.
+    server
+        .store
+        .set_sms_opt_out(&caller(), false)
+        .await
+        .unwrap();
+    records.fail_next("put", "OPTOUT#");
+    let sid = "SM00000000000000000000000000000082";
+    let (status, _) = server.text(sid, "stop", true).await;
+    assert_eq!(status, 503);
+    assert!(!server.store.is_sms_opted_out(&caller()).await.unwrap());
+    let (status, _) = server.text(sid, "stop", true).await;
+    assert_eq!(status, 200);
+    assert!(server.store.is_sms_opted_out(&caller()).await.unwrap());
+    assert!(openai.requests().is_empty(), "no model call for a STOP");
+}
+
+#[tokio::test]
+async fn a_failed_agent_answers_an_apology_and_a_redelivery_runs_it_again() {
+    let openai = ChatTestServer::start(vec![
+        ChatScript::Error(500, "The server had an error".into()),
+        ChatScript::Text("You are free at 3.".into()),
+    ])
+    .await;
+    let server = start(&openai).await;
+    let sid = "SM00000000000000000000000000000091";
+    let (status, twiml) = server.text(sid, "am I free at 3?", true).await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("something went wrong"), "{twiml}");
+    let (_, again) = server.text(sid, "am I free at 3?", true).await;
+    assert!(
+        again.contains("<Message>You are free at 3.</Message>"),
+        "{again}"
+    );
+    assert_eq!(openai.requests().len(), 2);
 }

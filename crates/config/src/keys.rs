@@ -129,6 +129,12 @@ pub const EMAIL_QUERY: &str = "EMAIL_QUERY";
 /// Seconds `POST /sms/incoming` waits for the agent before answering Twilio with an empty
 /// reply and texting the answer through the REST API when it is ready (default 10).
 pub const SMS_REPLY_DEADLINE_SECS: &str = "SMS_REPLY_DEADLINE_SECS";
+/// Seconds `POST /agent` may take in all before it answers 504 (default 25, at most 28: the
+/// agent function's Lambda timeout is 29 s and API Gateway's 30 s).
+pub const AGENT_DEADLINE_SECS: &str = "AGENT_DEADLINE_SECS";
+/// Seconds an HTTP client has to send a request's line and headers to `phone-agent serve` or
+/// the stream host before the connection is closed (slowloris; default 10).
+pub const HEADER_READ_TIMEOUT_SECS: &str = "HEADER_READ_TIMEOUT_SECS";
 /// The owner's phone numbers, E.164, comma-separated. A caller from one of them is the owner
 /// only with full STIR/SHAKEN attestation or the PIN; a texter from one of them is the owner.
 /// Booking requests, guests' messages and failed-call notices are texted to the first.

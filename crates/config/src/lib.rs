@@ -173,6 +173,11 @@ pub struct Config {
     /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
     /// texting the answer later.
     pub sms_reply_deadline: Duration,
+    /// How long `POST /agent` may take in all: below the agent function's Lambda timeout, so
+    /// the client gets a clear 504 rather than a cut connection.
+    pub agent_deadline: Duration,
+    /// How long a client has to send a request's line and headers to a long-running server.
+    pub header_read_timeout: Duration,
     /// The owner's numbers (`OWNER_NUMBERS`), in the order given; the first is texted booking
     /// requests, guests' messages, and when a call fails with no transfer number.
     pub owner_numbers: Vec<PhoneNumber>,
@@ -297,6 +302,25 @@ impl Config {
                     return Err(ConfigError::invalid(
                         keys::SMS_REPLY_DEADLINE_SECS,
                         "expected 1 to 14 seconds (Twilio waits 15)",
+                    ));
+                }
+            },
+            agent_deadline: match src.u64(keys::AGENT_DEADLINE_SECS, 25)? {
+                // template.yaml gives the agent function 29 s; the 504 must leave before that.
+                secs @ 1..=28 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        keys::AGENT_DEADLINE_SECS,
+                        "expected 1 to 28 seconds (the agent function's timeout is 29)",
+                    ));
+                }
+            },
+            header_read_timeout: match src.u64(keys::HEADER_READ_TIMEOUT_SECS, 10)? {
+                secs @ 1..=300 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        keys::HEADER_READ_TIMEOUT_SECS,
+                        "expected 1 to 300 seconds",
                     ));
                 }
             },

@@ -2,7 +2,9 @@
 //!
 //! Carriers and Twilio treat STOP-family words as an opt-out (Twilio blocks further messages to
 //! that sender and sends the confirmation itself), START-family words as an opt-in, and HELP
-//! as a request for information. They are matched on the whole message, case-insensitively, as
+//! as a request for information. START-family words (YES among them) are an opt-in only for a
+//! number that has opted out: the webhook checks that, so that "Yes" from anyone else reaches
+//! the assistant (confirming a booking by text). They are matched on the whole message, case-insensitively, as
 //! carriers do; "please stop by tomorrow" is not an opt-out.
 
 /// How an inbound message must be handled.
@@ -10,7 +12,7 @@
 pub enum Keyword {
     /// Opt out: record it, never answer or text this number again until it opts back in.
     Stop,
-    /// Opt back in.
+    /// Opt back in, if the sender has opted out; otherwise an ordinary message.
     Start,
     /// Send the help text.
     Help,

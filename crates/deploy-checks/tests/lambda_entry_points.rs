@@ -386,7 +386,24 @@ async fn email_processor_drafts_a_reply_once_on_the_embedded_adapters() {
     assert_eq!(second["already_handled"], 1, "{second}");
     assert_eq!(openai.requests().len(), 1);
     drop(processor);
-    let outbox = phone_local::MailOutbox::new(store())
+    // The killed child releases the store file's lock when it has exited: wait for that.
+    let mut reopened = None;
+    for _ in 0..100 {
+        match phone_local::LocalRecords::open(&path) {
+            Ok(records) => {
+                reopened = Some(records);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let records = reopened.expect("the store file is released once the function has exited");
+    let store = phone_core::Store::new(
+        Arc::new(records),
+        Arc::new(phone_core::SystemClock),
+        Default::default(),
+    );
+    let outbox = phone_local::MailOutbox::new(store)
         .sent()
         .await
         .expect("outbox");

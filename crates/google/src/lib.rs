@@ -9,4 +9,6 @@ mod upstream;
 
 pub use calendar::GoogleCalendar;
 pub use gmail::Gmail;
-pub use oauth::{ClientCredentials, ConsentConfig, OAuthError, StateSigner, TokenSource};
+pub use oauth::{
+    ClientCredentials, ConsentConfig, OAuthError, StateSigner, TokenSource, VerifiedState,
+};

@@ -274,6 +274,17 @@ impl ConsentConfig {
     }
 }
 
+/// A `state` whose signature and expiry have been checked. The signature proves this server
+/// issued it, not that it is the first use: the caller records [`VerifiedState::nonce`] until
+/// [`VerifiedState::expires_at`] to make it single-use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedState {
+    /// The random part, unique per issued state.
+    pub nonce: String,
+    /// When the state stops being valid, in Unix seconds.
+    pub expires_at: u64,
+}
+
 /// Signs and checks the OAuth `state`: `nonce.expiry.hmac` with HMAC-SHA256 under a server
 /// secret (`OAUTH_STATE_SECRET`), so the callback only accepts flows this server started recently.
 pub struct StateSigner {
@@ -316,7 +327,7 @@ impl StateSigner {
     }
 
     /// Checks the signature (constant time) and the expiry.
-    pub fn verify(&self, state: &str, now: u64) -> Result<(), OAuthError> {
+    pub fn verify(&self, state: &str, now: u64) -> Result<VerifiedState, OAuthError> {
         let (payload, tag) = state
             .rsplit_once('.')
             .ok_or(OAuthError::BadState("malformed"))?;
@@ -326,14 +337,17 @@ impl StateSigner {
         self.mac(payload)
             .verify_slice(&tag)
             .map_err(|_| OAuthError::BadState("bad signature"))?;
-        let expiry: u64 = payload
+        let (nonce, expiry) = payload
             .rsplit_once('.')
-            .and_then(|(_, e)| e.parse().ok())
+            .and_then(|(n, e)| Some((n, e.parse::<u64>().ok()?)))
             .ok_or(OAuthError::BadState("malformed"))?;
         if now >= expiry {
             return Err(OAuthError::BadState("expired"));
         }
-        Ok(())
+        Ok(VerifiedState {
+            nonce: nonce.to_owned(),
+            expires_at: expiry,
+        })
     }
 }
 
@@ -352,7 +366,13 @@ mod tests {
     fn issued_state_verifies_until_it_expires() {
         let s = signer();
         let state = s.issue(1_000);
-        assert!(s.verify(&state, 1_599).is_ok());
+        let verified = s.verify(&state, 1_599).unwrap();
+        assert_eq!(verified.expires_at, 1_600);
+        assert!(state.starts_with(&format!("{}.1600.", verified.nonce)));
+        assert_ne!(
+            s.verify(&s.issue(1_000), 1_001).unwrap().nonce,
+            verified.nonce
+        );
         assert!(matches!(
             s.verify(&state, 1_600),
             Err(OAuthError::BadState("expired"))

@@ -4,10 +4,15 @@
 //! `{"op":"delete","pk":…,"sk":…}`. Opening replays the lines in order, then compacts: the live
 //! items are written to `<path>.compacting`, synced, and renamed over the log, so a crash during
 //! compaction leaves either the old log or the new one, never half of each.
+//!
+//! One process at a time: opening takes an exclusive lock on `<path>.lock` (a separate file,
+//! since compaction replaces the log's inode) and holds it as long as the log is open. A second
+//! process (or a second open in the same one) gets an error naming the path instead of
+//! appending to a log the first one will compact away, which would lose its writes.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -67,6 +72,8 @@ enum OwnedEntry {
 pub(crate) struct Log {
     path: PathBuf,
     file: File,
+    /// The lock file, locked exclusively; closing it releases the lock.
+    _lock: File,
     /// Length of the log up to the last complete line we wrote.
     len: u64,
     /// Set when a failed write could not be undone: appending after a partial line would make
@@ -81,6 +88,7 @@ impl Log {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         }
+        let lock = lock(path)?;
         let mut items = replay(path)?;
         // Expired items are invisible to every read, so they need not survive a restart; this is
         // the local counterpart of DynamoDB's TTL deletion, and keeps the log from growing forever.
@@ -93,6 +101,7 @@ impl Log {
         let log = Self {
             path: path.to_path_buf(),
             file,
+            _lock: lock,
             len,
             damaged: None,
         };
@@ -124,6 +133,29 @@ impl Log {
         }
         self.len += line.len() as u64;
         Ok(())
+    }
+}
+
+/// Takes the exclusive lock on `<path>.lock` without waiting.
+fn lock(path: &Path) -> Result<File, StoreError> {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_error(&lock_path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "local store {} is in use by another process (it holds {}); stop that process or \
+             set LOCAL_STORE_PATH to another file",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(TryLockError::Error(e)) => Err(io_error(&lock_path, e)),
     }
 }
 
@@ -255,6 +287,21 @@ mod tests {
         );
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1, "compaction dropped the torn line");
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_refused_until_the_first_is_closed() {
+        let path = temp_path("locked.jsonl");
+        let (mut first, _) = Log::open(&path, 0).unwrap();
+        let err = Log::open(&path, 0).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("in use by another process"), "{message}");
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        // The refused open changed nothing: the first still writes, and its writes survive.
+        first.append(&Entry::put(&item("a", 100))).unwrap();
+        drop(first);
+        let (_, items) = Log::open(&path, 0).unwrap();
+        assert_eq!(items.len(), 1);
     }
 
     #[test]

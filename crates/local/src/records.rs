@@ -312,6 +312,28 @@ mod tests {
         let _ = fs::remove_dir_all(dir);
     }
 
+    #[tokio::test]
+    async fn a_second_store_on_the_same_file_is_refused_naming_it() {
+        let dir = std::env::temp_dir().join(format!("phone-local-lock-{}", std::process::id()));
+        let path = dir.join("store.jsonl");
+        let _ = fs::remove_dir_all(&dir);
+        let first = LocalRecords::open(&path).unwrap();
+        let err = LocalRecords::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("in use by another process"), "{message}");
+        first
+            .put(item("kept", i64::MAX, json!({})), PutMode::Overwrite, 0)
+            .await
+            .unwrap();
+        drop(first);
+        let second = LocalRecords::open(&path).unwrap();
+        assert!(second.get("A", "kept", 0).await.unwrap().is_some());
+        drop(second);
+        let _ = fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn numbers_compare_by_value_like_dynamodb() {
         assert!(same_value(&json!(1), &json!(1.0)));

@@ -61,13 +61,15 @@ async fn a_guests_writes_stop_at_the_daily_limit_and_reads_go_on() {
         Default::default(),
     );
     let (ctx, sms) = context(AccessLevel::Guest, &store, 2);
-    let text = r#"{"body":"Your booking request is noted"}"#;
-    for id in ["w1", "w2"] {
-        let out = run_tool(&ctx, "send_sms", text, id).await;
+    // Each text differs: the same text again under a new id would be the same effect, answered
+    // from the first call's record (tools::retries), not a new write.
+    let text = |n: u32| format!(r#"{{"body":"Your booking request is noted ({n})"}}"#);
+    for (n, id) in [(1, "w1"), (2, "w2")] {
+        let out = run_tool(&ctx, "send_sms", &text(n), id).await;
         assert!(!out.is_error, "{}", out.result);
     }
     // A repeat of a counted call id is answered from its record, not counted again.
-    assert!(!run_tool(&ctx, "send_sms", text, "w1").await.is_error);
+    assert!(!run_tool(&ctx, "send_sms", &text(1), "w1").await.is_error);
     assert_eq!(
         store
             .quota_used(GUEST, QuotaKind::ToolWrites)
@@ -76,7 +78,7 @@ async fn a_guests_writes_stop_at_the_daily_limit_and_reads_go_on() {
         2
     );
 
-    let refused = run_tool(&ctx, "send_sms", text, "w3").await;
+    let refused = run_tool(&ctx, "send_sms", &text(3), "w3").await;
     assert!(refused.is_error);
     assert_eq!(refused.error_kind(), Some(ErrorKind::LimitReached));
     assert_eq!(refused.result["kind"], "limit_reached");
@@ -93,7 +95,7 @@ async fn a_guests_writes_stop_at_the_daily_limit_and_reads_go_on() {
     assert_eq!(message_left.error_kind(), Some(ErrorKind::LimitReached));
     assert_eq!(sent(&sms).await, 2, "nothing left past the limit");
     // The refusal is recorded, and a repeat of its id gets it again.
-    let again = run_tool(&ctx, "send_sms", text, "w3").await;
+    let again = run_tool(&ctx, "send_sms", &text(3), "w3").await;
     assert_eq!(again.result, refused.result);
     assert_eq!(
         store
@@ -123,7 +125,7 @@ async fn a_guests_writes_stop_at_the_daily_limit_and_reads_go_on() {
 
     // The next UTC day, the guest may write again.
     clock.advance(86_400);
-    assert!(!run_tool(&ctx, "send_sms", text, "w5").await.is_error);
+    assert!(!run_tool(&ctx, "send_sms", &text(5), "w5").await.is_error);
     assert_eq!(sent(&sms).await, 3);
 }
 
@@ -165,7 +167,9 @@ async fn a_limit_of_zero_refuses_every_guest_write_and_off_none() {
     unlimited.guest_quotas = GuestQuotas::UNLIMITED;
     unlimited.messaging = sms.clone();
     for n in 0..12 {
-        let out = run_tool(&unlimited, "send_sms", text, &format!("u{n}")).await;
+        // Distinct texts: the same one again would be answered as already done.
+        let text = format!(r#"{{"body":"hello {n}"}}"#);
+        let out = run_tool(&unlimited, "send_sms", &text, &format!("u{n}")).await;
         assert!(!out.is_error, "{}", out.result);
     }
     assert_eq!(sent(&sms).await, 12);

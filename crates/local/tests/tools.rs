@@ -274,3 +274,95 @@ async fn agent_runs_tools_and_stops_at_the_step_bound() {
     assert!(reply.tool_calls.iter().all(|c| c.name == "list_events"));
     assert!(reply.text.contains("more steps"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn the_email_cap_counts_every_address_inside_each_to_string() {
+    let (mut ctx, _) = context(false);
+    let outbox = Arc::new(MailOutbox::new(ctx.store.clone()));
+    ctx.mail = outbox.clone();
+    // 11 strings of two addresses each: 22 recipients, over the cap of 20.
+    let packed: Vec<String> = (0..11)
+        .map(|i| format!("p{i}@x.org, Q{i} <q{i}@y.org>"))
+        .collect();
+    let refused = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": packed, "subject": "Hi", "body": "Hello"}).to_string(),
+        "e1",
+    )
+    .await;
+    assert!(refused.is_error, "{}", refused.result);
+    assert!(
+        refused.result["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 20"),
+        "{}",
+        refused.result
+    );
+    let malformed = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": ["ann@x.org; not an address"], "subject": "Hi", "body": "Hello"}).to_string(),
+        "e2",
+    )
+    .await;
+    assert!(malformed.is_error, "{}", malformed.result);
+    assert!(outbox.sent().await.unwrap().is_empty(), "nothing was sent");
+
+    // A list inside one string is sent as its addresses, each checked.
+    let sent = run_tool(
+        &ctx,
+        "send_email",
+        &json!({"to": ["Ann <ann@x.org>; bob@y.org"], "subject": "Hi", "body": "Hello"})
+            .to_string(),
+        "e3",
+    )
+    .await;
+    assert!(!sent.is_error, "{}", sent.result);
+    let outgoing = outbox.sent().await.unwrap();
+    assert_eq!(outgoing.len(), 1);
+    assert_eq!(outgoing[0].1.to, ["ann@x.org", "bob@y.org"]);
+}
+
+#[tokio::test]
+async fn update_event_bounds_description_and_location_as_create_event_does() {
+    let (ctx, _) = context(false);
+    let created = run_tool(
+        &ctx,
+        "create_event",
+        r#"{"title":"Review","start":"2026-11-26T10:00","location":"Room 1"}"#,
+        "u1",
+    )
+    .await;
+    let id = created.result["created"]["id"].as_str().unwrap().to_owned();
+    let long = "x".repeat(2001);
+    for (n, (field, value, expected)) in [
+        ("description", long.as_str(), "longer than 2000"),
+        ("location", long.as_str(), "longer than 2000"),
+        ("location", "   ", "must not be empty"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let args = json!({"event_id": id, field: value}).to_string();
+        for (tool, args) in [
+            ("update_event", args),
+            (
+                "create_event",
+                json!({"title": "X", "start": "2026-11-27T10:00", field: value}).to_string(),
+            ),
+        ] {
+            let outcome = run_tool(&ctx, tool, &args, &format!("u-{tool}-{n}")).await;
+            assert!(outcome.is_error, "{tool} accepted {field} {expected}");
+            let message = outcome.result["error"].as_str().unwrap();
+            assert!(message.contains(&format!("`{field}`")), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+    let listed = run_tool(&ctx, "list_events", r#"{"day":"2026-11-26"}"#, "u9").await;
+    assert_eq!(
+        listed.result["events"][0]["location"], "Room 1",
+        "unchanged"
+    );
+}

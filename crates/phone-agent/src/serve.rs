@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use base64::Engine;
 use clap::Args;
 use phone_api::AppState;
@@ -94,17 +93,18 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let app = phone_api::routes::all(state.clone())
         .merge(phone_api::routes::google_auth::routes(state, google_auth))
         .merge(stream_host::stream_routes(host.clone()));
+    let header_read_timeout = config.header_read_timeout;
     let task = tokio::spawn(async move {
         let mut signal = signal;
-        axum::serve(listener.tap_io(stream_host::no_delay), app)
-            .with_graceful_shutdown(async move {
-                signal.deadline_passed().await;
-                let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-                while host.active_calls() > 0 && tokio::time::Instant::now() < give_up {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            })
-            .await
+        // A client has `HEADER_READ_TIMEOUT_SECS` to send its request headers (slowloris).
+        phone_api::server::serve(listener, app, header_read_timeout, async move {
+            signal.deadline_passed().await;
+            let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+            while host.active_calls() > 0 && tokio::time::Instant::now() < give_up {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await
     });
     Ok(LocalServer {
         addr,

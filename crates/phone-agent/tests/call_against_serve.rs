@@ -222,17 +222,39 @@ async fn call_subcommand_runs_against_serve() {
     std::fs::remove_file(&record).ok();
 }
 
+#[tokio::test]
+async fn serve_cuts_off_a_client_trickling_its_headers() {
+    let server = serve_with(
+        "ws://127.0.0.1:9/v1/realtime",
+        &[("HEADER_READ_TIMEOUT_SECS", "1")],
+    )
+    .await;
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let closed = phone_test_support::slowloris::time_until_closed(
+        addr,
+        Duration::from_millis(100),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+    .expect("serve closes a connection whose headers never end");
+    assert!(
+        closed >= Duration::from_millis(900) && closed < Duration::from_secs(4),
+        "closed after {closed:?}, expected about 1 s"
+    );
+    let health = reqwest::get(format!("{}/health", server.base))
+        .await
+        .unwrap();
+    assert!(health.status().is_success(), "other clients are served");
+}
+
 /// OpenAI is down (nothing listens on its port): the stream host records it and closes the
 /// stream, Twilio asks the `<Connect action>` what next, and the caller hears the apology
 /// instead of silence while the owner is texted, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_hears_an_apology_when_openai_is_unreachable_and_the_owner_is_texted() {
     const OWNER: &str = "+15550100777";
-    let server = serve_with(
-        "ws://127.0.0.1:1/v1/realtime?model=gpt-realtime",
-        &[("OWNER_NUMBERS", OWNER)],
-    )
-    .await;
+    let server = serve_with("ws://127.0.0.1:1/v1/realtime", &[("OWNER_NUMBERS", OWNER)]).await;
     let plan = CallPlan {
         utterances: vec![],
         reply_timeout: Duration::from_secs(5),

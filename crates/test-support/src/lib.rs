@@ -12,6 +12,7 @@
 //! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
 //! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
 //! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
+//! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
@@ -27,6 +28,7 @@ pub mod moto;
 pub mod openai_chat;
 pub mod openai_oracle;
 pub mod realtime_server;
+pub mod slowloris;
 pub mod store_suite;
 pub mod twilio_rest_server;
 pub mod twilio_stream;

@@ -52,6 +52,7 @@ impl<'a> MakeWriter<'a> for Logs {
 
 /// Starts capturing this thread's logs at `info` and above until the guard is dropped.
 pub fn capture() -> (tracing::subscriber::DefaultGuard, Logs) {
+    keep_a_second_dispatcher();
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
@@ -59,4 +60,16 @@ pub fn capture() -> (tracing::subscriber::DefaultGuard, Logs) {
         .with_max_level(tracing::Level::INFO)
         .finish();
     (tracing::subscriber::set_default(subscriber), logs)
+}
+
+/// Keeps one more dispatcher registered for the life of the process.
+///
+/// tracing-core (0.1.36) caches each callsite's interest once, when the callsite is first hit.
+/// With a single registered dispatcher it asks only the *registering thread's* default: a
+/// sibling test thread with no subscriber that hits a `warn!` first caches "never", and the
+/// capturing test then never sees that line (tokio-rs/tracing#3611). With two registered
+/// dispatchers the interest is taken over all of them, the capture's included.
+fn keep_a_second_dispatcher() {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }

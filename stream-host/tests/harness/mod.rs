@@ -66,6 +66,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         max_frame_bytes: 64 * 1024,
         host_id: "test-host".into(),
         prices: PriceTable::default(),
+        header_read_timeout: Duration::from_secs(10),
     }
 }
 

@@ -6,7 +6,6 @@
 //!   runs that tool without the model.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use phone_core::agent::{load_history, run_agent, save_history, system_prompt};
@@ -15,14 +14,17 @@ use serde_json::{Value, json};
 
 use super::tool_call::{context, run};
 use crate::auth::ApiKeyAuth;
+use crate::idempotency::IdempotencyKey;
 use crate::{ApiError, AppState};
 
 /// The agent router.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/agent", post(agent))
-        .route("/memory/{number}", axum::routing::delete(forget))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/agent", post(agent))
+            .route("/memory/{number}", axum::routing::delete(forget))
+            .with_state(state),
+    )
 }
 
 #[derive(Deserialize)]
@@ -46,16 +48,41 @@ const ACTIONS: [&str; 4] = [
     "delete_event",
 ];
 
+/// The whole request under `AGENT_DEADLINE_SECS`: past it the client gets a 504 that says so,
+/// before the Lambda timeout cuts the connection without a word.
 async fn agent(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let deadline = state.config.agent_deadline;
+    match tokio::time::timeout(deadline, answer(&state, key, body)).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                deadline_secs = deadline.as_secs(),
+                "POST /agent stopped at its deadline"
+            );
+            Err(ApiError::Timeout(format!(
+                "the agent did not finish within {} s (AGENT_DEADLINE_SECS); nothing was added \
+                 to the session's history, but a tool it had started may have run: check \
+                 before retrying, with the same Idempotency-Key",
+                deadline.as_secs()
+            )))
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    key: IdempotencyKey,
+    body: Value,
 ) -> Result<Json<Value>, ApiError> {
     let request: AgentRequest = serde_json::from_value(body).map_err(|_| {
         ApiError::BadRequest("expected {\"message\": string, \"session_id\"?: string} or {\"action\": string, \"params\": object}".into())
     })?;
-    let (mut ctx, key) = context(&state, &headers)?;
+    let mut ctx = context(state, &key)?;
     match request {
         AgentRequest::Action { action, params } => {
             if !ACTIONS.contains(&action.as_str()) {
@@ -76,7 +103,13 @@ async fn agent(
                     "`message` must be 1 to 8000 bytes".into(),
                 ));
             }
-            let session = session_id.unwrap_or_else(|| key.clone());
+            key.bind(
+                &state.store,
+                "agent_message",
+                &json!({"message": message, "session_id": session_id}),
+            )
+            .await?;
+            let session = session_id.unwrap_or_else(|| key.as_str().to_owned());
             if session.len() > 128
                 || !session
                     .bytes()
@@ -95,9 +128,16 @@ async fn agent(
             ctx.owner_pk = pk.clone();
             let mut history = load_history(&ctx, &pk).await?;
             let system = system_prompt(&ctx, "the REST API", "");
-            let reply = run_agent(&ctx, model.as_ref(), &system, &mut history, &message, &key)
-                .await
-                .map_err(|e| ApiError::Upstream(e.to_string()))?;
+            let reply = run_agent(
+                &ctx,
+                model.as_ref(),
+                &system,
+                &mut history,
+                &message,
+                key.as_str(),
+            )
+            .await
+            .map_err(|e| ApiError::Upstream(e.to_string()))?;
             // Nothing half-written: history is saved only after a complete answer.
             save_history(&ctx, &pk, &history).await?;
             Ok(Json(

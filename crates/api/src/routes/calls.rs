@@ -32,9 +32,11 @@ pub struct CallReport {
 
 /// The router serving `GET /calls/{callSid}`.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/calls/{call_sid}", get(get_call))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/calls/{call_sid}", get(get_call))
+            .with_state(state),
+    )
 }
 
 async fn get_call(

@@ -4,8 +4,9 @@
 //! Starting the flow needs the REST API key (`Authorization: Bearer`), because whoever
 //! completes it decides whose calendar and mail the assistant uses. The answer is a redirect to
 //! Google's consent screen with offline access, forced consent and a signed, expiring `state`;
-//! the callback accepts only such a state, exchanges the code and stores the refresh token
-//! through a [`RefreshTokenSink`].
+//! the callback accepts only such a state, and each one once (its nonce is recorded in the store
+//! until it expires), exchanges the code and stores the refresh token through a
+//! [`RefreshTokenSink`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,10 +69,12 @@ pub fn routes(app: AppState, google: Result<GoogleAuth, String>) -> Router {
         app,
         google: google.map(Arc::new),
     };
-    Router::new()
-        .route("/auth/google", get(start))
-        .route("/auth/google/callback", get(callback))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/auth/google", get(start))
+            .route("/auth/google/callback", get(callback))
+            .with_state(state),
+    )
 }
 
 fn flow(state: &AuthState) -> Result<&GoogleAuth, ApiError> {
@@ -135,12 +138,27 @@ async fn callback(
             "Start again at /auth/google.",
         ));
     };
-    if let Err(e) = google.signer.verify(signed, unix_now()) {
-        tracing::warn!(error = %e, "google callback with a bad state refused");
+    let verified = match google.signer.verify(signed, unix_now()) {
+        Ok(verified) => verified,
+        Err(e) => {
+            tracing::warn!(error = %e, "google callback with a bad state refused");
+            return Ok(page(
+                StatusCode::FORBIDDEN,
+                "Authorisation refused",
+                &format!("{e}. Start again at /auth/google."),
+            ));
+        }
+    };
+    // Single use: the nonce is recorded until the state expires, so a replayed callback URL
+    // (from a browser history, a log or a proxy) cannot finish a second flow.
+    let key = format!("oauth-state#{}", verified.nonce);
+    let expires_at = i64::try_from(verified.expires_at).unwrap_or(i64::MAX);
+    if !state.app.store.claim_key_until(&key, expires_at).await? {
+        tracing::warn!("google callback with an already used state refused");
         return Ok(page(
-            StatusCode::FORBIDDEN,
-            "Authorisation refused",
-            &format!("{e}. Start again at /auth/google."),
+            StatusCode::BAD_REQUEST,
+            "Link already used",
+            "This authorisation was completed or refused already. Start again at /auth/google.",
         ));
     }
     if let Some(error) = query.error.as_deref() {

@@ -2,7 +2,6 @@
 //! `GET /email/inbox`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use phone_core::PhoneNumber;
@@ -12,24 +11,29 @@ use serde_json::{Value, json};
 
 use super::tool_call::{context, run};
 use crate::auth::ApiKeyAuth;
+use crate::idempotency::IdempotencyKey;
 use crate::{ApiError, AppState};
 
 /// The SMS router (`sms` Lambda), with the incoming-message webhook.
 pub fn sms_routes(state: AppState) -> Router {
-    Router::new()
-        .route("/sms/send", post(send_sms))
-        .route("/sms/list", get(list_sms))
-        .route("/sms/details/{sid}", get(sms_details))
-        .with_state(state.clone())
-        .merge(super::sms_incoming::routes(state))
+    crate::body_limit::limited(
+        Router::new()
+            .route("/sms/send", post(send_sms))
+            .route("/sms/list", get(list_sms))
+            .route("/sms/details/{sid}", get(sms_details))
+            .with_state(state.clone())
+            .merge(super::sms_incoming::routes(state)),
+    )
 }
 
 /// The email router (`email` Lambda).
 pub fn email_routes(state: AppState) -> Router {
-    Router::new()
-        .route("/email/send", post(send_email))
-        .route("/email/inbox", get(inbox))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/email/send", post(send_email))
+            .route("/email/inbox", get(inbox))
+            .with_state(state),
+    )
 }
 
 fn port_error(e: PortError) -> ApiError {
@@ -50,10 +54,10 @@ fn ports(state: &AppState) -> Result<&phone_core::tools::ToolPorts, ApiError> {
 async fn send_sms(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ctx, key) = context(&state, &headers)?;
+    let ctx = context(&state, &key)?;
     run(&ctx, "send_sms", &body, &key).await
 }
 
@@ -109,10 +113,10 @@ async fn sms_details(
 async fn send_email(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ctx, key) = context(&state, &headers)?;
+    let ctx = context(&state, &key)?;
     run(&ctx, "send_email", &body, &key).await
 }
 

@@ -1,8 +1,9 @@
 //! `POST /sms/incoming`: Twilio's messaging webhook. Signature-checked; answered once per
 //! MessageSid (a re-delivery gets the first answer again, or nothing); carrier keywords first
-//! (STOP, START, HELP), then "forget me", then the owner's answer to a booking request
-//! (`YES <code>` / `NO <code>`), then the text agent over the sender's SMS history. A guest's
-//! texts past `GUEST_SMS_PER_DAY` get one "limit reached" reply per day, then silence.
+//! (STOP, HELP, and START or YES from a number that has opted out), then "forget me", then the
+//! owner's answer to a booking request (`YES <code>` / `NO <code>`), then the text agent over
+//! the sender's SMS history. A guest's texts past `GUEST_SMS_PER_DAY` get one "limit reached"
+//! reply per day, then silence.
 //!
 //! The texter is the owner when the number is in `OWNER_NUMBERS`, a guest otherwise. SMS
 //! carries no attestation, so this trusts the sender number as Twilio received it
@@ -14,6 +15,10 @@
 //! it is ready. Exactly one of the two happens: the agent runs once per MessageSid (the
 //! idempotency claim), and its answer is handed over through a one-shot channel that the
 //! webhook closes when it gives up, so the answer goes to whichever side still takes it.
+//!
+//! A failure after the claim does not drop the message: STOP is recorded before the claim (so
+//! nothing after it can lose an opt-out); a store failure releases the claim and answers 5xx,
+//! and a failed agent releases it and answers an apology, so a re-delivery is processed again.
 
 use std::time::Duration;
 
@@ -37,9 +42,11 @@ use crate::{ApiError, AppState};
 
 /// The router.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/sms/incoming", post(incoming))
-        .with_state(state)
+    crate::body_limit::limited(
+        Router::new()
+            .route("/sms/incoming", post(incoming))
+            .with_state(state),
+    )
 }
 
 /// Longest the agent may work on one message, texted late or not: the sms Lambda's 29 s
@@ -66,6 +73,9 @@ enum Answer {
     Now(Option<String>),
     /// Empty TwiML now; the answer is texted when ready.
     Later,
+    /// An apology in the TwiML: the agent failed, so the claim is released and a re-delivery
+    /// of the same message runs it again.
+    Failed(String),
 }
 
 fn twiml(text: Option<&str>) -> Result<axum::response::Response, ApiError> {
@@ -84,6 +94,13 @@ async fn incoming(
 ) -> Result<axum::response::Response, ApiError> {
     let sms = SmsWebhook::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let store = &state.store;
+    let keyword = classify(&sms.body);
+    if keyword == Some(Keyword::Stop) {
+        // A compliance record: written before the claim and everything else that can fail, so
+        // no later failure loses it. Writing it again on a re-delivery changes nothing.
+        store.set_sms_opt_out(&sms.from, true).await?;
+        tracing::info!(from = %sms.from, "SMS opt-out recorded");
+    }
     let reply_key = Keys::idempotency(&sms.message_sid);
     if !store.claim_idempotency_key(&sms.message_sid).await? {
         tracing::info!(message_sid = %sms.message_sid, "re-delivered SMS webhook: answering with the first reply");
@@ -94,9 +111,19 @@ async fn incoming(
             .and_then(|r| r.text);
         return twiml(previous.as_deref());
     }
-    let (reply, later) = match answer(&state, &sms).await? {
-        Answer::Now(text) => (text, false),
-        Answer::Later => (None, true),
+    let (reply, later) = match answer(&state, &sms, keyword).await {
+        Ok(Answer::Now(text)) => (text, false),
+        Ok(Answer::Later) => (None, true),
+        Ok(Answer::Failed(apology)) => {
+            release(&state, &sms).await;
+            return twiml(Some(&apology));
+        }
+        Err(e) => {
+            // Nothing was answered: give the claim back so that Twilio's retry is processed
+            // rather than ignored as a duplicate.
+            release(&state, &sms).await;
+            return Err(e);
+        }
     };
     let keep = store.retention().idempotency;
     let stored = StoredReply {
@@ -112,19 +139,35 @@ async fn incoming(
     twiml(reply.as_deref())
 }
 
-async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Answer, ApiError> {
+/// Gives up the claim on a message whose processing failed, so a re-delivery is processed.
+async fn release(state: &AppState, sms: &SmsWebhook) {
+    match state.store.release_idempotency_key(&sms.message_sid).await {
+        Ok(()) => {
+            tracing::warn!(message_sid = %sms.message_sid, "SMS processing failed: claim released for a retry")
+        }
+        Err(e) => {
+            tracing::error!(message_sid = %sms.message_sid, error = %e, "SMS processing failed and its claim could not be released: a retry will be ignored")
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    sms: &SmsWebhook,
+    keyword: Option<Keyword>,
+) -> Result<Answer, ApiError> {
     let store = &state.store;
-    match classify(&sms.body) {
-        Some(Keyword::Stop) => {
-            // Twilio confirms the opt-out itself; we record it and stay silent.
-            store.set_sms_opt_out(&sms.from, true).await?;
-            tracing::info!(from = %sms.from, "SMS opt-out recorded");
-            return Ok(Answer::Now(None));
-        }
-        Some(Keyword::Start) => {
+    match keyword {
+        // Recorded before the claim; Twilio confirms the opt-out itself, so we stay silent.
+        Some(Keyword::Stop) => return Ok(Answer::Now(None)),
+        // START/YES opt back in only a number that has opted out; from anyone else "Yes" is an
+        // answer for the assistant (confirming a booking by text), not a carrier keyword.
+        Some(Keyword::Start) if store.is_sms_opted_out(&sms.from).await? => {
             store.set_sms_opt_out(&sms.from, false).await?;
+            tracing::info!(from = %sms.from, "SMS opt-in recorded");
             return Ok(Answer::Now(None));
         }
+        Some(Keyword::Start) => {}
         Some(Keyword::Help) => return Ok(Answer::Now(Some(HELP.into()))),
         Some(Keyword::Forget) => {
             let erased = store.forget_caller(&sms.from).await?;
@@ -181,22 +224,22 @@ async fn answer(state: &AppState, sms: &SmsWebhook) -> Result<Answer, ApiError> 
 /// the channel is closed: an answer already sent is still taken, and any later one is refused
 /// and the task texts it instead. So exactly one side delivers it.
 async fn race_the_deadline(state: &AppState, sms: &SmsWebhook) -> Answer {
-    let (tx, mut rx) = oneshot::channel::<String>();
+    let (tx, mut rx) = oneshot::channel::<AgentReply>();
     let (task_state, task_sms) = (state.clone(), sms.clone());
     state.background.spawn(async move {
-        let text = agent_text(&task_state, &task_sms).await;
-        if let Err(text) = tx.send(text) {
-            text_later(&task_state, &task_sms, &text).await;
+        let reply = agent_text(&task_state, &task_sms).await;
+        if let Err(reply) = tx.send(reply) {
+            text_later(&task_state, &task_sms, reply.text()).await;
         }
     });
     match tokio::time::timeout(state.config.sms_reply_deadline, &mut rx).await {
-        Ok(Ok(text)) => Answer::Now(Some(text)),
+        Ok(Ok(reply)) => reply.into_answer(),
         // The task ended without an answer: it panicked, and the log has why.
-        Ok(Err(_)) => Answer::Now(Some(SORRY.into())),
+        Ok(Err(_)) => Answer::Failed(SORRY.into()),
         Err(_) => {
             rx.close();
             match rx.try_recv() {
-                Ok(text) => Answer::Now(Some(text)),
+                Ok(reply) => reply.into_answer(),
                 Err(_) => {
                     tracing::info!(message_sid = %sms.message_sid, "SMS answer is late: it will be texted");
                     Answer::Later
@@ -206,10 +249,31 @@ async fn race_the_deadline(state: &AppState, sms: &SmsWebhook) -> Answer {
     }
 }
 
+/// What the agent task hands over: its answer, or an apology when it failed.
+enum AgentReply {
+    Answer(String),
+    Apology(String),
+}
+
+impl AgentReply {
+    fn text(&self) -> &str {
+        match self {
+            Self::Answer(text) | Self::Apology(text) => text,
+        }
+    }
+
+    fn into_answer(self) -> Answer {
+        match self {
+            Self::Answer(text) => Answer::Now(Some(text)),
+            Self::Apology(text) => Answer::Failed(text),
+        }
+    }
+}
+
 /// The agent's answer to one message, or an apology; the history is saved on success.
-async fn agent_text(state: &AppState, sms: &SmsWebhook) -> String {
+async fn agent_text(state: &AppState, sms: &SmsWebhook) -> AgentReply {
     let (Some(model), Some(ports)) = (state.chat.clone(), state.tools.as_ref()) else {
-        return SORRY.into();
+        return AgentReply::Apology(SORRY.into());
     };
     let store = &state.store;
     let pk = Keys::sms(&sms.from);
@@ -219,7 +283,7 @@ async fn agent_text(state: &AppState, sms: &SmsWebhook) -> String {
         Ok(history) => history,
         Err(e) => {
             tracing::error!(error = %e, "SMS history unavailable");
-            return SORRY.into();
+            return AgentReply::Apology(SORRY.into());
         }
     };
     let memory = match ctx.remembered_caller() {
@@ -240,13 +304,15 @@ async fn agent_text(state: &AppState, sms: &SmsWebhook) -> String {
             if let Err(e) = save_history(&ctx, &pk, &history).await {
                 tracing::warn!(error = %e, "SMS history not saved");
             }
-            reply.text
+            AgentReply::Answer(reply.text)
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "SMS agent failed");
-            SORRY.into()
+            AgentReply::Apology(SORRY.into())
         }
-        Err(_) => "Sorry, that is taking too long. Please try again in a minute.".into(),
+        Err(_) => AgentReply::Apology(
+            "Sorry, that is taking too long. Please try again in a minute.".into(),
+        ),
     }
 }
 

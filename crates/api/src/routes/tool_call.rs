@@ -1,58 +1,40 @@
 //! Running a catalog tool for a REST request, and turning its outcome into a response.
 
 use axum::Json;
-use axum::http::HeaderMap;
 use phone_core::AccessLevel;
 use phone_core::tools::{ErrorKind, ToolContext, ToolOutcome, run_tool};
-use rand::RngCore;
 use serde_json::Value;
 
+use crate::idempotency::IdempotencyKey;
 use crate::{ApiError, AppState};
 
-/// Largest REST body passed to a tool.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The tool context of one REST request. `Idempotency-Key` (if sent) makes retries of a write
-/// safe: the same key never runs the tool twice.
-pub fn context(state: &AppState, headers: &HeaderMap) -> Result<(ToolContext, String), ApiError> {
+/// The tool context of one REST request. Its tool calls are recorded under `REST#<key>`, so a
+/// retry with the same `Idempotency-Key` never runs a write twice.
+pub fn context(state: &AppState, key: &IdempotencyKey) -> Result<ToolContext, ApiError> {
     let ports = state.tools.as_ref().ok_or_else(|| {
         ApiError::Unavailable("tools are not configured on this deployment".into())
     })?;
-    let key = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(k) if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-            k.to_owned()
-        }
-        Some(_) => {
-            return Err(ApiError::BadRequest(
-                "Idempotency-Key must be 1 to 128 visible ASCII characters".into(),
-            ));
-        }
-        None => {
-            let mut bytes = [0u8; 12];
-            rand::rng().fill_bytes(&mut bytes);
-            hex::encode(bytes)
-        }
-    };
     // The REST API key is the owner's: every tool.
-    let ctx = ports.context_as(
+    Ok(ports.context_as(
         &state.store,
         AccessLevel::Owner,
-        format!("REST#{key}"),
+        format!("REST#{}", key.as_str()),
         None,
         false,
-    );
-    Ok((ctx, key))
+    ))
 }
 
-/// Runs `tool` with `arguments` and maps failures: bad arguments 400, unknown ids 404, upstream
-/// failures 502 (with the upstream's reason), a retry of a running request 409.
+/// Runs `tool` with `arguments` and maps failures: a key reused for another request 422, bad
+/// arguments 400, unknown ids 404, upstream failures 502 (with the upstream's reason), a retry
+/// of a running request 409.
 pub async fn run(
     ctx: &ToolContext,
     tool: &str,
     arguments: &Value,
-    request_id: &str,
+    key: &IdempotencyKey,
 ) -> Result<Json<Value>, ApiError> {
-    let outcome: ToolOutcome = run_tool(ctx, tool, &arguments.to_string(), request_id).await;
+    key.bind(&ctx.store, tool, arguments).await?;
+    let outcome: ToolOutcome = run_tool(ctx, tool, &arguments.to_string(), key.as_str()).await;
     let message = || {
         outcome.result["error"]
             .as_str()

@@ -5,8 +5,12 @@ use serde_json::json;
 
 use super::{ErrorKind, ToolContext, ToolDef, ToolOutcome, bounded, parse_args};
 use crate::access::AccessLevel;
+use crate::mail_address;
 use crate::phone::PhoneNumber;
 use crate::ports::OutgoingEmail;
+
+/// Most recipients one `send_email` may have, counting every address in every `to` string.
+pub const MAX_RECIPIENTS: usize = 20;
 
 /// The messaging tools' descriptions.
 pub fn definitions() -> Vec<ToolDef> {
@@ -32,7 +36,8 @@ pub fn definitions() -> Vec<ToolDef> {
             name: "send_email",
             description: "Send an email. Confirm the recipient and content with the user first.",
             parameters: json!({"type": "object", "properties": {
-                "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "to": {"type": "array", "items": {"type": "string", "description": "one email address"}, "minItems": 1,
+                    "description": "at most 20 addresses in all"},
                 "subject": {"type": "string"},
                 "body": {"type": "string"}
             }, "required": ["to", "subject", "body"], "additionalProperties": false}),
@@ -98,16 +103,16 @@ pub(super) async fn send_email(
     arguments: &str,
 ) -> Result<ToolOutcome, ToolOutcome> {
     let args: EmailArgs = parse_args("send_email", arguments)?;
-    if args.to.is_empty()
-        || args.to.len() > 20
-        || args.to.iter().any(|a| !a.contains('@') || a.len() > 254)
-    {
-        return Err(ToolOutcome::error("`to` must be 1 to 20 email addresses"));
+    if args.to.is_empty() {
+        return Err(ToolOutcome::error("`to` must name at least one address"));
     }
+    // Every address inside every `to` string counts: the mail adapter sends to all of them.
+    let to = mail_address::parse_recipients(&args.to, MAX_RECIPIENTS)
+        .map_err(|e| ToolOutcome::error(format!("`to`: {e}")))?;
     bounded("subject", &args.subject, 300)?;
     bounded("body", &args.body, 20_000)?;
     let email = OutgoingEmail {
-        to: args.to,
+        to,
         subject: args.subject,
         body: args.body,
         in_reply_to: None,

@@ -120,6 +120,7 @@ macro_rules! store_suite {
             turns_are_written_once_and_listed_in_order,
             tool_call_is_recorded_once,
             idempotency_key_is_claimed_once,
+            key_claimed_until_expires_then,
             notes_list_newest_first,
             forget_caller_erases_only_that_caller,
             final_call_status_is_never_reopened,

@@ -146,12 +146,32 @@ pub async fn tool_call_is_recorded_once(r: Arc<dyn Records>) {
     assert_eq!(listed.items, [first]);
 }
 
-/// An idempotency key is claimed the first time only; other keys are independent.
+/// An idempotency key is claimed the first time only; other keys are independent; a released
+/// claim can be taken again (a retry after a failure).
 pub async fn idempotency_key_is_claimed_once(r: Arc<dyn Records>) {
     let s = store(r, TestClock::at(T0));
     assert!(s.claim_idempotency_key("SM123").await.unwrap());
     assert!(!s.claim_idempotency_key("SM123").await.unwrap());
     assert!(s.claim_idempotency_key("SM124").await.unwrap());
+    s.release_idempotency_key("SM123").await.unwrap();
+    assert!(s.claim_idempotency_key("SM123").await.unwrap());
+    assert!(!s.claim_idempotency_key("SM124").await.unwrap());
+}
+
+/// A key claimed until a given time is refused until then and free again afterwards.
+pub async fn key_claimed_until_expires_then(r: Arc<dyn Records>) {
+    let clock = TestClock::at(T0);
+    let s = store(r, clock.clone());
+    assert!(s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    assert!(!s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    clock.advance(599);
+    assert!(!s.claim_key_until("oauth-state#n1", T0 + 600).await.unwrap());
+    clock.advance(1);
+    assert!(
+        s.claim_key_until("oauth-state#n1", T0 + 1200)
+            .await
+            .unwrap()
+    );
 }
 
 fn note(secs_after_t0: i64, text: &str) -> MemoryNote {

@@ -195,6 +195,31 @@ impl Store {
         }
     }
 
+    /// Claims `key` until `expires_at` (epoch seconds) instead of for the idempotency retention:
+    /// for a token that is valid only until then, so its marker lives exactly as long as a
+    /// replay could be accepted. `true` the first time, `false` for every repeat.
+    pub async fn claim_key_until(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let item = Item {
+            pk: Keys::idempotency(key),
+            sk: Keys::IDEMPOTENCY.into(),
+            ttl: expires_at,
+            data: Map::new(),
+        };
+        match self.records.put(item, PutMode::IfAbsent, self.now()).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives up a claim taken with [`Store::claim_idempotency_key`], so that a retry of the
+    /// same request is processed instead of being ignored: for work that failed after the claim.
+    pub async fn release_idempotency_key(&self, key: &str) -> Result<(), StoreError> {
+        self.records
+            .delete(&Keys::idempotency(key), Keys::IDEMPOTENCY)
+            .await
+    }
+
     // ---- SMS opt-out ----
 
     /// Records a STOP (`true`) or START (`false`) from `number`. Opt-outs are compliance

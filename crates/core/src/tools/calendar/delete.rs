@@ -1,0 +1,22 @@
+//! `delete_event`.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::tools::{ToolContext, ToolOutcome, bounded, parse_args};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteArgs {
+    event_id: String,
+}
+
+pub(in crate::tools) async fn delete_event(
+    ctx: &ToolContext,
+    arguments: &str,
+) -> Result<ToolOutcome, ToolOutcome> {
+    let args: DeleteArgs = parse_args("delete_event", arguments)?;
+    bounded("event_id", &args.event_id, 1024)?;
+    ctx.calendar.delete_event(&args.event_id).await?;
+    Ok(ToolOutcome::ok(json!({"deleted": args.event_id})))
+}
