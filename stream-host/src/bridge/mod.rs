@@ -243,7 +243,10 @@ impl Bridge {
             if let Step::End(reason) = step {
                 return reason;
             }
-            if let Step::End(reason) = Box::pin(self.perform()).await {
+            // Audio frames queue no action: only the rare message pays for the (boxed) perform.
+            if self.core.has_actions()
+                && let Step::End(reason) = Box::pin(self.perform()).await
+            {
                 return reason;
             }
             if let Some(due) = self.core.session_deadline()

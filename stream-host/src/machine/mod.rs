@@ -154,6 +154,11 @@ impl CallCore {
         self.phase.audio_flows()
     }
 
+    /// Whether actions are queued (checked on every message: most messages queue none).
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
     /// The actions queued since the last call, in order.
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.actions)

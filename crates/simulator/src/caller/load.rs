@@ -115,6 +115,21 @@ pub async fn echo_call(
     );
     socket.send(Message::text(probe)).await.map_err(ws_err)?;
     let mut in_flight: VecDeque<(u64, Instant)> = VecDeque::new();
+    // Until the measured window opens, wait for the probe to come back.
+    let probe_back = async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message
+                && frame_number(text.as_str()) == Some(PROBE)
+            {
+                return Some(probe_sent.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        None
+    };
+    result.setup_us = tokio::time::timeout_at(start_at.into(), probe_back)
+        .await
+        .ok()
+        .flatten();
     tokio::time::sleep_until(start_at.into()).await;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -143,7 +158,6 @@ pub async fn echo_call(
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Some(got) = frame_number(text.as_str()) {
                         if got == PROBE {
-                            result.setup_us = Some(probe_sent.elapsed().as_secs_f64() * 1e6);
                             continue;
                         }
                         while let Some((n, at)) = in_flight.pop_front() {
