@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use base64::Engine;
 use clap::Args;
-use phone_config::{Config, keys};
+use phone_config::{Config, VoiceEngine, keys};
 use phone_core::CallSid;
 use phone_core::ports::{Calendar, CalendarEvent};
 use phone_core::store::{Keys, PageRequest, ToolCallRecord};
@@ -28,6 +28,9 @@ use rand::RngCore;
 use crate::call::{self, field, local_secrets};
 use crate::serve::{self, LocalServer, ServeArgs};
 
+/// The number the demo calls from, the owner's in the demo's configuration.
+pub const DEMO_CALLER: &str = "+15550100123";
+
 /// Options of `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -35,6 +38,14 @@ pub struct DemoArgs {
     /// directory).
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// The voice engine the call runs on: `realtime` (OpenAI Realtime) or `live` (GPT-Live),
+    /// as `VOICE_ENGINE` chooses for a deployment.
+    #[arg(long, default_value = "realtime", value_parser = parse_engine)]
+    pub engine: VoiceEngine,
+}
+
+fn parse_engine(text: &str) -> Result<VoiceEngine, String> {
+    text.parse()
 }
 
 /// The scripted conversation, dated from today (UTC).
@@ -70,7 +81,20 @@ impl LocalStack {
     /// `OPENAI_API_KEY` selects the real model) but never its store or public URLs: the demo
     /// must not write into a real table or sign for a tunnel.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(VoiceEngine::Realtime).await
+    }
+
+    /// Like [`LocalStack::start`], with calls on `engine`.
+    pub async fn start_on(engine: VoiceEngine) -> anyhow::Result<Self> {
         let mut map: BTreeMap<String, String> = std::env::vars().collect();
+        map.insert(
+            keys::VOICE_ENGINE.into(),
+            match engine {
+                VoiceEngine::Realtime => "realtime",
+                VoiceEngine::Live => "live",
+            }
+            .into(),
+        );
         for key in [
             keys::TABLE_NAME,
             keys::DYNAMODB_ENDPOINT,
@@ -81,6 +105,10 @@ impl LocalStack {
         ] {
             map.remove(key);
         }
+        // The demo caller is the owner (an attested call from an owner number): the tools it
+        // shows are the owner's. Strangers get the receptionist (docs/security.md).
+        map.entry(keys::OWNER_NUMBERS.into())
+            .or_insert_with(|| DEMO_CALLER.into());
         map.insert(keys::TWILIO_AUTH_TOKEN.into(), random_secret(""));
         map.insert(keys::API_KEY.into(), random_secret(""));
         let has_key = map
@@ -96,13 +124,17 @@ impl LocalStack {
             let mut script = script();
             script.greeting = first.assistant.greeting.clone();
             let standin = OfflineRealtime::start(OfflineConfig {
-                model: first.openai.realtime_model.clone(),
+                model: match engine {
+                    VoiceEngine::Realtime => first.openai.realtime_model.clone(),
+                    VoiceEngine::Live => first.openai.live_model.clone(),
+                },
                 script,
                 api_key: Some(key.clone()),
                 use_espeak: true,
             })
             .await?;
             map.insert(keys::OPENAI_REALTIME_URL.into(), standin.url());
+            map.insert(keys::OPENAI_LIVE_URL.into(), standin.live_url());
             map.insert(keys::OPENAI_API_KEY.into(), key);
             Some(standin)
         };
@@ -127,13 +159,23 @@ impl LocalStack {
                     "espeak-ng not installed, so replies are a synthesized tone pattern"
                 }
             ),
-            None => format!(
-                "OpenAI Realtime at {} (OPENAI_API_KEY set)",
-                c.openai.realtime_url
-            ),
+            None => match c.openai.voice_engine {
+                VoiceEngine::Realtime => format!(
+                    "OpenAI Realtime at {} (OPENAI_API_KEY set)",
+                    c.openai.realtime_url
+                ),
+                VoiceEngine::Live => format!(
+                    "OpenAI GPT-Live at {} (OPENAI_API_KEY set)",
+                    c.openai.live_url
+                ),
+            },
+        };
+        let engine = match c.openai.voice_engine {
+            VoiceEngine::Realtime => "realtime",
+            VoiceEngine::Live => "live",
         };
         format!(
-            "server:   http://{} (every route + stream host, store: {})\nrealtime: {model}\nsecrets:  Twilio auth token and API key generated for this run",
+            "server:   http://{} (every route + stream host, store: {})\nengine:   {engine}: {model}\nsecrets:  Twilio auth token and API key generated for this run",
             self.server.addr,
             self.server.store.records().describe()
         )
@@ -191,10 +233,10 @@ fn check(ok: bool, what: &str, detail: String) -> bool {
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     println!("phone-agent demo: the whole path on this machine, no accounts, no network\n");
-    let stack = LocalStack::start().await?;
+    let stack = LocalStack::start_on(args.engine).await?;
     println!("{}", stack.describe());
     let plan = demo_plan().await;
-    let target = stack.target("+15550100123", "+15550100999");
+    let target = stack.target(DEMO_CALLER, "+15550100999");
     let stream_url = stack.server.config.stream_url.clone().unwrap_or_default();
     println!("\nforged requests first (the two warnings they cause are expected):");
     let probe = caller::probe_forgeries(&target, &stream_url).await?;
@@ -283,14 +325,32 @@ async fn verify(
         "replies to every caller turn",
         format!("{:?} ms", summary.reply_latencies_ms),
     );
-    ok &= check(
-        summary.clears >= 1,
-        "barge-in",
-        format!(
-            "{} clear(s), {} ms of queued audio dropped",
-            summary.clears, summary.cleared_ms
+    ok &= match stack.server.config.openai.voice_engine {
+        VoiceEngine::Realtime => check(
+            summary.clears >= 1,
+            "barge-in",
+            format!(
+                "{} clear(s), {} ms of queued audio dropped",
+                summary.clears, summary.cleared_ms
+            ),
         ),
-    );
+        // GPT-Live stops talking on its own when the caller talks over it: no clear, no
+        // truncate. The stand-in counts the replies it cut short.
+        VoiceEngine::Live => {
+            let stopped = stack.offline.as_ref().map(|o| o.report().barge_ins);
+            check(
+                stopped.is_none_or(|n| n >= 1) && summary.clears == 0,
+                "barge-in (as GPT-Live does it)",
+                match stopped {
+                    Some(n) => format!(
+                        "the model stopped {n} reply(ies) when the caller talked over it; {} clear(s) sent",
+                        summary.clears
+                    ),
+                    None => "a real model: not counted".into(),
+                },
+            )
+        }
+    };
     let bridge_answer = stack
         .offline
         .as_ref()
