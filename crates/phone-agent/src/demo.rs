@@ -133,8 +133,14 @@ impl LocalStack {
                 use_espeak: true,
             })
             .await?;
-            map.insert(keys::OPENAI_REALTIME_URL.into(), standin.url());
-            map.insert(keys::OPENAI_LIVE_URL.into(), standin.live_url());
+            match engine {
+                VoiceEngine::Realtime => {
+                    map.insert(keys::OPENAI_REALTIME_URL.into(), standin.url());
+                }
+                VoiceEngine::Live => {
+                    map.insert(keys::OPENAI_LIVE_URL.into(), standin.live_url());
+                }
+            }
             map.insert(keys::OPENAI_API_KEY.into(), key);
             Some(standin)
         };

@@ -40,12 +40,14 @@ impl Playout {
     }
 
     /// Plays up to `len` bytes (one 20 ms frame is 160): returns what the caller hears, padded
-    /// with silence when the queue runs dry, and the marks now due.
+    /// with silence when the queue runs dry, whether it was the assistant's voice (μ-law
+    /// silence is not: GPT-Live sends a continuous track, silence between replies), and the
+    /// marks now due.
     pub fn play(&mut self, len: usize) -> (Vec<u8>, bool, Vec<String>) {
         let take = len.min(self.audio.len());
         let mut heard: Vec<u8> = self.audio.drain(..take).collect();
         self.played += take as u64;
-        let had_audio = take > 0;
+        let had_audio = heard.iter().any(|&b| b != mulaw::SILENCE && b != 0x7F);
         heard.resize(len, mulaw::SILENCE);
         let mut due = Vec::new();
         while let Some((at, _)) = self.marks.front() {

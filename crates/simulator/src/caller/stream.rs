@@ -275,9 +275,11 @@ impl Run<'_> {
                     && self.playout.queued() == 0
                     && self.quiet_ms() >= pause.as_millis() as u64
             }
+            // Audio still queued (Realtime sends faster than real time) or being heard now
+            // (GPT-Live's track arrives at the pace it plays).
             Cue::IntoReply { after } => self.reply_started_tick.is_some_and(|s| {
                 s > self.spoke_until
-                    && self.playout.queued() > 0
+                    && (self.playout.queued() > 0 || self.last_audio_tick == Some(self.tick))
                     && (self.tick - s) * FRAME_MS >= after.as_millis() as u64
             }),
         }
