@@ -31,6 +31,10 @@ pub struct LoadArgs {
     /// `--server-env TOKIO_WORKER_THREADS=1` to compare runtime sizes).
     #[arg(long = "server-env", value_parser = parse_key_value)]
     pub server_env: Vec<(String, String)>,
+    /// The voice engine the server bridges to: `realtime` or `live` (the echo peer speaks
+    /// either protocol).
+    #[arg(long, default_value = "realtime")]
+    pub engine: String,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -104,6 +108,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         .env("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
         .env("API_KEY", API_KEY)
         .env("OPENAI_REALTIME_URL", echo.url())
+        .env("OPENAI_LIVE_URL", echo.live_url())
+        .env("VOICE_ENGINE", &args.engine)
         .env("OPENAI_API_KEY", "sk-load")
         .env("STREAM_MAX_CALLS", (args.calls + 10).to_string())
         .env("IDLE_TIMEOUT_SECS", "3600")
@@ -199,8 +205,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     setups_us.sort_by(|a, b| a.total_cmp(b));
     let call_seconds = args.calls as f64 * window;
     println!(
-        "phone-agent load: {} calls x {} s of 20 ms frames through `phone-agent serve` (signed webhook, TwiML, signed stream), echo Realtime peer",
-        args.calls, args.seconds
+        "phone-agent load: {} calls x {} s of 20 ms frames through `phone-agent serve` (signed webhook, TwiML, signed stream), echo {} peer",
+        args.calls, args.seconds, args.engine
     );
     println!(
         "  round trip through the bridge: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",

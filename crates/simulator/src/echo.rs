@@ -31,6 +31,11 @@ impl EchoRealtime {
         Ok(Self { addr, task })
     }
 
+    /// The URL to use as `OPENAI_LIVE_URL`: the same echo over GPT-Live's protocol.
+    pub fn live_url(&self) -> String {
+        format!("ws://{}{}", self.addr, crate::offline::LIVE_PATH)
+    }
+
     /// The base URL to use as `OPENAI_REALTIME_URL`: the configuration adds `?model=`, which
     /// `session.created` then reports, as OpenAI does.
     pub fn url(&self) -> String {
@@ -50,13 +55,18 @@ async fn echo(stream: TcpStream) {
     // Echoed frames must leave at once, not wait for Nagle.
     let _ = stream.set_nodelay(true);
     let mut model = None;
+    let mut live = false;
     let read_model = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         model = crate::offline::model_in_query(request.uri().query());
+        live = request.uri().path() == crate::offline::LIVE_PATH;
         Ok(response)
     };
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, read_model).await else {
         return;
     };
+    if live {
+        return echo_live(socket).await;
+    }
     let (mut tx, mut rx) = socket.split();
     let created = json!({"type": "session.created", "event_id": "event_echo",
                          "session": {"type": "realtime", "model": model}});
@@ -97,6 +107,39 @@ async fn echo(stream: TcpStream) {
         };
         if tx.send(Message::text(reply.to_string())).await.is_err() {
             return;
+        }
+    }
+}
+
+/// The same echo over GPT-Live's protocol: `session.start` → `session.started`, then every
+/// `session.input_audio.append` back as `session.output_audio.delta`.
+async fn echo_live(socket: tokio_tungstenite::WebSocketStream<TcpStream>) {
+    let (mut tx, mut rx) = socket.split();
+    while let Some(Ok(message)) = rx.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        if let Some(audio) = text
+            .as_str()
+            .strip_prefix(r#"{"type":"session.input_audio.append","audio":""#)
+            .and_then(|rest| rest.strip_suffix(r#""}"#))
+        {
+            let reply = format!(r#"{{"type":"session.output_audio.delta","delta":"{audio}"}}"#);
+            if tx.send(Message::text(reply)).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        if event["type"] == "session.start" {
+            let started = json!({"type": "session.started", "event_id": "event_echo",
+                "client_event_id": event["event_id"],
+                "session": {"id": "live_echo", "model": event["session"]["model"], "status": "active"}});
+            if tx.send(Message::text(started.to_string())).await.is_err() {
+                return;
+            }
         }
     }
 }
