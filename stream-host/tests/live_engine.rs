@@ -81,3 +81,21 @@ async fn a_call_runs_on_gpt_live_with_a_delegated_tool_and_closes_cleanly() {
     );
     live.assert_client_events_valid().await;
 }
+
+/// GPT-Live's session clock runs on input audio: when Twilio's frames stop, the bridge keeps
+/// appending 20 ms frames of silence.
+#[tokio::test]
+async fn a_gap_in_the_callers_frames_is_filled_with_silence() {
+    let live = LiveTestServer::start().await;
+    let host = harness::start_live(live.url()).await;
+    let _twilio = host.connect_call(&sid(91)).await;
+    live.wait_for("session.commentary.append", 1, WAIT).await;
+    // Twilio sends nothing for a while.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let appended = live.events_of("session.input_audio.append").await;
+    assert!(appended.len() >= 15, "{} frames appended", appended.len());
+    assert!(
+        appended.iter().all(|a| a["audio"] == b64(&[0xFF; 160])),
+        "only silence was appended"
+    );
+}

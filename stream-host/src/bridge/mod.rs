@@ -34,6 +34,18 @@ use tools::ToolEvent;
 /// Longest wait for an engine to confirm the end of its session (GPT-Live's `session.closed`).
 const ENGINE_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// 20 ms of μ-law silence (160 bytes of 0xFF), base64: what fills a gap in Twilio's frames for
+/// an engine whose clock runs on input audio.
+const SILENT_FRAME_B64: &str = concat!(
+    "////////////////////////////////////////////////////////////////////////////////////////////",
+    "////////////////////////////////////////////////////////////////////////////////////////////",
+    "/////////////////////////////w=="
+);
+/// A gap in Twilio's frames longer than this is filled with silence.
+const GAP_BEFORE_FILL: std::time::Duration = std::time::Duration::from_millis(100);
+/// One caller frame.
+const FRAME: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Most caller frames held while the session is not ready (30 s of audio).
 const MAX_QUEUED_FRAMES: usize = 1500;
 
@@ -57,6 +69,8 @@ pub(crate) struct Bridge {
     out: EngineOutput,
     /// Caller audio waiting for the session.
     queued: Vec<String>,
+    /// When the caller's audio last reached the engine (a Twilio frame or filled silence).
+    last_caller_audio: Instant,
     /// This call's longest duration (`MAX_CALL_SECS`, or less for a guest near their quota).
     max_call: std::time::Duration,
     writes: JoinSet<()>,
@@ -117,6 +131,7 @@ impl Bridge {
             core,
             out: EngineOutput::default(),
             queued: Vec::new(),
+            last_caller_audio: Instant::now(),
             max_call,
             writes: JoinSet::new(),
             tool_ctx,
@@ -167,12 +182,16 @@ impl Bridge {
         let idle_timer = sleep_until(Instant::now() + config.idle_timeout);
         let session_timer = sleep_until(self.core.session_deadline().unwrap_or(far));
         let goodbye_timer = sleep_until(far);
+        // Checked lazily, like the idle timer: Twilio's frames push it back only when it fires.
+        let continuous = self.engine.wants_continuous_input();
+        let gap_timer = sleep_until(Instant::now() + GAP_BEFORE_FILL);
         tokio::pin!(
             drain_deadline,
             max_timer,
             idle_timer,
             session_timer,
-            goodbye_timer
+            goodbye_timer,
+            gap_timer
         );
         loop {
             let ending = self.core.phase().ending();
@@ -235,6 +254,11 @@ impl Bridge {
                     self.on_tool_event(event);
                     Step::Continue
                 }
+                _ = &mut gap_timer, if continuous => {
+                    let next = Box::pin(self.fill_silence()).await;
+                    gap_timer.as_mut().reset(next);
+                    Step::Continue
+                }
                 _ = &mut goodbye_timer, if goodbye_due.is_some() => {
                     self.core.timer(Timer::GoodbyeGrace, Instant::now());
                     Step::Continue
@@ -260,6 +284,31 @@ impl Bridge {
                 goodbye_timer.as_mut().reset(due);
             }
         }
+    }
+
+    /// Fills a gap in Twilio's frames with silence (frame by frame, up to now) for an engine
+    /// whose clock runs on input audio; returns when to check again.
+    async fn fill_silence(&mut self) -> Instant {
+        let now = Instant::now();
+        if now < self.last_caller_audio + GAP_BEFORE_FILL {
+            return self.last_caller_audio + GAP_BEFORE_FILL;
+        }
+        if self.core.audio_flows() && self.engine_socket.is_some() {
+            let mut filled = 0;
+            while self.last_caller_audio + FRAME <= now && filled < 50 {
+                let append = self.engine.append_audio(SILENT_FRAME_B64);
+                self.send_engine(append).await;
+                self.last_caller_audio += FRAME;
+                filled += 1;
+            }
+            tracing::debug!(
+                frames = filled,
+                "gap in the caller's audio filled with silence"
+            );
+        } else {
+            self.last_caller_audio = now;
+        }
+        self.last_caller_audio + FRAME
     }
 
     /// A frame from the engine: audio straight to Twilio, the rest through the core.
@@ -439,5 +488,18 @@ async fn next_connect(connecting: &mut Option<Connecting>) -> Result<RealtimeSoc
             result
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    #[test]
+    fn the_silent_frame_is_20_ms_of_mulaw_silence() {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(super::SILENT_FRAME_B64)
+            .unwrap();
+        assert_eq!(bytes, vec![0xFF; 160]);
     }
 }

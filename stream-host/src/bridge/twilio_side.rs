@@ -18,6 +18,7 @@ impl Bridge {
             Ok(StreamEvent::Media { media }) => {
                 stats.frames_in += 1;
                 stats.bytes_in += media.payload.len() as u64 * 3 / 4;
+                self.last_caller_audio = tokio::time::Instant::now();
                 let append = self.engine.append_audio(&media.payload);
                 if self.core.audio_flows() && self.engine_socket.is_some() {
                     self.send_engine(append).await;

@@ -335,6 +335,10 @@ impl Engine for LiveEngine {
         500
     }
 
+    fn wants_continuous_input(&self) -> bool {
+        true
+    }
+
     fn close(&mut self) -> Option<String> {
         let id = self.event_id("close");
         Some(client::session_close(&id))

@@ -176,6 +176,12 @@ pub trait Engine: Send {
     /// Milliseconds of audio between two playback marks.
     fn mark_every_ms(&self) -> u64;
 
+    /// Whether the engine needs caller audio without gaps: GPT-Live's session clock runs on
+    /// input audio, so when Twilio's frames stop the bridge fills the gap with silence.
+    fn wants_continuous_input(&self) -> bool {
+        false
+    }
+
     /// The frame that ends the session cleanly, when the protocol has one (the bridge then
     /// waits briefly for the engine to close, reading its final usage).
     fn close(&mut self) -> Option<String> {
