@@ -282,43 +282,37 @@ impl Engine for LiveEngine {
                 purpose,
                 instructions,
             } => {
-                let text = match (purpose, instructions) {
-                    (Purpose::FollowUp, _) | (Purpose::Goodbye, None) => {
-                        // The continuation of the delegated work (after its outputs); for a
-                        // goodbye it is the assistant's last words.
-                        if purpose == Purpose::Goodbye {
-                            self.goodbye = Some(GoodbyeWatch {
-                                asked_at_ms: self.track_ms,
-                                spoke_at_ms: None,
-                            });
-                        }
-                        let id = self.event_id(if purpose == Purpose::Goodbye {
-                            "goodbye"
-                        } else {
-                            "continue"
-                        });
-                        out.send.push(client::response_create(&id));
-                        return;
-                    }
-                    (Purpose::ToolWait, _) => "A tool is still running. Tell the caller in a \
-                        few words that you are still on it."
-                        .to_owned(),
-                    (_, Some(text)) => text,
-                    (Purpose::Greeting, None) => "Greet the caller now.".to_owned(),
-                    (_, None) => "Carry on with the conversation.".to_owned(),
-                };
-                let id = self.event_id(if purpose == Purpose::Goodbye {
-                    "goodbye"
-                } else {
-                    "say"
-                });
-                if purpose == Purpose::Goodbye {
+                let goodbye = purpose == Purpose::Goodbye;
+                if goodbye {
+                    // Watched on the output track from now on (see `check_goodbye`); a refusal
+                    // of a `goodbye-…` request gives it up.
                     self.goodbye = Some(GoodbyeWatch {
                         asked_at_ms: self.track_ms,
                         spoke_at_ms: None,
                     });
                 }
-                out.send.push(client::commentary(&id, &text));
+                let text = match (purpose, instructions) {
+                    // The continuation of the delegated work (after its outputs); for a goodbye
+                    // it is the assistant's last words.
+                    (Purpose::FollowUp, _) | (Purpose::Goodbye, None) => None,
+                    (Purpose::ToolWait, _) => Some(
+                        "A tool is still running. Tell the caller in a few words that you are \
+                         still on it."
+                            .to_owned(),
+                    ),
+                    (_, Some(text)) => Some(text),
+                    (Purpose::Greeting, None) => Some("Greet the caller now.".to_owned()),
+                    (_, None) => Some("Carry on with the conversation.".to_owned()),
+                };
+                let id = self.event_id(match (goodbye, &text) {
+                    (true, _) => "goodbye",
+                    (false, None) => "continue",
+                    (false, Some(_)) => "say",
+                });
+                out.send.push(match text {
+                    None => client::response_create(&id),
+                    Some(text) => client::commentary(&id, &text),
+                });
             }
             EngineCommand::ToolOutput { call_id, output } => {
                 let id = self.event_id("output");
