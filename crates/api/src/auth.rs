@@ -1,14 +1,58 @@
-//! `Authorization: Bearer <API_KEY>` on every REST route, as an extractor.
+//! `Authorization: Bearer <API_KEY>` on every REST route, as a route layer
+//! ([`require_api_key`]): a request without the key never reaches a handler, and handlers do
+//! not mention it.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::{ApiError, AppState};
 
-/// Proof that the request carried the configured API key. Handlers take it as an argument;
-/// a request without it never reaches them.
+/// The security scheme's name in the OpenAPI document.
+pub const SCHEME: &str = "api_key";
+
+/// Whether `headers` carry the configured API key (constant-time). No key configured means
+/// nobody is allowed in: fail closed.
+fn verify(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+    let Some(expected) = state.config.api_key.as_ref() else {
+        tracing::warn!("REST request refused: API_KEY is not configured");
+        return Err(ApiError::Unauthorized);
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(expected.expose_secret().as_bytes())
+        .into();
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The route layer of every REST router:
+/// `.route_layer(axum::middleware::from_fn_with_state(state, auth::require_api_key))`.
+/// 401 in the JSON error shape without the key; the request goes on unchanged with it.
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    verify(request.headers(), &state)?;
+    Ok(next.run(request).await)
+}
+
+/// The same check as an extractor, for handlers written before the layer (other branches'
+/// routes until they move to it). New routes use [`require_api_key`].
 #[derive(Debug, Clone, Copy)]
 pub struct ApiKeyAuth;
 
@@ -20,27 +64,6 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        // No key configured means nobody is allowed in: fail closed.
-        let Some(expected) = state.config.api_key.as_ref() else {
-            tracing::warn!("REST request refused: API_KEY is not configured");
-            return Err(ApiError::Unauthorized);
-        };
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized)?;
-        let matches: bool = presented
-            .as_bytes()
-            .ct_eq(expected.expose_secret().as_bytes())
-            .into();
-        if matches {
-            Ok(Self)
-        } else {
-            Err(ApiError::Unauthorized)
-        }
+        verify(&parts.headers, &AppState::from_ref(state)).map(|()| Self)
     }
 }

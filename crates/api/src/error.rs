@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use phone_core::StoreError;
-use serde_json::json;
+use serde::Serialize;
 
 /// A failed request: the status says whose fault it is, the message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,9 @@ pub enum ApiError {
     /// request).
     #[error("{0}")]
     Unprocessable(String),
+    /// 415: a body that is not `application/json` where JSON is expected.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 413: the request body is larger than this many bytes.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -45,6 +48,24 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The body of every error response: `{"error": {"code", "message"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "bad_request", "message": "`start` must be a local time like 2026-11-26T15:00; got 'soon'"}}))]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code (one per status).
+    #[schema(value_type = String, pattern = "^[a-z_]+$", example = "bad_request")]
+    pub code: &'static str,
+    /// What to do about it, for people.
+    pub message: String,
+}
+
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
@@ -54,6 +75,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,6 +92,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "idempotency_key_reused",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
@@ -95,7 +118,12 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        };
         (self.status(), Json(body)).into_response()
     }
 }

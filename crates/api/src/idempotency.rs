@@ -21,6 +21,17 @@ use sha2::{Digest, Sha256};
 
 use crate::ApiError;
 
+/// The `Idempotency-Key` header in the OpenAPI document (the extractor below reads it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // a parameter description only
+pub struct IdempotencyKeyHeader {
+    /// Makes a retry safe: the same key with the same request replays the first result; with
+    /// another request it is refused (422). 1 to 128 visible ASCII characters.
+    #[param(rename = "Idempotency-Key", required = false, pattern = "^[!-~]{1,128}$")]
+    idempotency_key: String,
+}
+
 /// The request's idempotency key, and the endpoint it arrived on.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {

@@ -2,6 +2,7 @@
 //! (through `lambda_http::run`) and the long-running servers (through [`server::serve`], which
 //! adds a header-read timeout).
 //!
+//! - [`auth`]: the API key, as a route layer on every REST router.
 //! - [`background`]: work left running after a response, which a Lambda waits for.
 //! - [`body_limit`]: the 64 KiB limit on every request body.
 //! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
@@ -9,6 +10,8 @@
 //! - [`lambda`]: a router as a Lambda function that waits for its background work.
 //! - [`state`]: what every handler shares.
 //! - [`error`]: the one error type handlers return, and its JSON shape.
+//! - [`extract`]: JSON body and query extractors whose rejections are that error.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and their types.
 //! - [`guest_limits`]: guests' daily limits on calls, minutes and texts.
 //! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
 //! - [`routes`]: the routers, one module per area.
@@ -21,9 +24,11 @@ pub mod body_limit;
 pub mod bootstrap;
 pub mod email_processor;
 pub mod error;
+pub mod extract;
 pub mod guest_limits;
 pub mod idempotency;
 pub mod lambda;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod state;

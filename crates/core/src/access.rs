@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::phone::PhoneNumber;
 
 /// What a conversation may do. Not to be confused with [`crate::Role`] (who spoke a turn).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
     /// The assistant's owner: every tool.

@@ -14,7 +14,7 @@ pub const MAX_STEPS: usize = 6;
 pub const MAX_HISTORY: usize = 40;
 
 /// A tool the agent ran.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct AgentToolCall {
     /// Tool name.
     pub name: String,

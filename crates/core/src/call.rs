@@ -10,8 +10,9 @@ use crate::phone::PhoneNumber;
 use crate::usage::{Cost, Usage};
 
 /// Twilio's call identifier: `CA` followed by 32 hex digits.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^CA[0-9a-fA-F]{32}$", example = "CA0123456789abcdef0123456789abcdef")]
 pub struct CallSid(String);
 
 /// Why a string is not a Twilio CallSid.
@@ -64,7 +65,7 @@ impl From<CallSid> for String {
 }
 
 /// Twilio's `CallStatus` values (PROTOCOLS.md §1.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallStatus {
     /// Waiting to be dialled.
@@ -106,7 +107,7 @@ impl CallStatus {
 /// the host closes Twilio's socket, because Twilio requests the `<Connect action>` URL as soon
 /// as the socket closes and the action decides from this whether the caller hears anything
 /// more (docs/voice.md, "When the stream ends").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamEnd {
     /// Twilio sent `stop` or closed: the caller hung up.
@@ -151,7 +152,7 @@ impl StreamEnd {
 }
 
 /// Counters the stream host keeps while it bridges a call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallStats {
     /// Media frames received from Twilio (caller audio).
     pub frames_in: u64,
@@ -191,7 +192,7 @@ impl CallStats {
 }
 
 /// The stored row for one call (`CALL#<sid>` / `META`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallSession {
     /// Twilio's id for the call.
     pub call_sid: CallSid,

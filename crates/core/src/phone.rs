@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// `Debug` and [`PhoneNumber::masked`] hide all but the last four digits, so a number can be
 /// put in a log line without leaking it; [`PhoneNumber::as_str`] gives the full number.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "+14155550123")]
 pub struct PhoneNumber(String);
 
 /// Why a string is not an E.164 number.

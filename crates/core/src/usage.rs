@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Token counts, summed over a call's `response.done` events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Text input tokens, cached ones included.
     pub input_text_tokens: u64,
@@ -235,7 +235,7 @@ fn is_snapshot_suffix(suffix: &str) -> bool {
 }
 
 /// A price in nano-dollars (10⁻⁹ USD), split into input and output.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Cost {
     /// Input tokens' share.
     pub input_nano_usd: u64,

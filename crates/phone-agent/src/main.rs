@@ -7,6 +7,7 @@
 //! - `load`: the stream host's load measurement through the real `serve` binary.
 //! - `email`: one run of the email processor (optionally after dropping a message into the
 //!   embedded inbox).
+//! - `openapi`: print the REST API's OpenAPI 3.1 document (docs/openapi.json).
 
 mod call;
 mod demo;
@@ -40,6 +41,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Run the email processor once, as the scheduled Lambda does.
     Email(email::EmailArgs),
+    /// Print the REST API's OpenAPI 3.1 document (`> docs/openapi.json` to update it).
+    Openapi,
 }
 
 #[tokio::main]
@@ -47,6 +50,11 @@ async fn main() -> anyhow::Result<()> {
     // A `.env` file, when present, configures a local deployment; the environment wins.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Nothing but the document on stdout, so it can be redirected into the file.
+        print!("{}", phone_api::openapi::json());
+        return Ok(());
+    }
     if !matches!(cli.command, Command::Serve(_)) {
         // A simulated call prints its own live log; server lines would bury it.
         demo::quiet_logging();
@@ -58,5 +66,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Load(args) => load::run(args).await,
         Command::Email(args) => email::run(args).await,
+        Command::Openapi => Ok(()),
     }
 }

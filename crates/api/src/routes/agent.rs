@@ -8,13 +8,16 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use phone_core::agent::{load_history, run_agent, save_history, system_prompt};
-use serde::Deserialize;
+use phone_core::agent::{AgentToolCall, load_history, run_agent, save_history, system_prompt};
+use phone_core::ports::ChatUsage;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::calendar::{EventCreated, EventDeleted, EventList, EventUpdated};
 use super::tool_call::{context, run};
-use crate::auth::ApiKeyAuth;
-use crate::idempotency::IdempotencyKey;
+use crate::error::ErrorBody;
+use crate::extract::JsonBody;
+use crate::idempotency::{IdempotencyKey, IdempotencyKeyHeader};
 use crate::{ApiError, AppState};
 
 /// The agent router.
@@ -23,22 +26,108 @@ pub fn routes(state: AppState) -> Router {
         Router::new()
             .route("/agent", post(agent))
             .route("/memory/{number}", axum::routing::delete(forget))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::require_api_key,
+            ))
             .with_state(state),
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, untagged)]
-enum AgentRequest {
-    Message {
-        message: String,
-        session_id: Option<String>,
-    },
-    Action {
-        action: String,
-        #[serde(default)]
-        params: Value,
-    },
+/// The body of `POST /agent`: a message for the text agent, or a tool to run directly.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AgentRequest {
+    /// A message for the model.
+    Message(AgentMessage),
+    /// A calendar tool run without the model.
+    Action(AgentAction),
+}
+
+/// A message for the text agent.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "What is on my calendar today?", "session_id": "s1"}))]
+pub struct AgentMessage {
+    /// What the person says (1 to 8000 bytes, not blank).
+    #[schema(min_length = 1, max_length = 8000)]
+    message: String,
+    /// The conversation whose history to keep; the Idempotency-Key (or a fresh id) when left
+    /// out.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,128}$")]
+    session_id: Option<String>,
+}
+
+/// A calendar tool run directly.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "list_events", "params": {}}))]
+pub struct AgentAction {
+    /// The tool.
+    #[schema(value_type = ToolName)]
+    action: String,
+    /// The tool's arguments, as for the matching REST route (`list_events`: the query of
+    /// `GET /calendar/events`; `create_event`: the body of `POST /calendar/events`;
+    /// `update_event` and `delete_event`: those of `PATCH`/`DELETE /calendar/events/{id}`
+    /// with `event_id`). Null or absent means none.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    params: Value,
+}
+
+/// The tools `POST /agent` runs directly.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only: the handler checks the name against `ACTIONS`
+pub enum ToolName {
+    /// `list_events`.
+    ListEvents,
+    /// `create_event`.
+    CreateEvent,
+    /// `update_event`.
+    UpdateEvent,
+    /// `delete_event`.
+    DeleteEvent,
+}
+
+/// The text agent's answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentAnswer {
+    /// The conversation, to continue it.
+    pub session_id: String,
+    /// What the agent says.
+    pub reply: String,
+    /// The tools it ran on the way.
+    pub tool_calls: Vec<AgentToolCall>,
+    /// Tokens used.
+    pub usage: ChatUsage,
+}
+
+/// What `POST /agent` answers: the agent's answer for a message, the tool's result for an
+/// action.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema only: the handler returns the tool's JSON as it is
+pub enum AgentResult {
+    /// The message form.
+    Answer(AgentAnswer),
+    /// `list_events`.
+    Listed(EventList),
+    /// `create_event`.
+    Created(EventCreated),
+    /// `update_event`.
+    Updated(EventUpdated),
+    /// `delete_event`.
+    Deleted(EventDeleted),
+}
+
+/// `DELETE /memory/{number}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Forgotten {
+    /// The number, masked.
+    pub forgotten: String,
+    /// How many stored items were erased.
+    pub items_erased: u64,
 }
 
 const ACTIONS: [&str; 4] = [
@@ -48,13 +137,27 @@ const ACTIONS: [&str; 4] = [
     "delete_event",
 ];
 
-/// The whole request under `AGENT_DEADLINE_SECS`: past it the client gets a 504 that says so,
-/// before the Lambda timeout cuts the connection without a word.
+/// Runs the text agent on a message, or a calendar tool directly.
+///
+/// The whole request runs under `AGENT_DEADLINE_SECS`: past it the client gets a 504 that says
+/// so, before the Lambda timeout cuts the connection without a word.
+#[utoipa::path(post, path = "/agent", tag = "agent",
+    params(IdempotencyKeyHeader),
+    request_body = AgentRequest,
+    responses(
+        (status = 200, description = "The agent's answer, or the tool's result", body = AgentResult),
+        (status = 400, description = "A bad body or tool argument, named in the message", body = ErrorBody),
+        (status = 404, description = "No such event (update_event, delete_event)", body = ErrorBody),
+        (status = 409, description = "The same Idempotency-Key is still running", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used for another request", body = ErrorBody),
+        (status = 502, description = "The model or the calendar failed", body = ErrorBody),
+        (status = 503, description = "The message form without a text model (no OPENAI_API_KEY), or the store is unavailable", body = ErrorBody),
+        (status = 504, description = "Not finished within AGENT_DEADLINE_SECS", body = ErrorBody),
+    ))]
 async fn agent(
-    _auth: ApiKeyAuth,
     State(state): State<AppState>,
     key: IdempotencyKey,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let deadline = state.config.agent_deadline;
     match tokio::time::timeout(deadline, answer(&state, key, body)).await {
@@ -84,7 +187,7 @@ async fn answer(
     })?;
     let mut ctx = context(state, &key)?;
     match request {
-        AgentRequest::Action { action, params } => {
+        AgentRequest::Action(AgentAction { action, params }) => {
             if !ACTIONS.contains(&action.as_str()) {
                 return Err(ApiError::BadRequest(format!(
                     "`action` must be one of {}",
@@ -94,10 +197,10 @@ async fn answer(
             let params = if params.is_null() { json!({}) } else { params };
             run(&ctx, &action, &params, &key).await
         }
-        AgentRequest::Message {
+        AgentRequest::Message(AgentMessage {
             message,
             session_id,
-        } => {
+        }) => {
             if message.trim().is_empty() || message.len() > 8000 {
                 return Err(ApiError::BadRequest(
                     "`message` must be 1 to 8000 bytes".into(),
@@ -110,7 +213,8 @@ async fn answer(
             )
             .await?;
             let session = session_id.unwrap_or_else(|| key.as_str().to_owned());
-            if session.len() > 128
+            if session.is_empty()
+                || session.len() > 128
                 || !session
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
@@ -140,25 +244,42 @@ async fn answer(
             .map_err(|e| ApiError::Upstream(e.to_string()))?;
             // Nothing half-written: history is saved only after a complete answer.
             save_history(&ctx, &pk, &history).await?;
-            Ok(Json(
-                json!({"session_id": session, "reply": reply.text, "tool_calls": reply.tool_calls, "usage": reply.usage}),
-            ))
+            let answer = AgentAnswer {
+                session_id: session,
+                reply: reply.text,
+                tool_calls: reply.tool_calls,
+                usage: reply.usage,
+            };
+            serde_json::to_value(answer)
+                .map(Json)
+                .map_err(|e| ApiError::Internal(format!("the agent's answer: {e}")))
         }
     }
 }
 
-/// `DELETE /memory/{number}`: erases what is stored about a phone number (memory, notes, SMS
-/// history); the SMS opt-out record is kept.
+/// Erases what is stored about a phone number (memory, notes, SMS history, call transcripts);
+/// the SMS opt-out record is kept.
+#[utoipa::path(delete, path = "/memory/{number}", tag = "agent",
+    params(("number" = String, Path, description = "An E.164 number (URL-encode the `+`)")),
+    responses(
+        (status = 200, description = "Forgotten (forgetting twice erases 0)", body = Forgotten),
+        (status = 400, description = "Not a phone number", body = ErrorBody),
+    ))]
 async fn forget(
-    _auth: ApiKeyAuth,
     State(state): State<AppState>,
     axum::extract::Path(number): axum::extract::Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Forgotten>, ApiError> {
     let number = phone_core::PhoneNumber::parse(&number)
         .map_err(|e| ApiError::BadRequest(format!("`number`: {e}")))?;
     let erased = state.store.forget_caller(&number).await?;
     tracing::info!(number = %number, erased, "caller forgotten through the API");
-    Ok(Json(
-        json!({"forgotten": number.masked(), "items_erased": erased}),
-    ))
+    Ok(Json(Forgotten {
+        forgotten: number.masked(),
+        items_erased: erased,
+    }))
 }
+
+/// The handlers' paths, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(agent, forget))]
+pub(crate) struct Paths;

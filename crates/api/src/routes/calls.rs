@@ -8,14 +8,14 @@ use phone_core::store::{Keys, PageRequest};
 use phone_core::{CallSession, CallSid, Turn};
 use serde::Serialize;
 
-use crate::auth::ApiKeyAuth;
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// Most turns and tool calls returned; a call long enough to exceed this is cut, and says so.
 const MAX_ITEMS: u32 = 1000;
 
 /// The response of `GET /calls/{callSid}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallReport {
     /// The call row (status, times, stats, usage, cost in nano-dollars).
     #[serde(flatten)]
@@ -35,12 +35,23 @@ pub fn routes(state: AppState) -> Router {
     crate::body_limit::limited(
         Router::new()
             .route("/calls/{call_sid}", get(get_call))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::require_api_key,
+            ))
             .with_state(state),
     )
 }
 
+/// A call's row with its statistics, usage, cost, transcript and tool calls.
+#[utoipa::path(get, path = "/calls/{call_sid}", tag = "calls",
+    params(("call_sid" = String, Path, description = "Twilio's CallSid", pattern = "^CA[0-9a-fA-F]{32}$")),
+    responses(
+        (status = 200, description = "The call", body = CallReport),
+        (status = 400, description = "Not a CallSid", body = ErrorBody),
+        (status = 404, description = "No such call", body = ErrorBody),
+    ))]
 async fn get_call(
-    _auth: ApiKeyAuth,
     State(state): State<AppState>,
     Path(call_sid): Path<String>,
 ) -> Result<Json<CallReport>, ApiError> {
@@ -66,3 +77,8 @@ async fn get_call(
         tool_calls: tools.items,
     }))
 }
+
+/// The handler's path, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_call))]
+pub(crate) struct Paths;

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use phone_google::{ConsentConfig, OAuthError, StateSigner};
 use serde::Deserialize;
 
-use crate::auth::ApiKeyAuth;
+use crate::error::ErrorBody;
 use crate::token_sink::RefreshTokenSink;
 use crate::{ApiError, AppState};
 
@@ -66,12 +66,17 @@ impl FromRef<AuthState> for AppState {
 /// both routes then report with 503, naming the missing key).
 pub fn routes(app: AppState, google: Result<GoogleAuth, String>) -> Router {
     let state = AuthState {
-        app,
+        app: app.clone(),
         google: google.map(Arc::new),
     };
+    // Only starting the flow needs the API key; the callback's credential is its signed state.
     crate::body_limit::limited(
         Router::new()
             .route("/auth/google", get(start))
+            .route_layer(axum::middleware::from_fn_with_state(
+                app,
+                crate::auth::require_api_key,
+            ))
             .route("/auth/google/callback", get(callback))
             .with_state(state),
     )
@@ -90,8 +95,14 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// `GET /auth/google`: 302 to Google's consent screen.
-async fn start(_auth: ApiKeyAuth, State(state): State<AuthState>) -> Result<Response, ApiError> {
+/// Starts connecting a Google account: 302 to Google's consent screen.
+#[utoipa::path(get, path = "/auth/google", tag = "google",
+    responses(
+        (status = 302, description = "To Google's consent screen (`Location`)",
+            headers(("Location" = String, description = "Google's consent screen"))),
+        (status = 503, description = "Google authorisation is not configured (the message names the missing key)", body = ErrorBody),
+    ))]
+async fn start(State(state): State<AuthState>) -> Result<Response, ApiError> {
     let google = flow(&state)?;
     let url = google
         .consent
@@ -102,10 +113,14 @@ async fn start(_auth: ApiKeyAuth, State(state): State<AuthState>) -> Result<Resp
 }
 
 /// What Google appends to the redirect URI.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CallbackQuery {
+    /// The authorisation code.
     code: Option<String>,
+    /// The signed state issued by `GET /auth/google`.
     state: Option<String>,
+    /// Why consent was not given.
     error: Option<String>,
 }
 
@@ -125,10 +140,21 @@ fn page(status: StatusCode, title: &str, detail: &str) -> Response {
     (status, Html(body)).into_response()
 }
 
-/// `GET /auth/google/callback?code=…&state=…` (or `?error=…`).
+/// Google's redirect back (`?code=…&state=…` or `?error=…`): stores the refresh token and
+/// answers a short HTML page. The signed, single-use `state` is the credential.
+#[utoipa::path(get, path = "/auth/google/callback", tag = "google", security(()),
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "The refresh token is stored", content_type = "text/html", body = String),
+        (status = 400, description = "Consent declined, a missing state, a code Google refuses, or a state already used (an HTML page); a malformed query (JSON)",
+            content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 403, description = "A tampered or expired state", content_type = "text/html", body = String),
+        (status = 502, description = "The token endpoint failed or the token could not be stored", body = ErrorBody),
+        (status = 503, description = "Google authorisation is not configured", body = ErrorBody),
+    ))]
 async fn callback(
     State(state): State<AuthState>,
-    Query(query): Query<CallbackQuery>,
+    crate::extract::QueryArgs(query): crate::extract::QueryArgs<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let google = flow(&state)?;
     let Some(signed) = query.state.as_deref() else {
@@ -213,3 +239,8 @@ async fn callback(
         ),
     ))
 }
+
+/// The handlers' paths, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(start, callback))]
+pub(crate) struct Paths;

@@ -81,7 +81,7 @@ pub struct ToolSpec {
 }
 
 /// Token counts of one completion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatUsage {
     /// Prompt tokens.
     pub input_tokens: u64,

@@ -33,7 +33,7 @@ pub struct SentEmail {
 }
 
 /// A received (or sent) message as read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmailMessage {
     /// Message id.
     pub id: String,

@@ -8,7 +8,7 @@ use super::PortError;
 use crate::phone::PhoneNumber;
 
 /// An SMS, sent or received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SmsMessage {
     /// Twilio's `SM…` id (or the outbox's id).
     pub sid: String,

@@ -47,11 +47,17 @@ pub fn definitions() -> Vec<ToolDef> {
     ]
 }
 
-#[derive(Deserialize)]
+/// `send_sms`'s arguments (also the body of `POST /sms/send`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SmsArgs {
-    to: Option<String>,
-    body: String,
+#[schema(example = json!({"to": "+14155550123", "body": "Running 5 minutes late"}))]
+pub struct SmsArgs {
+    /// E.164 number like +14155550123; on a call or SMS thread, the person's own number when
+    /// left out (over REST it is required).
+    pub to: Option<String>,
+    /// The text.
+    #[schema(min_length = 1, max_length = 1600)]
+    pub body: String,
 }
 
 pub(super) async fn send_sms(
@@ -90,12 +96,21 @@ pub(super) async fn send_sms(
     ))
 }
 
-#[derive(Deserialize)]
+/// `send_email`'s arguments (also the body of `POST /email/send`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EmailArgs {
-    to: Vec<String>,
-    subject: String,
-    body: String,
+#[schema(example = json!({"to": ["ada@example.com"], "subject": "Notes", "body": "Attached below."}))]
+pub struct EmailArgs {
+    /// Recipients: each string one address or a list (`a@x.org, Ann <b@y.org>`); at most 20
+    /// addresses in all.
+    #[schema(min_items = 1, max_items = 20)]
+    pub to: Vec<String>,
+    /// The subject.
+    #[schema(min_length = 1, max_length = 300)]
+    pub subject: String,
+    /// The plain-text body.
+    #[schema(min_length = 1, max_length = 20000)]
+    pub body: String,
 }
 
 pub(super) async fn send_email(

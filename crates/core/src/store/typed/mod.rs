@@ -59,7 +59,7 @@ pub enum Created<T> {
 }
 
 /// A tool the assistant ran (`CALL#<sid>` / `TOOL#<call_id>`); written once per tool call id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ToolCallRecord {
     /// The model's id for this tool call.
     pub call_id: String,

@@ -3,23 +3,42 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MAX_ATTENDEES, MAX_TITLE, bounded_texts, end_of, remember, reminders, view};
+use super::{
+    MAX_ATTENDEES, MAX_TITLE, bounded_texts, check_duration, end_of, remember, reminders, view,
+};
 use crate::access::AccessLevel;
 use crate::ports::NewEvent;
 use crate::tools::{Channel, ErrorKind, ToolContext, ToolOutcome, bounded, parse_args};
 
-#[derive(Deserialize)]
+/// `create_event`'s arguments (also the body of `POST /calendar/events`). Times are local wall
+/// times in the assistant's zone, like `2026-11-26T15:00`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateArgs {
-    title: String,
-    start: String,
-    end: Option<String>,
-    duration_minutes: Option<i64>,
-    description: Option<String>,
-    location: Option<String>,
+#[schema(example = json!({"title": "Review", "start": "2026-11-26T10:00", "duration_minutes": 45}))]
+pub struct CreateArgs {
+    /// What the event is.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    /// When it starts (local wall time).
+    pub start: String,
+    /// When it ends (local wall time); or give `duration_minutes`.
+    pub end: Option<String>,
+    /// Its length when `end` is not given (default 30).
+    #[schema(minimum = 5, maximum = 1440)]
+    pub duration_minutes: Option<i64>,
+    /// Free text.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub description: Option<String>,
+    /// Where.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub location: Option<String>,
+    /// Email addresses to invite (at most 20).
     #[serde(default)]
-    attendees: Vec<String>,
-    reminders_minutes: Option<Vec<u32>>,
+    #[schema(schema_with = super::attendees_schema)]
+    pub attendees: Vec<String>,
+    /// Popup reminders, minutes before the start (at most 5, each at most four weeks).
+    #[schema(schema_with = super::reminders_schema)]
+    pub reminders_minutes: Option<Vec<u32>>,
 }
 
 pub(in crate::tools) async fn create_event(
@@ -28,6 +47,7 @@ pub(in crate::tools) async fn create_event(
     call_id: &str,
 ) -> Result<ToolOutcome, ToolOutcome> {
     let args: CreateArgs = parse_args("create_event", arguments)?;
+    check_duration(args.duration_minutes)?;
     bounded("title", &args.title, MAX_TITLE)?;
     bounded_texts(args.description.as_deref(), args.location.as_deref())?;
     if args.attendees.len() > MAX_ATTENDEES

@@ -5,10 +5,13 @@ use serde_json::json;
 
 use crate::tools::{ToolContext, ToolOutcome, bounded, parse_args};
 
-#[derive(Deserialize)]
+/// `delete_event`'s arguments.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeleteArgs {
-    event_id: String,
+pub struct DeleteArgs {
+    /// The event (from `list_events`).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub event_id: String,
 }
 
 pub(in crate::tools) async fn delete_event(

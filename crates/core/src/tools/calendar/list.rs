@@ -7,13 +7,20 @@ use super::{MAX_EVENTS, view};
 use crate::ports::TimeRange;
 use crate::tools::{ToolContext, ToolOutcome, parse_args};
 
-#[derive(Deserialize)]
+/// `list_events`'s arguments (also the query of `GET /calendar/events`): `day`, or `start`
+/// and `end`, or neither (today).
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListArgs {
-    day: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    query: Option<String>,
+#[into_params(parameter_in = Query)]
+pub struct ListArgs {
+    /// A local date like 2026-11-26.
+    pub day: Option<String>,
+    /// The range's start (local wall time like 2026-11-26T15:00), with `end`.
+    pub start: Option<String>,
+    /// The range's end (local wall time), with `start`.
+    pub end: Option<String>,
+    /// Only events whose text contains this.
+    pub query: Option<String>,
 }
 
 pub(in crate::tools) async fn list_events(

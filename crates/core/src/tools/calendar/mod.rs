@@ -20,10 +20,14 @@ use super::{ToolContext, ToolDef, ToolOutcome, bounded};
 use crate::memory::MemoryNote;
 use crate::ports::{CalendarEvent, Reminder, ReminderMethod};
 
+pub use create::CreateArgs;
 pub(super) use create::create_event;
+pub use delete::DeleteArgs;
 pub(super) use delete::delete_event;
 pub(super) use free_time::find_free_time;
+pub use list::ListArgs;
 pub(super) use list::list_events;
+pub use update::UpdateArgs;
 pub(super) use update::update_event;
 
 const MAX_TITLE: usize = 200;
@@ -103,6 +107,47 @@ pub fn definitions() -> Vec<ToolDef> {
             voice_only: false,
         },
     ]
+}
+
+/// `duration_minutes`, when given, is 5 to 1440, whether or not `end` makes it unused: the
+/// same rule the tool's description (and the OpenAPI contract) states.
+fn check_duration(minutes: Option<i64>) -> Result<(), ToolOutcome> {
+    match minutes {
+        Some(m) if !(5..=1440).contains(&m) => Err(ToolOutcome::error(
+            "`duration_minutes` must be between 5 and 1440",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The JSON Schema of `attendees`: at most [`MAX_ATTENDEES`] email addresses.
+pub fn attendees_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("@"))
+                .max_length(Some(254)),
+        )
+        .max_items(Some(MAX_ATTENDEES))
+        .build()
+}
+
+/// The JSON Schema of `reminders_minutes`: at most [`MAX_REMINDERS`] minute counts of at most
+/// four weeks, or null.
+pub fn reminders_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(40_320)),
+        )
+        .max_items(Some(MAX_REMINDERS))
+        .build()
 }
 
 fn view(ctx: &ToolContext, e: &CalendarEvent) -> Value {

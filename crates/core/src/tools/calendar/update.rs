@@ -3,21 +3,38 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{MAX_TITLE, bounded_texts, end_of, remember, reminders, view};
+use super::{MAX_TITLE, bounded_texts, check_duration, end_of, remember, reminders, view};
 use crate::ports::EventPatch;
 use crate::tools::{ToolContext, ToolOutcome, bounded, parse_args};
 
-#[derive(Deserialize)]
+/// `update_event`'s arguments. `PATCH /calendar/events/{id}` takes them without `event_id`
+/// (the path gives it).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateArgs {
-    event_id: String,
-    title: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    duration_minutes: Option<i64>,
-    location: Option<String>,
-    description: Option<String>,
-    reminders_minutes: Option<Vec<u32>>,
+pub struct UpdateArgs {
+    /// The event (from `list_events`).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub event_id: String,
+    /// A new title.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    /// A new start (local wall time); the length is kept unless `end` or `duration_minutes`
+    /// is given.
+    pub start: Option<String>,
+    /// A new end (local wall time), with `start`.
+    pub end: Option<String>,
+    /// A new length, with `start`.
+    #[schema(minimum = 5, maximum = 1440)]
+    pub duration_minutes: Option<i64>,
+    /// A new location.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub location: Option<String>,
+    /// A new description.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub description: Option<String>,
+    /// New popup reminders, minutes before the start.
+    #[schema(schema_with = super::reminders_schema)]
+    pub reminders_minutes: Option<Vec<u32>>,
 }
 
 pub(in crate::tools) async fn update_event(
@@ -26,6 +43,7 @@ pub(in crate::tools) async fn update_event(
 ) -> Result<ToolOutcome, ToolOutcome> {
     let args: UpdateArgs = parse_args("update_event", arguments)?;
     bounded("event_id", &args.event_id, 1024)?;
+    check_duration(args.duration_minutes)?;
     if let Some(title) = &args.title {
         bounded("title", title, MAX_TITLE)?;
     }
