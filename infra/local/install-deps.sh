@@ -3,6 +3,8 @@
 #   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
 #   - twilio, openai: the official Python libraries, used as independent oracles for request
 #     signatures, Realtime event shapes and the default models' lifecycle;
+#   - schemathesis: checks the REST contract (docs/openapi.json) against `phone-agent serve`
+#     (infra/local/schemathesis.sh);
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
 #     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
 #     lock file changed since the last install.
@@ -11,10 +13,11 @@ cd "$(dirname "$0")/../.."
 
 # openai 3.57 is the first SDK listing the gpt-realtime-2 models and gpt-transcribe: the model
 # lifecycle test (crates/config/tests/model_lifecycle.rs) needs at least that.
-python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57")
+python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57" "schemathesis>=4.32,<5")
 
 need_pip=0
 command -v moto_server >/dev/null 2>&1 || need_pip=1
+command -v schemathesis >/dev/null 2>&1 || need_pip=1
 python3 -c "import twilio, openai" >/dev/null 2>&1 || need_pip=1
 python3 -c "
 import re, sys, openai
@@ -27,10 +30,12 @@ if [ "$need_pip" = 1 ]; then
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
-if ! command -v moto_server >/dev/null 2>&1; then
-  echo "moto_server is still not on PATH after installing moto[server]" >&2
-  exit 1
-fi
+for tool in moto_server schemathesis; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool is still not on PATH after installing ${python_packages[*]}" >&2
+    exit 1
+  fi
+done
 
 oracles=infra/local/oracles
 lock_stamp="$oracles/node_modules/.installed-lock.sha256"

@@ -28,7 +28,11 @@ use crate::ApiError;
 pub struct IdempotencyKeyHeader {
     /// Makes a retry safe: the same key with the same request replays the first result; with
     /// another request it is refused (422). 1 to 128 visible ASCII characters.
-    #[param(rename = "Idempotency-Key", required = false, pattern = "^[!-~]{1,128}$")]
+    #[param(
+        rename = "Idempotency-Key",
+        required = false,
+        pattern = "^[!-~]{1,128}$"
+    )]
     idempotency_key: String,
 }
 

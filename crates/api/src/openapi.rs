@@ -117,7 +117,10 @@ fn add_shared(op: &mut Operation, global: &[SecurityRequirement]) {
         add("415", "The body is not `application/json`");
     }
     add("413", "The request body is over 64 KiB");
-    add("500", "A bug or a corrupt record (details are logged, not returned)");
+    add(
+        "500",
+        "A bug or a corrupt record (details are logged, not returned)",
+    );
     add("503", "The store is throttled or unreachable; retry");
 }
 

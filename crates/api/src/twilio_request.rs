@@ -3,7 +3,8 @@
 //! The URL Twilio signed is rebuilt from `PUBLIC_BASE_URL` and the request path, never from the
 //! `Host` header: behind API Gateway or a proxy the Host is not what Twilio called, and an
 //! attacker controls it. Unsigned or tampered requests are refused with 403 before any handler
-//! runs, so nothing is written for them.
+//! runs, so nothing is written for them. A signed body that is not a form
+//! (`application/x-www-form-urlencoded`, as Twilio always sends) or does not decode is a 400.
 //!
 //! The secret is the auth token (HMAC-SHA1), or, for a request carrying
 //! `X-Twilio-Webhooks-Signature-Settings` (a Webhooks Rule matched), the SharedKey secret
@@ -22,6 +23,9 @@ use crate::{ApiError, AppState};
 
 /// Largest webhook body accepted. Twilio's forms are a few kB; anything bigger is not Twilio.
 pub const MAX_WEBHOOK_BYTES: usize = crate::body_limit::MAX_BODY_BYTES;
+
+/// The only content type Twilio posts webhooks in.
+const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The decoded form fields of a verified Twilio webhook, in the order they arrived.
 #[derive(Debug, Clone)]
@@ -50,6 +54,11 @@ impl FromRequest<AppState> for SignedForm {
         let settings = headers
             .get(SIGNATURE_SETTINGS_HEADER)
             .map(|v| v.as_bytes().to_vec());
+        let is_form = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(FORM_TYPE));
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES)
@@ -63,6 +72,13 @@ impl FromRequest<AppState> for SignedForm {
         if signature.is_none() {
             tracing::warn!(%path, "Twilio webhook without X-Twilio-Signature refused");
             return Err(ApiError::Forbidden);
+        }
+        // Twilio always posts a form; a body in another type is not Twilio's, however it parses.
+        if !is_form {
+            tracing::warn!(%path, "Twilio webhook without a form content type refused");
+            return Err(ApiError::BadRequest(format!(
+                "Twilio webhooks are {FORM_TYPE}"
+            )));
         }
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|e| ApiError::BadRequest(format!("form body: {e}")))?;

@@ -37,8 +37,8 @@ fn the_committed_document_is_the_generated_one() {
 /// with the bearer scheme, every REST route and the error shape.
 #[tokio::test]
 async fn the_api_serves_the_document_without_a_key() {
-    let config = Config::from_map(&BTreeMap::from([("API_KEY".to_owned(), "k".to_owned())]))
-        .unwrap();
+    let config =
+        Config::from_map(&BTreeMap::from([("API_KEY".to_owned(), "k".to_owned())])).unwrap();
     let store = Store::new(
         Arc::new(LocalRecords::in_memory()),
         Arc::new(SystemClock),
@@ -47,7 +47,9 @@ async fn the_api_serves_the_document_without_a_key() {
     let state = AppState::new(config, store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, phone_api::routes::health::routes(state)).await });
+    tokio::spawn(
+        async move { axum::serve(listener, phone_api::routes::health::routes(state)).await },
+    );
     let res = reqwest::get(format!("http://{addr}/openapi.json"))
         .await
         .unwrap();
@@ -57,7 +59,10 @@ async fn the_api_serves_the_document_without_a_key() {
     assert_eq!(text, phone_api::openapi::json());
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
     for path in [
         "/health",
         "/calls/{call_sid}",
