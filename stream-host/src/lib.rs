@@ -7,6 +7,7 @@
 //! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
 //! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
+//! - [`metrics`]: the turn-latency metric (CloudWatch EMF lines).
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
 mod bridge;
@@ -16,6 +17,7 @@ pub mod drain;
 pub mod engine;
 pub mod limits;
 pub mod machine;
+pub mod metrics;
 mod openai;
 pub mod server;
 mod start;
