@@ -116,6 +116,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     ))
     .run()
     .await;
+    export_trace(&state, &call_sid, call.started_at, &outcome);
     Box::pin(finalise(
         &state,
         &call_sid,
@@ -209,11 +210,37 @@ async fn record_latency(state: &HostState, call_sid: &CallSid, outcome: &Outcome
     {
         tracing::error!(error = %e, "could not save the call's latency percentiles");
     }
-    let engine = match state.inner.config.engine {
+    crate::metrics::emit_turn_latencies(call_sid.as_str(), engine_name(state), turns);
+}
+
+/// The call as an OpenTelemetry trace, when export is on (feature `otel` and the OTLP
+/// variables; see [`crate::trace_export`]).
+#[cfg(feature = "otel")]
+fn export_trace(
+    state: &HostState,
+    call_sid: &CallSid,
+    started_at: time::OffsetDateTime,
+    outcome: &Outcome,
+) {
+    if let Some(export) = &state.inner.trace_export {
+        export.export_call(crate::trace_export::CallTrace {
+            call_sid: call_sid.as_str(),
+            engine: engine_name(state),
+            started_at,
+            ended_at: state.inner.store.clock().now(),
+            outcome,
+        });
+    }
+}
+
+#[cfg(not(feature = "otel"))]
+fn export_trace(_: &HostState, _: &CallSid, _: time::OffsetDateTime, _: &Outcome) {}
+
+fn engine_name(state: &HostState) -> &'static str {
+    match state.inner.config.engine {
         VoiceEngine::Realtime => "realtime",
         VoiceEngine::Live => "live",
-    };
-    crate::metrics::emit_turn_latencies(call_sid.as_str(), engine, turns);
+    }
 }
 
 /// Whether the caller asked to be forgotten during this call (`forget_me` removes the number

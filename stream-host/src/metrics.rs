@@ -24,8 +24,11 @@ pub const NAMESPACE: &str = "PhoneAgent";
 /// Most values of one metric in one EMF document (the format's limit).
 pub const MAX_VALUES: usize = 100;
 
+/// How a metric's value is taken from a turn.
+type Measure = fn(&TurnLatency) -> u64;
+
 /// The metrics written, each with how it is taken from a turn.
-const METRICS: [(&str, fn(&TurnLatency) -> u64); 4] = [
+const METRICS: [(&str, Measure); 4] = [
     ("TurnLatency", |t| t.total_ms),
     ("TurnModelTime", |t| t.model_ms),
     ("TurnToolTime", |t| t.tool_ms),
