@@ -14,7 +14,7 @@ fn turn(index: u32, total_ms: u64) -> TurnLatency {
         speech_ended_at: at(T0 + i64::from(index) * 10),
         first_audio_at: at(T0 + i64::from(index) * 10 + 1),
         total_ms,
-        model_ms: total_ms - 30,
+        model_ms: total_ms.saturating_sub(30),
         tool_ms: 20,
         transport_ms: 10,
     }
