@@ -116,6 +116,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     ))
     .run()
     .await;
+    export_trace(&state, &call_sid, call.started_at, &outcome);
     Box::pin(finalise(
         &state,
         &call_sid,
@@ -160,6 +161,7 @@ async fn finalise(
     {
         tracing::error!(error = %e, "could not save the call outcome");
     }
+    record_latency(state, call_sid, &outcome).await;
     if let Err(e) = store
         .set_call_status(call_sid, CallStatus::Completed, None)
         .await
@@ -188,9 +190,57 @@ async fn finalise(
         frames_out = outcome.stats.frames_out,
         interruptions = outcome.stats.interruptions,
         first_reply_ms = ?outcome.stats.first_reply_ms,
+        turns = outcome.turn_latencies.len(),
         cost_usd = cost.total_usd(),
         "call ended"
     );
+}
+
+/// The call's latency percentiles on its row, and its turns as the CloudWatch metric line
+/// (the turns' rows were stored as they came).
+async fn record_latency(state: &HostState, call_sid: &CallSid, outcome: &Outcome) {
+    let turns = &outcome.turn_latencies;
+    let totals: Vec<u64> = turns.iter().map(|t| t.total_ms).collect();
+    let percentiles = phone_core::LatencyPercentiles::of(&totals);
+    if let Err(e) = state
+        .inner
+        .store
+        .save_call_latency(call_sid, &percentiles)
+        .await
+    {
+        tracing::error!(error = %e, "could not save the call's latency percentiles");
+    }
+    crate::metrics::emit_turn_latencies(call_sid.as_str(), engine_name(state), turns);
+}
+
+/// The call as an OpenTelemetry trace, when export is on (feature `otel` and the OTLP
+/// variables; see [`crate::trace_export`]).
+#[cfg(feature = "otel")]
+fn export_trace(
+    state: &HostState,
+    call_sid: &CallSid,
+    started_at: time::OffsetDateTime,
+    outcome: &Outcome,
+) {
+    if let Some(export) = &state.inner.trace_export {
+        export.export_call(crate::trace_export::CallTrace {
+            call_sid: call_sid.as_str(),
+            engine: engine_name(state),
+            started_at,
+            ended_at: state.inner.store.clock().now(),
+            outcome,
+        });
+    }
+}
+
+#[cfg(not(feature = "otel"))]
+fn export_trace(_: &HostState, _: &CallSid, _: time::OffsetDateTime, _: &Outcome) {}
+
+fn engine_name(state: &HostState) -> &'static str {
+    match state.inner.config.engine {
+        VoiceEngine::Realtime => "realtime",
+        VoiceEngine::Live => "live",
+    }
 }
 
 /// Whether the caller asked to be forgotten during this call (`forget_me` removes the number

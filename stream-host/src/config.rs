@@ -134,7 +134,8 @@ impl StreamHostConfig {
             model: model.clone(),
             reasoning_effort: config.openai.reasoning_effort,
             voice: config.openai.voice.clone(),
-            greeting: config.assistant.greeting.clone(),
+            // A recorded call says so first (docs/observability.md, "Recording").
+            greeting: config.recording.greeting(&config.assistant.greeting),
             instructions,
             time_zone: config.assistant.time_zone.clone(),
             semantic_vad: config.stream.semantic_vad,

@@ -7,6 +7,8 @@
 //! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
 //! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
+//! - [`metrics`]: the turn-latency metric (CloudWatch EMF lines); `trace_export` (feature
+//!   `otel`, on by default): optional OTLP export of each call as a trace.
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
 mod bridge;
@@ -16,11 +18,14 @@ pub mod drain;
 pub mod engine;
 pub mod limits;
 pub mod machine;
+pub mod metrics;
 mod openai;
 pub mod server;
 mod start;
 mod state;
 mod stream_end;
+#[cfg(feature = "otel")]
+pub mod trace_export;
 
 pub use config::StreamHostConfig;
 pub use machine::{EndReason, Outcome};

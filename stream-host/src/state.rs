@@ -30,6 +30,9 @@ pub(crate) struct Inner {
     /// The tool definitions offered to the model, per access level: built once per host and
     /// shared by every call (they are ~20 kB of JSON schemas).
     pub(crate) offered: OfferedTools,
+    /// OpenTelemetry export of call traces, when the OTLP variables ask for it.
+    #[cfg(feature = "otel")]
+    pub(crate) trace_export: Option<crate::trace_export::TraceExport>,
 }
 
 /// Tool definitions per access level (empty when the host has no tool adapters).
@@ -90,6 +93,8 @@ impl HostState {
                 validator,
                 offered: OfferedTools::new(tools.as_ref()),
                 tools,
+                #[cfg(feature = "otel")]
+                trace_export: crate::trace_export::TraceExport::from_env(),
             }),
         }
     }

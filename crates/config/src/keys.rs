@@ -64,6 +64,10 @@ pub const LOCAL_STORE_PATH: &str = "LOCAL_STORE_PATH";
 pub const API_KEY: &str = "API_KEY";
 /// Greeting spoken first on every call.
 pub const GREETING: &str = "GREETING";
+/// `dual` to have Twilio record each call in two channels; `off` (the default) records nothing.
+pub const RECORDING: &str = "RECORDING";
+/// What a recorded call says before the greeting (default "This call is recorded.").
+pub const RECORDING_NOTICE: &str = "RECORDING_NOTICE";
 /// IANA time zone of the assistant (default `UTC`).
 pub const TIME_ZONE: &str = "TIME_ZONE";
 /// Extra instructions for the assistant.

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logging;
 mod openai;
 mod parse;
+mod recording;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use openai::{
 };
 pub use parse::ConfigError;
 use parse::Source;
+pub use recording::{DEFAULT_RECORDING_NOTICE, RecordingConfig, RecordingMode};
 
 /// The default `MAX_CALL_COST_USD`, $2.00 in nano-USD. The model cost of a normal
 /// conversation that lasts the whole default `MAX_CALL_SECS` (30 minutes: about 15 of caller
@@ -188,6 +190,8 @@ pub struct Config {
     /// Guests' daily limits (`GUEST_CALLS_PER_DAY`, `GUEST_CALL_MINUTES_PER_DAY`,
     /// `GUEST_SMS_PER_DAY`, `GUEST_TOOL_WRITES_PER_DAY`).
     pub guest_quotas: GuestQuotas,
+    /// Call recording (`RECORDING`, `RECORDING_NOTICE`); off by default.
+    pub recording: RecordingConfig,
 }
 
 impl Config {
@@ -286,6 +290,7 @@ impl Config {
             owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
             owner_emails: src.emails(keys::OWNER_EMAIL)?,
             owner_pin: src.pin(keys::OWNER_PIN)?,
+            recording: RecordingConfig::from_source(&src)?,
             guest_quotas: {
                 let d = GuestQuotas::default();
                 GuestQuotas {

@@ -338,3 +338,28 @@ fn owners_are_read_and_the_pin_is_redacted() {
         );
     }
 }
+
+#[test]
+fn recording_is_off_by_default_and_dual_puts_the_notice_before_the_greeting() {
+    let off = Config::from_map(&map(&[("GREETING", "Hi.")])).unwrap();
+    assert_eq!(off.recording.mode, RecordingMode::Off);
+    assert_eq!(off.recording.greeting("Hi."), "Hi.");
+
+    let dual = Config::from_map(&map(&[("RECORDING", "dual")])).unwrap();
+    assert_eq!(dual.recording.mode, RecordingMode::Dual);
+    assert_eq!(
+        dual.recording.greeting("Hi."),
+        format!("{DEFAULT_RECORDING_NOTICE} Hi.")
+    );
+    let custom = Config::from_map(&map(&[
+        ("RECORDING", "dual"),
+        ("RECORDING_NOTICE", "Cette conversation est enregistrée."),
+    ]))
+    .unwrap();
+    assert_eq!(
+        custom.recording.greeting("Bonjour."),
+        "Cette conversation est enregistrée. Bonjour."
+    );
+    let err = Config::from_map(&map(&[("RECORDING", "yes")])).unwrap_err();
+    assert!(err.to_string().contains("RECORDING"));
+}

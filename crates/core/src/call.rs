@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::access::AccessLevel;
+use crate::latency::LatencyPercentiles;
 use crate::phone::PhoneNumber;
 use crate::usage::{Cost, Usage};
 
@@ -246,6 +247,32 @@ pub struct CallSession {
     /// (answered with a short message and hung up, never streamed). Absent: `MAX_CALL_SECS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_call_secs: Option<u32>,
+    /// Per-turn latency percentiles, written when the stream ends (the turns themselves are
+    /// `LATENCY#` rows). Absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyPercentiles>,
+    /// The call's Twilio recording, when `RECORDING=dual` and Twilio reported it. Absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<CallRecording>,
+}
+
+/// A Twilio recording of a call, as its status callback reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallRecording {
+    /// Twilio's id (`RE` + 32 hex digits).
+    pub sid: String,
+    /// Where Twilio serves it (`RecordingUrl`; append `.mp3` or `.wav`, fetch with the
+    /// account's credentials).
+    pub url: String,
+    /// `in-progress`, `completed`, `absent` or `failed`.
+    pub status: String,
+    /// `1` or `2` (dual: the caller on one channel, the assistant on the other).
+    #[serde(default)]
+    pub channels: Option<u8>,
+    /// Length in seconds, once completed.
+    #[serde(default)]
+    pub duration_secs: Option<u64>,
 }
 
 impl CallSession {
@@ -273,6 +300,8 @@ impl CallSession {
             verified_caller: false,
             stream_end: None,
             max_call_secs: None,
+            latency: None,
+            recording: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! - [`booking`]: a guest's booking request and the owner's YES/NO by SMS.
 //! - [`call`]: one phone call's session row and its live statistics.
 //! - [`transcript`]: the turns spoken on a call.
+//! - [`latency`]: per-turn latency (end of the caller's speech to the first reply audio).
 //! - [`memory`]: what the assistant remembers about a caller between calls.
 //! - [`usage`]: OpenAI Realtime token usage and its price.
 //! - [`phone`]: E.164 numbers, masked when logged.
@@ -23,6 +24,7 @@ pub mod booking;
 pub mod call;
 pub mod clock;
 pub mod email;
+pub mod latency;
 pub mod mail_address;
 pub mod memory;
 pub mod phone;
@@ -36,8 +38,9 @@ pub mod transcript;
 pub mod usage;
 
 pub use access::AccessLevel;
-pub use call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
+pub use call::{CallRecording, CallSession, CallSid, CallStats, CallStatus, StreamEnd};
 pub use clock::{Clock, SystemClock};
+pub use latency::{LatencyPercentiles, LatencyReport, TurnLatency};
 pub use memory::{CallerMemory, MemoryNote};
 pub use phone::PhoneNumber;
 pub use store::{Store, StoreError};

@@ -10,6 +10,7 @@
 //! - [`realtime_server`]: an OpenAI Realtime (GA) server for the bridge's tests and benchmark,
 //!   strict where the real API is.
 //! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
+//! - [`otlp_receiver`]: an OTLP/HTTP trace receiver (JSON decoded, protobuf kept).
 //! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
 //! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
 //! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
@@ -27,6 +28,7 @@ pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
 pub mod openai_oracle;
+pub mod otlp_receiver;
 pub mod realtime_server;
 pub mod slowloris;
 pub mod store_suite;

@@ -6,9 +6,11 @@
 //! - [`twiml`]: the TwiML the webhooks answer with.
 //! - [`webhook`]: typed webhook forms (voice, status callback, SMS).
 //! - [`media`]: Media Streams messages, both directions.
+//! - [`recording`]: the call recording's status callback.
 //! - [`rest`]: the REST API as the SMS and call-control adapters.
 
 pub mod media;
+pub mod recording;
 pub mod rest;
 pub mod signature;
 pub mod twiml;

@@ -12,9 +12,10 @@ pub enum TwimlError {
     /// `<Parameter>`s instead.
     #[error("stream URL must not contain a query string; pass values as <Parameter>s")]
     StreamQuery,
-    /// A `<Connect action>` must be an absolute `https://` (or `http://`) URL: we always send
-    /// one, as Twilio requires for TwiML given to a live call (error 15004).
-    #[error("<Connect action> must be an absolute http(s) URL")]
+    /// A `<Connect action>` (or a recording status callback) must be an absolute `https://`
+    /// (or `http://`) URL: we always send one, as Twilio requires for TwiML given to a live
+    /// call (error 15004).
+    #[error("<Connect action> and callbacks must be absolute http(s) URLs")]
     ActionUrl,
 }
 
@@ -30,6 +31,14 @@ pub enum Verb {
         /// Absolute URL Twilio POSTs to when the stream ends; its answer is what the caller
         /// hears next (see [`connect_stream`]). `None`: the document's next verb, or hang-up.
         action: Option<String>,
+    },
+    /// `<Start><Recording>`: Twilio records the call from here on, both tracks in two
+    /// channels (the caller on one, what Twilio plays on the other), and posts each recording
+    /// event (`in-progress`, `completed`, `absent`) to `status_callback`; the document goes on
+    /// at once (twilio.com/docs/voice/twiml/recording).
+    StartDualRecording {
+        /// Absolute URL of the recording status callback.
+        status_callback: String,
     },
     /// `<Say>` text.
     Say(String),
@@ -106,6 +115,11 @@ impl Response {
                 return Err(TwimlError::ActionUrl);
             }
         }
+        if let Verb::StartDualRecording { status_callback } = &verb
+            && !is_absolute_http(status_callback)
+        {
+            return Err(TwimlError::ActionUrl);
+        }
         self.verbs.push(verb);
         Ok(self)
     }
@@ -136,6 +150,11 @@ impl Response {
                     }
                     write!(xml, "</Stream></Connect>")
                 }
+                Verb::StartDualRecording { status_callback } => write!(
+                    xml,
+                    r#"<Start><Recording channels="dual" track="both" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="in-progress completed absent"/></Start>"#,
+                    escape(status_callback)
+                ),
                 Verb::Say(text) => write!(xml, "<Say>{}</Say>", escape(text)),
                 Verb::Dial {
                     number,
@@ -338,6 +357,27 @@ mod tests {
         assert!(xml.ends_with(
             r##"<Response><Gather input="dtmf" action="https://h.example/voice/pin?a=1&amp;b=2" method="POST" finishOnKey="#" timeout="6" actionOnEmptyResult="true"><Say>Enter your PIN</Say></Gather></Response>"##
         ));
+    }
+
+    #[test]
+    fn a_dual_recording_starts_before_the_stream() {
+        let xml = Response::new()
+            .push(Verb::StartDualRecording {
+                status_callback: "https://api.example.com/voice/recording".into(),
+            })
+            .unwrap()
+            .push(Verb::ConnectStream {
+                url: "wss://h.example.com/voice/stream".into(),
+                parameters: vec![],
+                action: None,
+            })
+            .unwrap()
+            .render();
+        assert!(xml.contains(r#"<Start><Recording channels="dual" track="both" recordingStatusCallback="https://api.example.com/voice/recording" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="in-progress completed absent"/></Start><Connect>"#), "{xml}");
+        let relative = Response::new().push(Verb::StartDualRecording {
+            status_callback: "/voice/recording".into(),
+        });
+        assert_eq!(relative, Err(TwimlError::ActionUrl));
     }
 
     #[test]

@@ -299,6 +299,7 @@ impl Bridge {
                 let append = self.engine.append_audio(SILENT_FRAME_B64);
                 self.send_engine(append).await;
                 self.last_caller_audio += FRAME;
+                self.core.caller_audio(160, self.last_caller_audio);
                 filled += 1;
             }
             tracing::debug!(
@@ -324,7 +325,7 @@ impl Bridge {
                 return Step::Continue;
             };
             let media = media::media_message(&self.stream_sid, &audio.payload);
-            return match mark {
+            let step = match mark {
                 Some(mark) => {
                     // Queue the audio and send it with its mark in one write.
                     if self
@@ -340,6 +341,10 @@ impl Bridge {
                 }
                 None => self.send_twilio(media).await,
             };
+            if self.core.first_audio_due() {
+                self.core.first_audio_sent(Instant::now());
+            }
+            return step;
         }
         Box::pin(self.engine_output()).await;
         Step::Continue
@@ -405,6 +410,15 @@ impl Bridge {
                         self.writes.spawn(async move {
                             if let Err(e) = store.append_turn(&sid, &turn).await {
                                 tracing::error!(error = %e, seq = turn.seq, "could not store a transcript turn");
+                            }
+                        });
+                    }
+                    Action::RecordLatency(turn) => {
+                        let store = self.state.inner.store.clone();
+                        let sid = self.call_sid.clone();
+                        self.writes.spawn(async move {
+                            if let Err(e) = store.append_turn_latency(&sid, &turn).await {
+                                tracing::error!(error = %e, index = turn.index, "could not store a turn's latency");
                             }
                         });
                     }

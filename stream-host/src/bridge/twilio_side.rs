@@ -17,8 +17,10 @@ impl Bridge {
         match parse_stream_event(text) {
             Ok(StreamEvent::Media { media }) => {
                 stats.frames_in += 1;
-                stats.bytes_in += media.payload.len() as u64 * 3 / 4;
+                let bytes = media.payload.len() * 3 / 4;
+                stats.bytes_in += bytes as u64;
                 self.last_caller_audio = tokio::time::Instant::now();
+                self.core.caller_audio(bytes, self.last_caller_audio);
                 let append = self.engine.append_audio(&media.payload);
                 if self.core.audio_flows() && self.engine_socket.is_some() {
                     self.send_engine(append).await;

@@ -82,6 +82,13 @@ pub enum EngineEvent {
     },
     /// The caller stopped speaking.
     CallerStoppedSpeaking,
+    /// Where the caller's speech ended on the session's input audio (milliseconds of the
+    /// caller audio appended to this session), for per-turn latency. Realtime reports it with
+    /// `speech_stopped`; GPT-Live has no such event (see `machine::latency`).
+    SpeechEnd {
+        /// Milliseconds into the session's input audio.
+        input_ms: u64,
+    },
     /// All audio of an item has been sent.
     AudioDone {
         /// The item.

@@ -7,7 +7,8 @@
 //! Twilio) only ask it a question and send directly.
 //!
 //! Each concern is its own small part: [`phase`] (where the call is and when it ends),
-//! [`playback`] (what Twilio has played, what to truncate), [`tool_turns`], [`reconnect`].
+//! [`playback`] (what Twilio has played, what to truncate), [`tool_turns`], [`reconnect`],
+//! [`latency`] (per-turn latency and tool runs).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,11 +22,13 @@ use tokio::time::Instant;
 use crate::config::StreamHostConfig;
 use crate::engine::{EngineAudio, EngineCommand, EngineEvent, Purpose, ToolCall};
 
+pub mod latency;
 pub mod phase;
 pub mod playback;
 pub mod reconnect;
 pub mod tool_turns;
 
+use latency::{LatencyTracker, ToolTiming};
 pub use phase::{EndReason, GOODBYE_GRACE, Phase};
 use playback::{AudioOut, Playback};
 use reconnect::ReconnectBudget;
@@ -54,6 +57,8 @@ pub enum Action {
     },
     /// Store a transcript turn.
     Record(Turn),
+    /// Store a turn's latency.
+    RecordLatency(phone_core::TurnLatency),
     /// Open a new engine connection after this pause.
     Reconnect(std::time::Duration),
     /// The call is over.
@@ -86,6 +91,10 @@ pub struct Outcome {
     pub model: String,
     /// What was said, in order, for the caller's memory.
     pub conversation: Vec<(Role, String)>,
+    /// Each assistant turn's latency, in order (at most [`latency::MAX_KEPT`]).
+    pub turn_latencies: Vec<phone_core::TurnLatency>,
+    /// Each tool run, in order (at most [`latency::MAX_KEPT`]).
+    pub tool_timings: Vec<ToolTiming>,
 }
 
 /// One call's state.
@@ -101,6 +110,7 @@ pub struct CallCore {
     conversation: Vec<(Role, String)>,
     next_turn: u32,
     speech_stopped_at: Option<Instant>,
+    latency: LatencyTracker,
     last_activity: Instant,
     outcome: Outcome,
     actions: Vec<Action>,
@@ -133,6 +143,7 @@ impl CallCore {
             conversation: Vec::new(),
             next_turn: 0,
             speech_stopped_at: None,
+            latency: LatencyTracker::default(),
             last_activity: now,
             outcome,
             actions: Vec::new(),
@@ -199,7 +210,28 @@ impl CallCore {
     pub fn finish(mut self) -> Outcome {
         self.outcome.reason = self.phase.end_reason().unwrap_or_default();
         self.outcome.conversation = self.conversation;
+        (self.outcome.turn_latencies, self.outcome.tool_timings) = self.latency.take();
         self.outcome
+    }
+
+    // ---- Latency ------------------------------------------------------------------------
+
+    /// Caller audio (`bytes` of μ-law, arrived `now`) given to the engine's session, sent now
+    /// or queued for it: the clock its speech-end positions are mapped through.
+    pub fn caller_audio(&mut self, bytes: usize, now: Instant) {
+        self.latency.caller_audio(bytes, now);
+    }
+
+    /// Whether a reply's first audio went out and [`CallCore::first_audio_sent`] is due.
+    pub fn first_audio_due(&self) -> bool {
+        self.latency.first_audio_due()
+    }
+
+    /// The reply's first audio frame left for Twilio at `sent`: its turn's latency is stored.
+    pub fn first_audio_sent(&mut self, sent: Instant) {
+        if let Some(turn) = self.latency.first_audio_sent(sent) {
+            self.actions.push(Action::RecordLatency(turn));
+        }
     }
 
     // ---- Twilio -------------------------------------------------------------------------
@@ -238,6 +270,7 @@ impl CallCore {
                 .stats
                 .record_reply_latency(now.saturating_duration_since(stopped).as_millis() as u64);
         }
+        self.latency.audio_received(now);
         let audio_bytes = audio.payload.len() * 3 / 4;
         self.outcome.stats.frames_out += 1;
         self.outcome.stats.bytes_out += audio_bytes as u64;
@@ -252,6 +285,7 @@ impl CallCore {
 
     /// An event from the engine.
     pub fn engine_event(&mut self, event: EngineEvent, now: Instant, wall: OffsetDateTime) {
+        self.latency.anchor(now, wall);
         match event {
             EngineEvent::SessionOpened { model } => {
                 if let Some(model) = model {
@@ -273,6 +307,10 @@ impl CallCore {
             EngineEvent::CallerStoppedSpeaking => {
                 self.last_activity = now;
                 self.speech_stopped_at = Some(now);
+                self.latency.speech_ended(now);
+            }
+            EngineEvent::SpeechEnd { input_ms } => {
+                self.latency.speech_ended_at_input(input_ms, now);
             }
             EngineEvent::AudioDone { item_id } => {
                 if let Some(mark) = self.playback.audio_done(&item_id) {
@@ -297,6 +335,11 @@ impl CallCore {
                     return;
                 }
                 self.tools.start(&turn, calls.len());
+                let started: Vec<(String, String)> = calls
+                    .iter()
+                    .map(|c| (c.call_id.clone(), c.name.clone()))
+                    .collect();
+                self.latency.tools_started(&started, now);
                 self.actions.push(Action::RunTools { turn, calls });
             }
             EngineEvent::Transcript {
@@ -326,6 +369,7 @@ impl CallCore {
         }
         self.playback = Playback::new(self.playback.mark_every_ms());
         self.tools.session_replaced();
+        self.latency.session_replaced();
         match self.reconnect.next_attempt() {
             Some(pause) => {
                 tracing::warn!(
@@ -407,6 +451,7 @@ impl CallCore {
 
     /// A tool of `turn` finished.
     pub fn tool_done(&mut self, turn: &str, call_id: String, outcome: ToolOutcome, now: Instant) {
+        self.latency.tool_finished(&call_id, outcome.is_error, now);
         let turn_complete = match self.tools.answered(turn, outcome.effect.clone()) {
             Answered::Unknown => {
                 tracing::warn!(%call_id, "tool output dropped: its session is gone");

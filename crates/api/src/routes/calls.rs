@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use phone_core::store::ToolCallRecord;
 use phone_core::store::{Keys, PageRequest};
-use phone_core::{CallSession, CallSid, Turn};
+use phone_core::{CallSession, CallSid, LatencyReport, Turn};
 use serde::Serialize;
 
 use crate::error::ErrorBody;
@@ -26,6 +26,8 @@ pub struct CallReport {
     pub transcript: Vec<Turn>,
     /// Tools the assistant ran.
     pub tool_calls: Vec<ToolCallRecord>,
+    /// Per-turn latency and the call's percentiles (docs/observability.md, "Latency").
+    pub latency: LatencyReport,
     /// True when the transcript or tool list was longer than returned.
     pub truncated: bool,
 }
@@ -57,7 +59,7 @@ async fn get_call(
 ) -> Result<Json<CallReport>, ApiError> {
     let sid =
         CallSid::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("callSid: {e}")))?;
-    let call = state.store.get_call(&sid).await.map_err(|e| match e {
+    let mut call = state.store.get_call(&sid).await.map_err(|e| match e {
         phone_core::StoreError::NotFound => ApiError::NotFound(format!("call {sid}")),
         other => other.into(),
     })?;
@@ -69,10 +71,17 @@ async fn get_call(
         .store
         .list_tool_calls(&Keys::call(&sid), &PageRequest::first(MAX_ITEMS))
         .await?;
+    let latencies = state
+        .store
+        .list_turn_latencies(&sid, &PageRequest::first(MAX_ITEMS))
+        .await?;
+    // The row's percentiles are reported inside `latency`, not beside it.
+    let latency = LatencyReport::new(latencies.items, call.latency.take());
     Ok(Json(CallReport {
         cost_usd: call.cost.total_usd(),
         call,
-        truncated: turns.next.is_some() || tools.next.is_some(),
+        latency,
+        truncated: turns.next.is_some() || tools.next.is_some() || latencies.next.is_some(),
         transcript: turns.items,
         tool_calls: tools.items,
     }))

@@ -13,6 +13,9 @@
 //!   as a guest; no digits go on as a guest at once.
 //! - `POST /voice/status`: Twilio's status callbacks update the call row; a guest's finished
 //!   call adds its duration to the caller's minutes of the day.
+//! - `POST /voice/recording`: with `RECORDING=dual` the TwiML starts a dual-channel recording
+//!   before the stream ([`super::recording`]); its status callbacks store the recording's link
+//!   on the call row.
 //!
 //! A guest's call is subject to the daily limits ([`guest_limits`]): past them it is answered
 //! with a short `<Say>` and `<Hangup/>` (no stream token, no model); otherwise the call row's
@@ -49,6 +52,10 @@ pub fn routes(state: AppState) -> Router {
             .route("/voice/pin", post(pin))
             .route(stream_ended::PATH, post(stream_ended::stream_ended))
             .route("/voice/status", post(status))
+            .route(
+                super::recording::PATH,
+                post(super::recording::recording_status),
+            )
             .with_state(state),
     )
 }
@@ -182,13 +189,24 @@ fn connect(
             .require_public_base_url()
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
-    let twiml = phone_twilio::twiml::connect_stream(stream_url, &parameters, Some(&action))
+    let base = state
+        .config
+        .require_public_base_url()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let twiml = super::recording::start_if_enabled(&state.config, base, Response::new())
+        .and_then(|twiml| {
+            twiml.push(Verb::ConnectStream {
+                url: stream_url.to_owned(),
+                parameters,
+                action: Some(action),
+            })
+        })
         .map_err(|e| {
             ApiError::Internal(format!(
                 "STREAM_PUBLIC_URL or PUBLIC_BASE_URL cannot be used in TwiML: {e}"
             ))
         })?;
-    Ok(xml(twiml))
+    Ok(xml(twiml.render()))
 }
 
 /// The PIN prompt, calling back `/voice/pin`.

@@ -19,6 +19,8 @@ impl Keys {
     pub const IDEMPOTENCY: &'static str = "-";
     /// Prefix of transcript turn sort keys.
     pub const TURN_PREFIX: &'static str = "TURN#";
+    /// Prefix of per-turn latency sort keys.
+    pub const LATENCY_PREFIX: &'static str = "LATENCY#";
     /// Prefix of tool call sort keys.
     pub const TOOL_PREFIX: &'static str = "TOOL#";
     /// Prefix of memory note sort keys.
@@ -34,6 +36,11 @@ impl Keys {
     /// `TURN#<seq>`, zero-padded so that sort order is turn order.
     pub fn turn(seq: u32) -> String {
         format!("{}{seq:010}", Self::TURN_PREFIX)
+    }
+
+    /// `LATENCY#<index>`, zero-padded so that sort order is turn order.
+    pub fn latency(index: u32) -> String {
+        format!("{}{index:010}", Self::LATENCY_PREFIX)
     }
 
     /// `TOOL#<tool call id>`.

@@ -131,8 +131,14 @@ impl Engine for RealtimeEngine {
                         .collect(),
                 })
             }
-            ServerEvent::SpeechStopped { .. } => {
-                out.events.push(EngineEvent::CallerStoppedSpeaking)
+            ServerEvent::SpeechStopped { audio_end_ms } => {
+                out.events.push(EngineEvent::CallerStoppedSpeaking);
+                // 0 is what a missing field reads as: the event's arrival stands instead.
+                if audio_end_ms > 0 {
+                    out.events.push(EngineEvent::SpeechEnd {
+                        input_ms: audio_end_ms,
+                    });
+                }
             }
             ServerEvent::ResponseCreated { response } => {
                 if let Some(notice) = self.responses.created(&response).cancel_notice {

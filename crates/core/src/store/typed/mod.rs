@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 mod calls;
 mod forget;
+mod latency;
 mod memory;
 mod quota;
 mod tools;
