@@ -78,7 +78,7 @@ fn plan(utterances: Vec<Utterance>) -> CallPlan {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ivr_callee_decodes_the_keys_the_assistant_presses() {
     let openai = RealtimeTestServer::start(Mode::Strict).await;
-    let server = serve(openai.url()).await;
+    let server = serve(&openai.url_for(phone_config::DEFAULT_REALTIME_MODEL)).await;
     let plan = plan(vec![Callee::Ivr.opening().await]);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let call = tokio::spawn({
@@ -126,7 +126,7 @@ async fn the_ivr_callee_decodes_the_keys_the_assistant_presses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_the_simulated_caller_presses_reach_the_engine_as_one_input() {
     let openai = RealtimeTestServer::start(Mode::Strict).await;
-    let server = serve(openai.url()).await;
+    let server = serve(&openai.url_for(phone_config::DEFAULT_REALTIME_MODEL)).await;
     let keys = [Key::Digit(4), Key::Digit(2), Key::Pound];
     let plan = plan(vec![Utterance::keys(
         &keys,
