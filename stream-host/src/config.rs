@@ -51,6 +51,8 @@ pub struct StreamHostConfig {
     pub max_cost_nano_usd: Option<u64>,
     /// Caller silence before goodbye.
     pub idle_timeout: Duration,
+    /// When a caller's keypad entry is complete (`KEYPAD_TIMEOUT_MS`, `KEYPAD_MAX_KEYS`).
+    pub keypad: crate::machine::keypad::KeypadSettings,
     /// Grace after SIGTERM.
     pub drain: Duration,
     /// Time Twilio has to send `start` after the upgrade.
@@ -144,6 +146,10 @@ impl StreamHostConfig {
             max_call: config.stream.max_call,
             max_cost_nano_usd: config.stream.max_cost_nano_usd,
             idle_timeout: config.stream.idle_timeout,
+            keypad: crate::machine::keypad::KeypadSettings {
+                timeout: config.stream.keypad_timeout,
+                max_keys: config.stream.keypad_max_keys,
+            },
             drain: config.stream.drain,
             start_timeout: Duration::from_secs(10),
             openai_connect_timeout: Duration::from_secs(10),

@@ -100,6 +100,12 @@ pub const IDLE_TIMEOUT_SECS: &str = "IDLE_TIMEOUT_SECS";
 /// Seconds live calls get after SIGTERM before they are ended (default 100; Fargate's
 /// stopTimeout is at most 120).
 pub const DRAIN_SECS: &str = "DRAIN_SECS";
+/// Milliseconds after a caller's last keypad press before their entry goes to the assistant
+/// (default 3000; 500 to 30000). `#` or `KEYPAD_MAX_KEYS` ends an entry sooner.
+pub const KEYPAD_TIMEOUT_MS: &str = "KEYPAD_TIMEOUT_MS";
+/// Keys after which a caller's keypad entry goes to the assistant without waiting (default 16;
+/// 1 to 32).
+pub const KEYPAD_MAX_KEYS: &str = "KEYPAD_MAX_KEYS";
 /// Turn detection: `server_vad` (default) or `semantic_vad`.
 pub const TURN_DETECTION: &str = "TURN_DETECTION";
 /// Google OAuth client id; with the secret and a refresh token it switches the calendar to

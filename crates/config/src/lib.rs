@@ -131,6 +131,10 @@ pub struct StreamSettings {
     pub drain: Duration,
     /// `semantic_vad` instead of `server_vad`.
     pub semantic_vad: bool,
+    /// Wait after a keypad press before the entry goes to the assistant (`KEYPAD_TIMEOUT_MS`).
+    pub keypad_timeout: Duration,
+    /// Keys that end a keypad entry without waiting (`KEYPAD_MAX_KEYS`).
+    pub keypad_max_keys: usize,
 }
 
 /// The email processor's settings.
@@ -337,6 +341,24 @@ impl Config {
                     Some(DEFAULT_MAX_CALL_COST_NANO_USD),
                 )?,
                 idle_timeout: Duration::from_secs(src.u64(keys::IDLE_TIMEOUT_SECS, 60)?),
+                keypad_timeout: match src.u64(keys::KEYPAD_TIMEOUT_MS, 3000)? {
+                    ms @ 500..=30_000 => Duration::from_millis(ms),
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            keys::KEYPAD_TIMEOUT_MS,
+                            "expected 500 to 30000 milliseconds",
+                        ));
+                    }
+                },
+                keypad_max_keys: match src.u64(keys::KEYPAD_MAX_KEYS, 16)? {
+                    n @ 1..=32 => n as usize,
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            keys::KEYPAD_MAX_KEYS,
+                            "expected 1 to 32 keys",
+                        ));
+                    }
+                },
                 drain: Duration::from_secs(src.u64(keys::DRAIN_SECS, 100)?),
                 semantic_vad: match src.string(keys::TURN_DETECTION).as_deref() {
                     None | Some("server_vad") => false,

@@ -363,3 +363,26 @@ fn recording_is_off_by_default_and_dual_puts_the_notice_before_the_greeting() {
     let err = Config::from_map(&map(&[("RECORDING", "yes")])).unwrap_err();
     assert!(err.to_string().contains("RECORDING"));
 }
+
+#[test]
+fn keypad_settings_default_to_three_seconds_and_sixteen_keys_and_are_bounded() {
+    let config = Config::from_map(&BTreeMap::new()).unwrap();
+    assert_eq!(config.stream.keypad_timeout, Duration::from_secs(3));
+    assert_eq!(config.stream.keypad_max_keys, 16);
+    let config = Config::from_map(&map(&[
+        ("KEYPAD_TIMEOUT_MS", "1500"),
+        ("KEYPAD_MAX_KEYS", "4"),
+    ]))
+    .unwrap();
+    assert_eq!(config.stream.keypad_timeout, Duration::from_millis(1500));
+    assert_eq!(config.stream.keypad_max_keys, 4);
+    for (key, value) in [
+        ("KEYPAD_TIMEOUT_MS", "100"),
+        ("KEYPAD_TIMEOUT_MS", "60000"),
+        ("KEYPAD_MAX_KEYS", "0"),
+        ("KEYPAD_MAX_KEYS", "33"),
+    ] {
+        let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

@@ -3,6 +3,7 @@
 //! - [`access`]: who may do what: owner or guest, and how each channel proves the owner.
 //! - [`booking`]: a guest's booking request and the owner's YES/NO by SMS.
 //! - [`call`]: one phone call's session row and its live statistics.
+//! - [`keypad`]: the DTMF keys, and key sequences parsed and bounded.
 //! - [`transcript`]: the turns spoken on a call.
 //! - [`latency`]: per-turn latency (end of the caller's speech to the first reply audio).
 //! - [`memory`]: what the assistant remembers about a caller between calls.
@@ -24,6 +25,7 @@ pub mod booking;
 pub mod call;
 pub mod clock;
 pub mod email;
+pub mod keypad;
 pub mod latency;
 pub mod mail_address;
 pub mod memory;

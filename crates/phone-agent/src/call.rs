@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use phone_core::keypad::{Key, KeySequence};
 use phone_simulator::audio::{self, mulaw, speech};
+use phone_simulator::caller::callee::Callee;
 use phone_simulator::caller::{
     CallEvent, CallPlan, CallSummary, CallTarget, Cue, Emitter, EndedBy, NextVerb, Utterance,
 };
@@ -55,6 +57,16 @@ pub struct CallArgs {
     /// (barge-in), instead of waiting for the reply to end.
     #[arg(long, value_name = "MS")]
     pub barge_in: Option<u64>,
+    /// Play the callee of a call the assistant placed: `human` ("Hello?", then speaks when
+    /// spoken to), `machine` (voicemail greeting, a beep, then records) or `ivr` ("press 1 for
+    /// sales, 2 for support"; reports the keys it hears). Without it, the simulated party is a
+    /// caller who speaks first.
+    #[arg(long, value_name = "human|machine|ivr")]
+    pub callee: Option<Callee>,
+    /// Keys the simulated party presses after the assistant's reply (Twilio `dtmf` messages),
+    /// e.g. `1234#`.
+    #[arg(long, value_name = "KEYS")]
+    pub press: Option<String>,
 }
 
 /// The caller's words as 8 kHz μ-law: espeak-ng, else speech-like audio (said in the log).
@@ -83,6 +95,13 @@ async fn utterances(args: &CallArgs) -> anyhow::Result<Vec<Utterance>> {
         pause: Duration::from_millis(700),
     };
     let mut out = Vec::new();
+    if let Some(callee) = args.callee {
+        out.push(callee.opening().await);
+        if !callee.converses() {
+            // A machine or a menu says its piece and listens; it takes no lines.
+            return Ok(out);
+        }
+    }
     for path in &args.wav {
         let frames =
             audio::wav_to_frames(path).with_context(|| format!("reading {}", path.display()))?;
@@ -97,6 +116,12 @@ async fn utterances(args: &CallArgs) -> anyhow::Result<Vec<Utterance>> {
     } else {
         args.say.clone()
     };
+    let texts = if args.callee.is_some() && args.say.is_empty() && args.wav.is_empty() {
+        // A callee who answers with "Hello?" has no demo script of its own.
+        Vec::new()
+    } else {
+        texts
+    };
     for text in texts {
         let (bytes, real) = spoken(&text).await;
         if !real {
@@ -105,6 +130,13 @@ async fn utterances(args: &CallArgs) -> anyhow::Result<Vec<Utterance>> {
             );
         }
         out.push(Utterance::new(text, &bytes, after_reply));
+    }
+    if let Some(press) = &args.press {
+        let keys: Vec<Key> = KeySequence::parse(press)
+            .with_context(|| format!("--press {press}"))?
+            .keys()
+            .collect();
+        out.push(Utterance::keys(&keys, after_reply));
     }
     if let (Some(ms), Some(last)) = (args.barge_in, out.last_mut()) {
         last.cue = Cue::IntoReply {
@@ -146,6 +178,10 @@ pub fn print_live(mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Jo
                 CallEvent::ReplyAudio { latency_ms } => {
                     format!("assistant audio starts {latency_ms} ms after the caller stopped")
                 }
+                CallEvent::KeyHeard { key, choice } => match choice {
+                    Some(choice) => format!("callee   heard key {key}: {choice}"),
+                    None => format!("callee   heard key {key}"),
+                },
                 CallEvent::Interrupted { dropped_ms } => format!(
                     "barge-in: server sent `clear`; {dropped_ms} ms of queued assistant audio dropped, pending marks echoed"
                 ),
@@ -227,6 +263,9 @@ pub fn print_summary(summary: &CallSummary) {
         summary.clears,
         summary.cleared_ms as f64 / 1000.0
     );
+    if !summary.keys_heard.is_empty() {
+        println!("  keypad tones heard:      {}", summary.keys_heard);
+    }
     if summary.unknown_messages > 0 {
         println!("  messages Twilio refuses: {}", summary.unknown_messages);
     }

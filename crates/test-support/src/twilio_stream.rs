@@ -143,6 +143,14 @@ impl TwilioStream {
         self.send_raw(&mark.to_string()).await;
     }
 
+    /// `dtmf`: the caller pressed `digit` (sent as is, so tests can send what is not a key).
+    pub async fn dtmf(&mut self, digit: &str) {
+        let seq = self.next_sequence();
+        let dtmf = json!({"event": "dtmf", "streamSid": self.stream_sid, "sequenceNumber": seq,
+            "dtmf": {"track": "inbound_track", "digit": digit}});
+        self.send_raw(&dtmf.to_string()).await;
+    }
+
     /// `stop`: the caller hung up.
     pub async fn stop(&mut self, call_sid: &str) {
         let seq = self.next_sequence();

@@ -105,8 +105,18 @@ pub struct Mark<'a> {
 /// The `dtmf` message body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Dtmf {
-    /// The key pressed.
+    /// `inbound_track`: the caller pressed it.
+    #[serde(default)]
+    pub track: Option<String>,
+    /// The key pressed, as Twilio wrote it (untrusted: read it with [`Dtmf::key`]).
     pub digit: String,
+}
+
+impl Dtmf {
+    /// The key, when `digit` is exactly one keypad key (`0`–`9`, `*`, `#`, `A`–`D`).
+    pub fn key(&self) -> Option<phone_core::keypad::Key> {
+        phone_core::keypad::Key::parse(&self.digit)
+    }
 }
 
 /// A message from Twilio.
@@ -271,9 +281,18 @@ mod tests {
             StreamEvent::Connected { .. }
         ));
         let dtmf = r#"{"event":"dtmf","streamSid":"MZ1","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}"#;
-        assert!(
-            matches!(parse_stream_event(dtmf).unwrap(), StreamEvent::Dtmf { dtmf } if dtmf.digit == "1")
-        );
+        match parse_stream_event(dtmf).unwrap() {
+            StreamEvent::Dtmf { dtmf } => {
+                assert_eq!(dtmf.key(), Some(phone_core::keypad::Key::Digit(1)));
+                assert_eq!(dtmf.track.as_deref(), Some("inbound_track"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let odd = r#"{"event":"dtmf","streamSid":"MZ1","dtmf":{"digit":"12"}}"#;
+        match parse_stream_event(odd).unwrap() {
+            StreamEvent::Dtmf { dtmf } => assert_eq!(dtmf.key(), None, "not one key"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

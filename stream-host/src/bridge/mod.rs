@@ -46,6 +46,9 @@ const GAP_BEFORE_FILL: std::time::Duration = std::time::Duration::from_millis(10
 /// One caller frame.
 const FRAME: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// Keypad tones go to Twilio in media messages of this many μ-law bytes (100 ms).
+const TONE_CHUNK_BYTES: usize = 800;
+
 /// Most caller frames held while the session is not ready (30 s of audio).
 const MAX_QUEUED_FRAMES: usize = 1500;
 
@@ -182,6 +185,7 @@ impl Bridge {
         let idle_timer = sleep_until(Instant::now() + config.idle_timeout);
         let session_timer = sleep_until(self.core.session_deadline().unwrap_or(far));
         let goodbye_timer = sleep_until(far);
+        let keypad_timer = sleep_until(far);
         // Checked lazily, like the idle timer: Twilio's frames push it back only when it fires.
         let continuous = self.engine.wants_continuous_input();
         let gap_timer = sleep_until(Instant::now() + GAP_BEFORE_FILL);
@@ -191,12 +195,14 @@ impl Bridge {
             idle_timer,
             session_timer,
             goodbye_timer,
+            keypad_timer,
             gap_timer
         );
         loop {
             let ending = self.core.phase().ending();
             let session_due = self.core.session_deadline();
             let goodbye_due = self.core.goodbye_deadline();
+            let keypad_due = self.core.keypad_deadline();
             let step = tokio::select! {
                 message = self.twilio.next() => match message {
                     Some(Ok(TwilioMessage::Text(text))) => self.on_twilio(text.as_str()).await,
@@ -263,6 +269,11 @@ impl Bridge {
                     self.core.timer(Timer::GoodbyeGrace, Instant::now());
                     Step::Continue
                 }
+                _ = &mut keypad_timer, if keypad_due.is_some() => {
+                    let wall = self.state.inner.store.clock().now();
+                    self.core.keypad_timer(Instant::now(), wall);
+                    Step::Continue
+                }
             };
             if let Step::End(reason) = step {
                 return reason;
@@ -282,6 +293,11 @@ impl Bridge {
                 && goodbye_timer.deadline() != due
             {
                 goodbye_timer.as_mut().reset(due);
+            }
+            if let Some(due) = self.core.keypad_deadline()
+                && keypad_timer.deadline() != due
+            {
+                keypad_timer.as_mut().reset(due);
             }
         }
     }
@@ -398,6 +414,11 @@ impl Bridge {
                             return Step::End(r);
                         }
                     }
+                    Action::PressKeys(keys) => {
+                        if let Step::End(r) = self.press_keys(&keys).await {
+                            return Step::End(r);
+                        }
+                    }
                     Action::RunTools { turn, calls } => {
                         for call in calls {
                             self.start_tool(turn.clone(), call);
@@ -473,6 +494,29 @@ impl Bridge {
         self.core.stats_mut().messages += 1;
         // A failed send shows as a closed socket on the next read, which reconnects.
         let _ = engine.send(EngineMessage::Text(text.into())).await;
+    }
+
+    /// Plays keypad tones to Twilio as ordinary media, queued after the audio already sent
+    /// (Twilio plays its buffer in order), in one write.
+    async fn press_keys(&mut self, keys: &phone_core::keypad::KeySequence) -> Step {
+        use base64::Engine as _;
+        let audio = phone_twilio::dtmf::tones(keys);
+        for chunk in audio.chunks(TONE_CHUNK_BYTES) {
+            let payload = base64::engine::general_purpose::STANDARD.encode(chunk);
+            let media = media::media_message(&self.stream_sid, &payload);
+            if self
+                .twilio
+                .feed(TwilioMessage::Text(media.into()))
+                .await
+                .is_err()
+            {
+                return Step::End(EndReason::CallerHungUp);
+            }
+        }
+        match self.twilio.flush().await {
+            Ok(()) => Step::Continue,
+            Err(_) => Step::End(EndReason::CallerHungUp),
+        }
     }
 
     async fn send_twilio(&mut self, text: String) -> Step {

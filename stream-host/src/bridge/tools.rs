@@ -107,6 +107,8 @@ impl Bridge {
                 .transfer(&self.call_sid, to)
                 .await
                 .map(|()| tracing::info!(to = %to, "call transferred")),
+            // Played during the call (`Action::PressKeys`), never kept for after it.
+            CallEffect::PressKeys(_) => return,
         };
         if let Err(e) = result {
             tracing::error!(error = %e, ?effect, "call control failed; closing the stream ends the call");

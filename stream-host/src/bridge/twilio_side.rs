@@ -30,7 +30,23 @@ impl Bridge {
             }
             Ok(StreamEvent::Mark { mark }) => self.core.twilio_mark(&mark.name),
             Ok(StreamEvent::Stop) => self.core.caller_hung_up(),
-            Ok(StreamEvent::Dtmf { dtmf }) => tracing::info!(digit = %dtmf.digit, "dtmf"),
+            Ok(StreamEvent::Dtmf { dtmf }) => match dtmf.key() {
+                // The key itself is not logged: it may be part of a PIN.
+                Some(key) => {
+                    let wall = self.state.inner.store.clock().now();
+                    self.core
+                        .caller_pressed(key, tokio::time::Instant::now(), wall);
+                }
+                None => {
+                    stats.dropped_frames += 1;
+                    if stats.dropped_frames <= 5 {
+                        tracing::warn!(
+                            length = dtmf.digit.len(),
+                            "dtmf message with no keypad key dropped"
+                        );
+                    }
+                }
+            },
             Ok(_) | Err(MediaError::UnknownEvent) => {}
             Err(e) => {
                 stats.dropped_frames += 1;

@@ -314,6 +314,13 @@ impl Engine for LiveEngine {
                     Some(text) => client::commentary(&id, &text),
                 });
             }
+            EngineCommand::CallerText { text } => {
+                // GPT-Live has no text input on its primary socket: speakable context is how
+                // the model hears something it should answer (PROTOCOLS-LIVE.md §A.4, §A.8).
+                let id = self.event_id("keys");
+                let content = format!("{text} Answer the caller as if they had said it.");
+                out.send.push(client::commentary(&id, &content));
+            }
             EngineCommand::ToolOutput { call_id, output } => {
                 let id = self.event_id("output");
                 out.send

@@ -30,6 +30,8 @@ pub enum Purpose {
     Apology,
     /// A few words ("one moment") while a slow tool runs.
     ToolWait,
+    /// The answer to what the caller typed on their keypad.
+    KeypadReply,
 }
 
 /// A function call the model asked for, allowed to run.
@@ -140,6 +142,12 @@ pub enum EngineCommand {
         purpose: Purpose,
         /// Instructions for these words only.
         instructions: Option<String>,
+    },
+    /// What the caller typed on the keypad, as words for the model: added to the conversation
+    /// as the caller's, and answered.
+    CallerText {
+        /// E.g. "The caller pressed 1 2 3 4 # on their phone's keypad."
+        text: String,
     },
     /// A tool's result.
     ToolOutput {

@@ -8,11 +8,13 @@
 //!
 //! Each concern is its own small part: [`phase`] (where the call is and when it ends),
 //! [`playback`] (what Twilio has played, what to truncate), [`tool_turns`], [`reconnect`],
-//! [`latency`] (per-turn latency and tool runs).
+//! [`latency`] (per-turn latency and tool runs),
+//! [`keypad`] (the caller's key presses, collected into one entry).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use phone_core::keypad::{Key, KeySequence};
 use phone_core::tools::{CallEffect, ToolOutcome};
 use phone_core::{CallStats, Role, Turn, Usage};
 use serde_json::json;
@@ -22,12 +24,14 @@ use tokio::time::Instant;
 use crate::config::StreamHostConfig;
 use crate::engine::{EngineAudio, EngineCommand, EngineEvent, Purpose, ToolCall};
 
+pub mod keypad;
 pub mod latency;
 pub mod phase;
 pub mod playback;
 pub mod reconnect;
 pub mod tool_turns;
 
+use keypad::KeypadEntry;
 use latency::{LatencyTracker, ToolTiming};
 pub use phase::{EndReason, GOODBYE_GRACE, Phase};
 use playback::{AudioOut, Playback};
@@ -48,6 +52,8 @@ pub enum Action {
     ClearTwilio,
     /// Send a playback mark to Twilio.
     MarkTwilio(String),
+    /// Play these keys' tones to Twilio, after the audio already sent (`press_digits`).
+    PressKeys(KeySequence),
     /// Run these tools (one turn), off the audio path.
     RunTools {
         /// The turn.
@@ -107,6 +113,7 @@ pub struct CallCore {
     tools: ToolTurns,
     reconnect: ReconnectBudget,
     truncated_items: HashSet<String>,
+    keypad: KeypadEntry,
     conversation: Vec<(Role, String)>,
     next_turn: u32,
     speech_stopped_at: Option<Instant>,
@@ -140,6 +147,7 @@ impl CallCore {
             playback: Playback::new(mark_every_ms),
             tools: ToolTurns::default(),
             truncated_items: HashSet::new(),
+            keypad: KeypadEntry::default(),
             conversation: Vec::new(),
             next_turn: 0,
             speech_stopped_at: None,
@@ -196,6 +204,11 @@ impl CallCore {
         }
     }
 
+    /// When the caller's keypad entry ends by itself, while one is being typed.
+    pub fn keypad_deadline(&self) -> Option<Instant> {
+        self.keypad.deadline()
+    }
+
     /// Whether assistant audio is still queued at Twilio.
     pub fn audio_unplayed(&self) -> bool {
         self.playback.has_unplayed_audio()
@@ -240,6 +253,22 @@ impl CallCore {
     pub fn twilio_mark(&mut self, name: &str) {
         self.playback.mark_played(name);
         self.end_if_goodbye_finished();
+    }
+
+    /// The caller pressed a key (a Twilio `dtmf` message): collected until the entry is
+    /// complete, then given to the engine as the caller's words with a reply asked for.
+    pub fn caller_pressed(&mut self, key: Key, now: Instant, wall: OffsetDateTime) {
+        self.last_activity = now;
+        if let Some(keys) = self.keypad.press(key, &self.config.keypad, now) {
+            self.keypad_entry(&keys, wall);
+        }
+    }
+
+    /// The keypad timer fired: the entry is complete if the caller stopped typing.
+    pub fn keypad_timer(&mut self, now: Instant, wall: OffsetDateTime) {
+        if let Some(keys) = self.keypad.timer(now) {
+            self.keypad_entry(&keys, wall);
+        }
     }
 
     /// The caller hung up (`stop`, or Twilio's socket closed).
@@ -450,8 +479,22 @@ impl CallCore {
     }
 
     /// A tool of `turn` finished.
-    pub fn tool_done(&mut self, turn: &str, call_id: String, outcome: ToolOutcome, now: Instant) {
+    pub fn tool_done(
+        &mut self,
+        turn: &str,
+        call_id: String,
+        mut outcome: ToolOutcome,
+        now: Instant,
+    ) {
         self.latency.tool_finished(&call_id, outcome.is_error, now);
+        // Keys are pressed now, not after the call: they are not the turn's effect.
+        let press = match outcome.effect.take() {
+            Some(CallEffect::PressKeys(keys)) => Some(keys),
+            other => {
+                outcome.effect = other;
+                None
+            }
+        };
         let turn_complete = match self.tools.answered(turn, outcome.effect.clone()) {
             Answered::Unknown => {
                 tracing::warn!(%call_id, "tool output dropped: its session is gone");
@@ -460,6 +503,12 @@ impl CallCore {
             Answered::Pending => false,
             Answered::TurnComplete => true,
         };
+        if let Some(keys) = press
+            && !self.phase.ending()
+        {
+            tracing::info!(keys = keys.presses().len(), "pressing keys on the call");
+            self.actions.push(Action::PressKeys(keys));
+        }
         let output = if outcome.result.is_object() {
             outcome.result
         } else {
@@ -532,6 +581,11 @@ impl CallCore {
             }
             Some(CallEffect::EndCall) => EndReason::AssistantHungUp,
             Some(CallEffect::Transfer(_)) => EndReason::Transferred,
+            Some(CallEffect::PressKeys(_)) => {
+                // Never kept as the turn's effect (played at once by `tool_done`).
+                self.say(Purpose::FollowUp, None);
+                return;
+            }
         };
         self.phase = Phase::Ending {
             reason,
@@ -584,6 +638,25 @@ impl CallCore {
         self.actions.push(Action::End(reason));
     }
 
+    /// A complete keypad entry: stored as the caller's turn and given to the engine as their
+    /// words, with a reply asked for. Without a session to hear it, it is dropped (the caller
+    /// can press again once the assistant speaks).
+    fn keypad_entry(&mut self, keys: &[Key], wall: OffsetDateTime) {
+        if !matches!(self.phase, Phase::Talking) {
+            tracing::warn!(
+                keys = keys.len(),
+                phase = ?self.phase,
+                "keypad entry dropped: no session to hear it"
+            );
+            return;
+        }
+        tracing::info!(keys = keys.len(), "keypad entry complete");
+        self.record(Role::Caller, keypad::transcript_text(keys), false, wall);
+        self.actions.push(Action::Engine(EngineCommand::CallerText {
+            text: keypad::entry_text(keys),
+        }));
+    }
+
     fn record(&mut self, role: Role, text: String, interrupted: bool, wall: OffsetDateTime) {
         if text.trim().is_empty() {
             return;
@@ -607,5 +680,7 @@ impl CallCore {
     }
 }
 
+#[cfg(test)]
+mod keypad_tests;
 #[cfg(test)]
 mod tests;

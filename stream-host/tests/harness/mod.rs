@@ -58,6 +58,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         max_call: Duration::from_secs(60),
         max_cost_nano_usd: None,
         idle_timeout: Duration::from_secs(60),
+        keypad: Default::default(),
         drain: Duration::from_secs(10),
         start_timeout: Duration::from_secs(5),
         openai_connect_timeout: Duration::from_secs(5),

@@ -4,12 +4,20 @@
 //!   `leave_message`); call control only on calls.
 //! - Guest (the receptionist): free/busy (`find_free_time`: free slots, never titles, attendees
 //!   or descriptions), `request_booking`, `leave_message`, `send_sms` to their own number only,
-//!   and on calls `end_call` and `transfer_call` (to `TRANSFER_NUMBER` only).
+//!   and on calls `end_call`, `transfer_call` (to `TRANSFER_NUMBER` only) and `press_digits`.
 //! - Guest by email: `find_free_time`, and `create_event` with the sender as its only attendee
 //!   and only in a free slot (the email processor's meeting booking; there is no number to
 //!   text a booking request's outcome to).
 //!
 //! The lists are data checked by [`super::run_tool`] on every call, not advice to the model.
+//!
+//! `press_digits` is on every voice catalog, the guest's included, on purpose. On a call the
+//! assistant places, the person (or menu) it reaches is a guest, and pressing keys on that
+//! menu is the tool's whole point. It can do nothing a voice cannot: the tones are audio in
+//! the call's own stream, heard only by whoever is on the other end of this call; it dials no
+//! number, moves no call, reads and writes nothing, and costs nothing beyond the call. On a
+//! guest's inbound call the worst it does is beep at the caller. It is voice-only (there is no
+//! keypad on SMS or email) and, like the call-control tools, never counted as a guest write.
 
 use serde_json::{Value, json};
 
@@ -47,6 +55,7 @@ pub const GUEST_TOOLS: &[&str] = &[
     "send_sms",
     "end_call",
     "transfer_call",
+    "press_digits",
 ];
 
 /// What a guest may run through the email processor.
@@ -56,7 +65,7 @@ pub const GUEST_EMAIL_TOOLS: &[&str] = &["find_free_time", "create_event"];
 const GUEST_ONLY: &[&str] = &["request_booking", "leave_message"];
 
 /// Tools only a phone call has.
-const VOICE_ONLY: &[&str] = &["end_call", "transfer_call"];
+const VOICE_ONLY: &[&str] = &["end_call", "transfer_call", "press_digits"];
 
 /// The names `access` may run on `channel`.
 pub(super) fn allowed_names(access: AccessLevel, channel: Channel) -> Vec<&'static str> {
@@ -144,7 +153,8 @@ mod tests {
                 "request_booking",
                 "leave_message",
                 "end_call",
-                "transfer_call"
+                "transfer_call",
+                "press_digits"
             ]
         );
         assert_eq!(
@@ -176,12 +186,14 @@ mod tests {
             "forget_me",
             "end_call",
             "transfer_call",
+            "press_digits",
         ] {
             assert!(voice.contains(&tool), "{tool}");
         }
         assert!(!voice.contains(&"request_booking"));
         let text = names(AccessLevel::Owner, Channel::Text);
         assert!(!text.contains(&"end_call"));
+        assert!(!text.contains(&"press_digits"), "no keypad by text");
         assert_eq!(realtime_tools_for(AccessLevel::Owner).len(), voice.len());
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`calendar`]: `list_events`, `create_event`, `update_event`, `delete_event`, `find_free_time`.
 //! - [`messages`]: `send_sms`, `send_email`, `forget_me`.
-//! - [`call`]: `end_call`, `transfer_call` (voice only).
+//! - [`call`]: `end_call`, `transfer_call`, `press_digits` (voice only).
 //! - [`guest`]: `request_booking`, `leave_message` (what a guest does to reach the owner).
 //! - [`clock_time`]: local wall times in the configured zone.
 //! - [`access`]: which tools each access level may run ([`catalog_for`]), and the
@@ -50,13 +50,16 @@ use clock_time::LocalZone;
 pub use retries::effect_hash;
 use retries::{claim_effect, settle_unknown};
 
-/// What a tool asks the voice bridge to do once the assistant has finished speaking.
+/// What a tool asks of the voice bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallEffect {
     /// Hang up after the goodbye has played.
     EndCall,
     /// Hand the caller to this number after the announcement has played.
     Transfer(PhoneNumber),
+    /// Play these keys' tones on the call now, after the audio already queued (a menu on the
+    /// other end hears them as key presses); the call goes on.
+    PressKeys(crate::keypad::KeySequence),
 }
 
 /// A tool's answer for the model, and what it asks of the call.
@@ -596,6 +599,7 @@ async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str)
         "leave_message" => guest::leave_message(ctx, arguments, call_id).await,
         "end_call" => call::end_call(ctx, arguments),
         "transfer_call" => call::transfer_call(ctx, arguments),
+        "press_digits" => call::press_digits(arguments),
         other => Err(ToolOutcome::error(format!(
             "there is no tool named {other}"
         ))),

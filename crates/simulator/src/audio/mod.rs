@@ -7,7 +7,8 @@
 //! resampler of the Rust audio ecosystem (CamillaDSP). Naive decimation would fold everything
 //! above 4 kHz back into the band as audible hiss.
 
-pub mod mulaw;
+/// G.711 μ-law, shared with the bridge's DTMF codec.
+pub use phone_twilio::mulaw;
 pub mod speech;
 
 use std::io::Read;

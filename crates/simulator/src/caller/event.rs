@@ -40,6 +40,13 @@ pub enum CallEvent {
         /// End of caller speech to first reply audio.
         latency_ms: u64,
     },
+    /// A keypad tone decoded in what the simulated party heard.
+    KeyHeard {
+        /// The key.
+        key: char,
+        /// What the simulated menu does with it, when it is a menu choice.
+        choice: Option<&'static str>,
+    },
     /// The server cleared the assistant's queued audio (barge-in).
     Interrupted {
         /// Queued audio dropped.

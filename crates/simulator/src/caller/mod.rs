@@ -12,6 +12,7 @@
 //! calls live through `GET /calls/{sid}`.
 
 mod after;
+pub mod callee;
 mod event;
 mod load;
 mod monitor;
@@ -23,6 +24,7 @@ mod webhook;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use phone_core::keypad::Key;
 use phone_twilio::signature::compute_signature;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -85,7 +87,7 @@ pub enum Cue {
     },
 }
 
-/// One thing the caller says.
+/// One thing the caller says (or keys they press).
 #[derive(Debug, Clone)]
 pub struct Utterance {
     /// For the log: the text said, or the file played.
@@ -96,7 +98,13 @@ pub struct Utterance {
     pub cue: Cue,
     /// Frames up to the end of speech (trailing silence excluded), for reply latency.
     pub speech_end_frame: usize,
+    /// Keys pressed, each at a frame: sent as Twilio `dtmf` messages, as Twilio reports a
+    /// caller's key presses on a bidirectional stream.
+    pub keys: Vec<(usize, Key)>,
 }
+
+/// Frames between two key presses (200 ms, a person typing briskly).
+const KEY_SPACING_FRAMES: usize = 10;
 
 /// A frame is speech for latency purposes above this level.
 const SPEECH_DBFS: f32 = -40.0;
@@ -114,6 +122,25 @@ impl Utterance {
             frames,
             cue,
             speech_end_frame,
+            keys: Vec::new(),
+        }
+    }
+
+    /// The caller presses `keys` (a silent line meanwhile), one every 200 ms.
+    pub fn keys(keys: &[Key], cue: Cue) -> Self {
+        let typed: String = keys.iter().map(|k| k.as_char()).collect();
+        let frames =
+            vec![vec![audio::mulaw::SILENCE; FRAME_BYTES]; keys.len() * KEY_SPACING_FRAMES];
+        Self {
+            label: format!("[presses {typed}]"),
+            speech_end_frame: frames.len(),
+            frames,
+            cue,
+            keys: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (i * KEY_SPACING_FRAMES, *k))
+                .collect(),
         }
     }
 
@@ -202,6 +229,9 @@ pub struct CallSummary {
     /// What the `<Connect action>` answered when the server ended the stream; `None` when the
     /// caller hung up or the TwiML had no action.
     pub after_stream: Option<Vec<NextVerb>>,
+    /// Keypad tones decoded in what the simulated party heard, in order (e.g. "1" when the
+    /// assistant picked sales on the simulated menu).
+    pub keys_heard: String,
 }
 
 /// Places one simulated call and returns what it measured.
@@ -362,6 +392,7 @@ pub async fn place_call(
         duration_ms,
         server_report,
         after_stream,
+        keys_heard: stats.keys_heard,
     })
 }
 

@@ -13,6 +13,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use phone_core::keypad::Key;
+use phone_twilio::dtmf::Detector;
+
+use super::callee::menu_choice;
 use super::playout::Playout;
 use super::{CallError, CallEvent, CallPlan, Cue, Emitter, EndedBy};
 use crate::audio::{FRAME_BYTES, FRAME_MS, mulaw};
@@ -41,6 +45,7 @@ pub(super) struct StreamStats {
     pub(super) unknown_messages: u64,
     pub(super) reply_latencies_ms: Vec<u64>,
     pub(super) heard: Vec<u8>,
+    pub(super) keys_heard: String,
     pub(super) ended_by: Option<EndedBy>,
 }
 
@@ -64,6 +69,10 @@ struct Run<'a> {
     awaiting_reply: Option<Instant>,
     last_audio_tick: Option<u64>,
     reply_started_tick: Option<u64>,
+    /// Finds keypad tones in what the party hears.
+    detector: Detector,
+    /// A key the caller presses with this tick's frame.
+    press: Option<Key>,
 }
 
 /// Runs the stream until the plan is spoken and answered, or the server hangs up.
@@ -88,6 +97,8 @@ pub(super) async fn run(
         awaiting_reply: None,
         last_audio_tick: None,
         reply_started_tick: None,
+        detector: Detector::new(),
+        press: None,
     };
     run.open().await?;
     let mut clock = tokio::time::interval(Duration::from_millis(FRAME_MS));
@@ -214,6 +225,13 @@ impl Run<'_> {
     async fn on_tick(&mut self) -> Result<Option<EndedBy>, CallError> {
         self.tick += 1;
         let (heard, had_audio, due) = self.playout.play(FRAME_BYTES);
+        for key in self.detector.push(&heard) {
+            self.stats.keys_heard.push(key.as_char());
+            self.events.emit(CallEvent::KeyHeard {
+                key: key.as_char(),
+                choice: menu_choice(key),
+            });
+        }
         self.stats.heard.extend_from_slice(&heard);
         for name in due {
             self.echo_mark(name).await?;
@@ -236,6 +254,12 @@ impl Run<'_> {
                       "payload": STANDARD.encode(&frame)}});
         self.send(media).await?;
         self.stats.frames_sent += 1;
+        if let Some(key) = self.press.take() {
+            let seq = self.next_seq();
+            let dtmf = json!({"event": "dtmf", "streamSid": self.ids.stream_sid,
+                "sequenceNumber": seq, "dtmf": {"track": "inbound_track", "digit": key.to_string()}});
+            self.send(dtmf).await?;
+        }
         if self.tick * FRAME_MS > self.plan.max_duration.as_millis() as u64 {
             return Ok(Some(EndedBy::TimeLimit));
         }
@@ -316,6 +340,7 @@ impl Run<'_> {
             .get(pos)
             .cloned()
             .unwrap_or_else(|| vec![mulaw::SILENCE; FRAME_BYTES]);
+        self.press = u.keys.iter().find(|(at, _)| *at == pos).map(|(_, k)| *k);
         if pos + 1 == u.speech_end_frame {
             // Measured from the end of this frame, when the last speech has left the phone;
             // the trailing silence that follows is not part of the turn.

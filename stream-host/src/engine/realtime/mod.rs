@@ -12,7 +12,7 @@ use phone_realtime::client;
 use phone_realtime::server::{ServerEvent, parse_server_event};
 use serde_json::json;
 
-use super::{Engine, EngineAudio, EngineCommand, EngineEvent, EngineOutput, ToolCall};
+use super::{Engine, EngineAudio, EngineCommand, EngineEvent, EngineOutput, Purpose, ToolCall};
 use crate::config::StreamHostConfig;
 use crate::openai;
 
@@ -240,6 +240,13 @@ impl Engine for RealtimeEngine {
             } => out
                 .send
                 .extend(self.responses.request(purpose, instructions.as_deref())),
+            EngineCommand::CallerText { text } => {
+                // The item goes in now (items may be added while a response runs); the reply is
+                // asked for when no response runs, as every request is.
+                out.send.push(client::user_text(&text));
+                out.send
+                    .extend(self.responses.request(Purpose::KeypadReply, None));
+            }
             EngineCommand::ToolOutput { call_id, output } => out
                 .send
                 .push(client::function_call_output(&call_id, &output)),

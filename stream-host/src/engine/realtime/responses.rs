@@ -33,6 +33,7 @@ fn tag(purpose: Purpose) -> &'static str {
         Purpose::Goodbye => "goodbye",
         Purpose::Apology => "apology",
         Purpose::ToolWait => client::TOOL_WAIT_PURPOSE,
+        Purpose::KeypadReply => "keypad_reply",
     }
 }
 
@@ -43,6 +44,7 @@ fn from_tag(text: &str) -> Option<Purpose> {
         Purpose::Goodbye,
         Purpose::Apology,
         Purpose::ToolWait,
+        Purpose::KeypadReply,
     ]
     .into_iter()
     .find(|p| tag(*p) == text)
