@@ -11,6 +11,7 @@ mod email;
 mod forget_and_retries;
 mod paging;
 mod quota;
+mod recent_calls;
 mod records;
 mod typed;
 
@@ -29,6 +30,7 @@ pub use email::*;
 pub use forget_and_retries::*;
 pub use paging::*;
 pub use quota::*;
+pub use recent_calls::*;
 pub use records::*;
 pub use typed::*;
 
@@ -132,6 +134,7 @@ macro_rules! store_suite {
             forget_caller_erases_their_calls,
             pending_tool_calls_settle_once_and_expire,
             tool_effect_claims_have_one_winner_and_expire,
+            recent_calls_list_newest_first_once_each,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
