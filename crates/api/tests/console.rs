@@ -134,14 +134,25 @@ async fn login_sets_a_signed_http_only_cookie_that_reads_calls() {
     add_call(&c.store, 1, 10).await;
     let (cookie, set) = c.session().await;
     assert!(cookie.starts_with("pa_console=v1."), "{set}");
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200", "Secure"] {
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=43200",
+        "Secure",
+    ] {
         assert!(set.contains(attr), "{attr} missing from {set}");
     }
     assert!(!set.contains(API_KEY), "the key is not the cookie");
 
     let page = c.get("/console", Some(&cookie)).await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("/console/assets/app.js"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("/console/assets/app.js")
+    );
     let call_page = c
         .get(&format!("/console/calls/{}", sid(1)), Some(&cookie))
         .await;
@@ -260,15 +271,24 @@ async fn every_console_response_has_the_strict_policy_and_assets_are_ours() {
         if kind == "text/html" {
             // No inline script, no inline style, nothing fetched from another host.
             for script in body.split("<script").skip(1) {
-                assert!(script.trim_start().starts_with("src=\"/console/assets/"), "{path}");
+                assert!(
+                    script.trim_start().starts_with("src=\"/console/assets/"),
+                    "{path}"
+                );
             }
             assert!(!body.contains("style="), "{path}");
             assert!(!body.contains("<style"), "{path}");
-            assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{path}"
+            );
             assert!(body.contains("name=\"viewport\""), "{path}: phone layout");
         }
     }
-    assert_eq!(c.get("/console/assets/../Cargo.toml", None).await.status(), 404);
+    assert_eq!(
+        c.get("/console/assets/../Cargo.toml", None).await.status(),
+        404
+    );
     assert_eq!(c.get("/console/assets/nope.js", None).await.status(), 404);
     // The scripts build the page with DOM calls, never HTML strings.
     for path in ["/console/assets/app.js", "/console/assets/chart.js"] {
@@ -306,7 +326,12 @@ async fn the_key_and_the_cookie_stay_out_of_urls_and_logs() {
         "the capture sees the server's logs: {text}"
     );
     let value = cookie.split_once('=').unwrap().1;
-    for secret in [API_KEY, "a-wrong-key-that-must-not-be-logged", value, "forged-value-xyz"] {
+    for secret in [
+        API_KEY,
+        "a-wrong-key-that-must-not-be-logged",
+        value,
+        "forged-value-xyz",
+    ] {
         assert!(!text.contains(secret), "{secret} was logged:\n{text}");
     }
 }
@@ -345,7 +370,11 @@ async fn calls_list_newest_first_with_live_flags_and_pages() {
     assert_eq!(second["calls"][0]["duration_secs"], 12);
     assert!(second["next"].is_null());
 
-    for bad in ["/calls?limit=0", "/calls?limit=101", "/calls?after=CALL%23x"] {
+    for bad in [
+        "/calls?limit=0",
+        "/calls?limit=101",
+        "/calls?after=CALL%23x",
+    ] {
         let res = c.get(bad, Some(&cookie)).await;
         assert_eq!(res.status(), 400, "{bad}");
     }

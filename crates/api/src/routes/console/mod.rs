@@ -83,11 +83,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 fn html(body: String) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
 /// The console page for a session, the login form otherwise.

@@ -127,7 +127,8 @@ pub fn secure_cookies(config: &phone_config::Config) -> bool {
     !host.is_some_and(|h| {
         h == "localhost"
             || h == "[::1]"
-            || h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+            || h.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     })
 }
 
@@ -232,6 +233,8 @@ mod tests {
         assert!(!secure_cookies(&config("http://[::1]:8080")));
         assert!(secure_cookies(&config("https://abc.example.com")));
         assert!(secure_cookies(&config("https://127.example.com")));
-        assert!(secure_cookies(&phone_config::Config::from_map(&Default::default()).unwrap()));
+        assert!(secure_cookies(
+            &phone_config::Config::from_map(&Default::default()).unwrap()
+        ));
     }
 }

@@ -152,7 +152,7 @@
 
   function turnItem(call, t) {
     const li = el('li', { class: `turn ${t.role}${t.interrupted ? ' interrupted' : ''}` },
-      el('div', { class: 'meta' }, el('strong', {}, t.role), `+${secs(call.started_at, t.at)} s`,
+      el('div', { class: 'meta' }, el('strong', {}, t.role), el('span', {}, `+${secs(call.started_at, t.at)} s`),
         t.interrupted ? el('span', { class: 'badge bad' }, 'cut off by the caller (barge-in)') : null),
       el('div', { class: 'text' }, t.text));
     return li;
@@ -160,8 +160,8 @@
 
   function toolItem(call, t) {
     return el('li', { class: `tool${t.is_error ? ' failed' : ''}` },
-      el('div', { class: 'meta' }, el('strong', {}, `tool ${t.name}`), `+${secs(call.started_at, t.at)} s`,
-        `${t.latency_ms} ms`, el('span', { class: t.is_error ? 'badge bad' : 'badge ok' }, t.is_error ? 'failed' : 'ok')),
+      el('div', { class: 'meta' }, el('strong', {}, `tool ${t.name}`), el('span', {}, `+${secs(call.started_at, t.at)} s`),
+        el('span', {}, `took ${t.latency_ms} ms`), el('span', { class: t.is_error ? 'badge bad' : 'badge ok' }, t.is_error ? 'failed' : 'ok')),
       el('pre', { class: 'args' }, json(t.arguments)),
       el('details', {}, el('summary', {}, 'result'), el('pre', { class: 'result' }, json(t.result))));
   }
@@ -181,9 +181,11 @@
       section.append(el('p', { class: 'muted' }, 'No turns measured yet.'));
       return section;
     }
+    const split = turns.some(t => typeof t.model_ms === 'number');
     section.append(window.LatencyChart.draw(turns, marks),
-      el('div', { class: 'legend' }, el('span', { class: 'model' }, 'model'),
-        el('span', { class: 'tool' }, 'tool'), el('span', { class: 'transport' }, 'transport')),
+      split ? el('div', { class: 'legend' }, el('span', { class: 'model' }, 'model'),
+        el('span', { class: 'tool' }, 'tool'), el('span', { class: 'transport' }, 'transport'))
+        : el('p', { class: 'muted' }, 'End of the caller\'s speech to the first reply audio, per turn.'),
       facts([['p50', marks.p50_ms != null ? `${marks.p50_ms} ms` : ''],
         ['p95', marks.p95_ms != null ? `${marks.p95_ms} ms` : ''],
         ['p99', marks.p99_ms != null ? `${marks.p99_ms} ms` : '']]));
