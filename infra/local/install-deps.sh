@@ -8,6 +8,7 @@
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
 #     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
 #     lock file changed since the last install.
+#   - chromium (apt): the headless browser the call console's test drives.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -48,6 +49,20 @@ if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$lock_sum" ]; then
   echo "==> installing the Node test oracle (npm ci in $oracles)"
   (cd "$oracles" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sum" >"$lock_stamp"
+fi
+
+# Debian's Chromium: the call console's browser test (crates/phone-agent/tests/console_chromium.rs)
+# drives it headless.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium (apt) for the console's browser test"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium
+  else
+    echo "chromium is missing and apt-get is not available: the console's browser test will skip" >&2
+  fi
 fi
 
 for component in rustfmt clippy; do

@@ -62,6 +62,9 @@ pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
 pub const LOCAL_STORE_PATH: &str = "LOCAL_STORE_PATH";
 /// Bearer key for the REST API (secret).
 pub const API_KEY: &str = "API_KEY";
+/// Key signing the call console's session cookies (secret), optional: without it the key is
+/// derived from `API_KEY`, so rotating either logs every console session out.
+pub const CONSOLE_SESSION_SECRET: &str = "CONSOLE_SESSION_SECRET";
 /// Greeting spoken first on every call.
 pub const GREETING: &str = "GREETING";
 /// `dual` to have Twilio record each call in two channels; `off` (the default) records nothing.

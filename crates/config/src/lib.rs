@@ -162,6 +162,9 @@ pub struct Config {
     pub store: StoreChoice,
     /// Bearer key for the REST API.
     pub api_key: Option<SecretString>,
+    /// Key signing the call console's session cookies (`CONSOLE_SESSION_SECRET`); `None`
+    /// derives it from `api_key`.
+    pub console_session_secret: Option<SecretString>,
     /// Assistant behaviour.
     pub assistant: AssistantConfig,
     /// How long data is kept.
@@ -247,6 +250,7 @@ impl Config {
             openai: OpenAiConfig::from_source(&src)?,
             store,
             api_key: src.secret(keys::API_KEY),
+            console_session_secret: src.secret(keys::CONSOLE_SESSION_SECRET),
             assistant: AssistantConfig {
                 greeting: src
                     .string(keys::GREETING)

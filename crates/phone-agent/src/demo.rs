@@ -42,6 +42,10 @@ pub struct DemoArgs {
     /// as `VOICE_ENGINE` chooses for a deployment.
     #[arg(long, default_value = "realtime", value_parser = parse_engine)]
     pub engine: VoiceEngine,
+    /// Keep the demo's server running after the call (until ctrl-c), to look at the call in
+    /// the console.
+    #[arg(long)]
+    pub keep_serving: bool,
 }
 
 fn parse_engine(text: &str) -> Result<VoiceEngine, String> {
@@ -266,13 +270,50 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let ok = verify(&stack, &summary, &probe).await?;
     println!("\ndemo took {:.1} s", t0.elapsed().as_secs_f64());
-    if !ok {
+    if ok {
+        println!("every step worked.");
+    } else {
         println!("the demo found a broken step (see FAILED above)");
+    }
+    open_console(&stack, &summary.call_sid, args.keep_serving).await;
+    if !ok {
         // A plain exit status for scripts, without an error backtrace: the list says it all.
         std::process::exit(1);
     }
-    println!("every step worked.");
     Ok(())
+}
+
+/// Says where the call just made is shown in the console, and with `--keep-serving` keeps the
+/// server up for it until ctrl-c. The demo's store is in memory, so the call is there only
+/// while this server runs.
+async fn open_console(stack: &LocalStack, call_sid: &str, keep_serving: bool) {
+    let url = match CallSid::parse(call_sid) {
+        Ok(sid) => format!(
+            "http://{}{}",
+            stack.server.addr,
+            phone_api::routes::console::call_path(&sid)
+        ),
+        Err(_) => format!(
+            "http://{}{}",
+            stack.server.addr,
+            phone_api::routes::console::BASE
+        ),
+    };
+    if !keep_serving {
+        println!(
+            "console:  this call is at {url} while the demo's server runs; it stops now (its store is in memory).\n          Run `phone-agent demo --keep-serving` to keep it running and open that page (log in with the API key it prints)."
+        );
+        return;
+    }
+    let (_, key) = local_secrets(&stack.server.config);
+    println!("console:  open {url}");
+    println!(
+        "          log in with this run's API key: {}",
+        key.as_deref().unwrap_or("(none)")
+    );
+    println!("          serving until ctrl-c");
+    let _ = tokio::signal::ctrl_c().await;
+    stack.server.drain.drain(Duration::from_secs(1));
 }
 
 /// Checks every step of the path from what the caller measured, the server's report and the

@@ -168,6 +168,10 @@ fn print_banner(server: &LocalServer) {
         c.stream_url.as_deref().unwrap_or_default()
     );
     println!("  health:                 GET  {base}/health");
+    println!(
+        "  call console:           {base}{} (log in with the REST API key)",
+        phone_api::routes::console::BASE
+    );
     println!("adapters:");
     println!("  store:    {}", server.store.records().describe());
     let openai = if c.openai.api_key.is_some() {

@@ -1,8 +1,11 @@
-//! Lambda `GET /calls/{callSid}`: the call row with stats, transcript, tool calls and cost.
+//! Lambda `GET /calls`, `GET /calls/{callSid}` and the call console (`/console…`): recent
+//! calls, one call with stats, transcript, tool calls and cost, and the web page over them.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
     let state = phone_api::bootstrap::app_state().await?;
-    lambda_http::run(phone_api::routes::calls::routes(state)).await
+    let router = phone_api::routes::calls::routes(state.clone())
+        .merge(phone_api::routes::console::routes(state));
+    lambda_http::run(router).await
 }

@@ -1,12 +1,15 @@
 //! `GET /calls/{callSid}`: a call's row with stats, transcript, tool calls and cost.
+//! `GET /calls?limit=&after=`: recent calls, newest first, with a cursor for the next page.
+//!
+//! Both accept the API key or the console's session cookie ([`ReadAuth`]).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use phone_core::store::ToolCallRecord;
 use phone_core::store::{Keys, PageRequest};
 use phone_core::{CallSession, CallSid, LatencyReport, Turn};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
@@ -32,17 +35,102 @@ pub struct CallReport {
     pub truncated: bool,
 }
 
-/// The router serving `GET /calls/{callSid}`.
+/// Calls listed per page when `limit` is not given, and the most a page may ask for.
+const DEFAULT_LIST: u32 = 25;
+const MAX_LIST: u32 = 100;
+
+/// One call in `GET /calls`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallSummary {
+    /// The call row.
+    #[serde(flatten)]
+    pub call: CallSession,
+    /// Total cost in US dollars, for people.
+    pub cost_usd: f64,
+    /// True while the call has no end (`ended_at` unset).
+    pub live: bool,
+}
+
+/// The response of `GET /calls`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallList {
+    /// Calls, newest first.
+    pub calls: Vec<CallSummary>,
+    /// Cursor for the next page (`after=`), `null` on the last page.
+    pub next: Option<String>,
+}
+
+/// The query of `GET /calls`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Calls per page, 1..=100 (default 25).
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+}
+
+/// The router serving `GET /calls` and `GET /calls/{callSid}`.
 pub fn routes(state: AppState) -> Router {
     crate::body_limit::limited(
         Router::new()
+            .route("/calls", get(list_calls))
             .route("/calls/{call_sid}", get(get_call))
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                crate::auth::require_api_key,
+                // The API key, or the console's session cookie: these routes only read.
+                crate::routes::console::session::require_read_access,
             ))
             .with_state(state),
     )
+}
+
+/// Recent calls, newest first, paged; `live` while a call has no end.
+#[utoipa::path(get, path = "/calls", tag = "calls",
+    params(
+        ("limit" = Option<u32>, Query, description = "Calls per page, 1 to 100 (default 25)", minimum = 1, maximum = 100),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of calls", body = CallList),
+        (status = 400, description = "Bad limit or cursor", body = ErrorBody),
+    ))]
+async fn list_calls(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<CallList>, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIST);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit: expected 1 to {MAX_LIST}"
+        )));
+    }
+    if let Some(after) = &q.after
+        && !Keys::is_call_index(after)
+    {
+        return Err(ApiError::BadRequest(
+            "after: not a cursor from a previous page".into(),
+        ));
+    }
+    let page = state
+        .store
+        .list_recent_calls(&PageRequest {
+            limit,
+            after: q.after,
+            newest_first: true,
+        })
+        .await?;
+    Ok(Json(CallList {
+        calls: page
+            .items
+            .into_iter()
+            .map(|call| CallSummary {
+                cost_usd: call.cost.total_usd(),
+                live: call.ended_at.is_none(),
+                call,
+            })
+            .collect(),
+        next: page.next,
+    }))
 }
 
 /// A call's row with its statistics, usage, cost, transcript and tool calls.
@@ -89,5 +177,5 @@ async fn get_call(
 
 /// The handler's path, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(get_call))]
+#[openapi(paths(list_calls, get_call))]
 pub(crate) struct Paths;

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod calendar;
 pub mod calls;
+pub mod console;
 pub mod google_auth;
 pub mod health;
 pub mod messages;
@@ -21,6 +22,7 @@ pub fn all(state: AppState) -> Router {
     Router::new()
         .merge(health::routes(state.clone()))
         .merge(calls::routes(state.clone()))
+        .merge(console::routes(state.clone()))
         .merge(voice::routes(state.clone()))
         .merge(calendar::routes(state.clone()))
         .merge(messages::sms_routes(state.clone()))

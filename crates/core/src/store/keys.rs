@@ -124,6 +124,27 @@ impl Keys {
         )
     }
 
+    /// Partition of the recent-calls index: one row per call (sort key [`Keys::call_index`]),
+    /// so the console can list calls newest first without a scan.
+    pub const CALL_INDEX: &'static str = "CALLS";
+
+    /// `<started_at, UTC nanoseconds, 20 digits>.<CallSid>`: sorts by start time, unique by
+    /// sid. A dot rather than `#`, as it is also `GET /calls`' paging cursor and must survive a
+    /// query string unescaped.
+    pub fn call_index(started_at: OffsetDateTime, sid: &CallSid) -> String {
+        format!("{:020}.{sid}", started_at.unix_timestamp_nanos())
+    }
+
+    /// Whether `cursor` has the shape of a [`Keys::call_index`] sort key, so a client's paging
+    /// cursor can be checked before it reaches the store.
+    pub fn is_call_index(cursor: &str) -> bool {
+        cursor.split_once('.').is_some_and(|(nanos, sid)| {
+            nanos.len() == 20
+                && nanos.bytes().all(|b| b.is_ascii_digit())
+                && CallSid::parse(sid).is_ok()
+        })
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")
@@ -138,6 +159,17 @@ mod tests {
     fn turn_keys_sort_in_turn_order() {
         assert!(Keys::turn(9) < Keys::turn(10));
         assert!(Keys::turn(99) < Keys::turn(100));
+    }
+
+    #[test]
+    fn call_index_keys_sort_in_time_order_and_are_recognised() {
+        let sid = CallSid::parse(&format!("CA{:032x}", 7)).unwrap();
+        let a = Keys::call_index(OffsetDateTime::from_unix_timestamp(1_000).unwrap(), &sid);
+        let b = Keys::call_index(OffsetDateTime::from_unix_timestamp(10_000).unwrap(), &sid);
+        assert!(a < b);
+        assert!(Keys::is_call_index(&a));
+        assert!(!Keys::is_call_index("CALL#x"));
+        assert!(!Keys::is_call_index(&format!("{:020}.CA12", 5)));
     }
 
     #[test]

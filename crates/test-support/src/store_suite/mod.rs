@@ -12,6 +12,7 @@ mod forget_and_retries;
 mod latency;
 mod paging;
 mod quota;
+mod recent_calls;
 mod records;
 mod typed;
 
@@ -31,6 +32,7 @@ pub use forget_and_retries::*;
 pub use latency::*;
 pub use paging::*;
 pub use quota::*;
+pub use recent_calls::*;
 pub use records::*;
 pub use typed::*;
 
@@ -135,6 +137,7 @@ macro_rules! store_suite {
             pending_tool_calls_settle_once_and_expire,
             tool_effect_claims_have_one_winner_and_expire,
             turn_latencies_round_trip_with_percentiles_and_recording,
+            recent_calls_list_newest_first_once_each,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::{Created, Store, from_map, rfc3339, to_map, to_value};
 use crate::access::{AccessLevel, MAX_PIN_ATTEMPTS};
 use crate::call::{CallSession, CallSid, CallStats, CallStatus, StreamEnd};
-use crate::store::{Guard, Item, Keys, PutMode, StoreError};
+use crate::store::{Guard, Item, Keys, Page, PageRequest, PutMode, StoreError};
 use crate::usage::{Cost, Usage};
 
 /// Field names inside a call row that are not part of [`CallSession`].
@@ -107,12 +107,64 @@ impl Store {
             data,
         };
         match self.records.put(item, PutMode::IfAbsent, self.now()).await {
-            Ok(()) => Ok(Created::New),
+            Ok(()) => {
+                // Indexed only once the row is new: a retried webhook (a later `started_at`)
+                // must not list the call twice. The row holds the sid alone, no caller data.
+                let mut index = Map::new();
+                index.insert("call_sid".into(), Value::String(call.call_sid.to_string()));
+                let item = Item {
+                    pk: Keys::CALL_INDEX.into(),
+                    sk: Keys::call_index(call.started_at, &call.call_sid),
+                    ttl: self.ttl(self.retention.calls),
+                    data: index,
+                };
+                self.records
+                    .put(item, PutMode::Overwrite, self.now())
+                    .await?;
+                Ok(Created::New)
+            }
             Err(StoreError::Conflict(_)) => {
                 Ok(Created::Existing(self.get_call(&call.call_sid).await?))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Recent calls, newest first, through the recent-calls index. `page.after` is a cursor
+    /// from a previous page ([`Keys::call_index`] shape). A call erased since it was indexed
+    /// ("forget me") is skipped, so a page may hold fewer calls than asked for while `next`
+    /// still says more may follow.
+    pub async fn list_recent_calls(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<CallSession>, StoreError> {
+        let index = self
+            .records
+            .query(Keys::CALL_INDEX, "", page, self.now())
+            .await?;
+        let mut calls = Vec::with_capacity(index.items.len());
+        for row in index.items {
+            let Some(sid) = row
+                .data
+                .get("call_sid")
+                .and_then(Value::as_str)
+                .and_then(|s| CallSid::parse(s).ok())
+            else {
+                return Err(StoreError::Corrupt(format!(
+                    "call index row {} has no call_sid",
+                    row.sk
+                )));
+            };
+            match self.get_call(&sid).await {
+                Ok(call) => calls.push(call),
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Page {
+            items: calls,
+            next: index.next,
+        })
     }
 
     /// Reads a call row.
