@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logging;
 mod openai;
 mod parse;
+mod post_call;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use openai::{
 };
 pub use parse::ConfigError;
 use parse::Source;
+pub use post_call::PostCallConfig;
 
 /// The default `MAX_CALL_COST_USD`, $2.00 in nano-USD. The model cost of a normal
 /// conversation that lasts the whole default `MAX_CALL_SECS` (30 minutes: about 15 of caller
@@ -188,6 +190,8 @@ pub struct Config {
     /// Guests' daily limits (`GUEST_CALLS_PER_DAY`, `GUEST_CALL_MINUTES_PER_DAY`,
     /// `GUEST_SMS_PER_DAY`, `GUEST_TOOL_WRITES_PER_DAY`).
     pub guest_quotas: GuestQuotas,
+    /// Post-call analysis and signed webhooks (`ANALYSIS_*`, `WEBHOOK_*`).
+    pub post_call: PostCallConfig,
 }
 
 impl Config {
@@ -237,6 +241,7 @@ impl Config {
                 transfer_number: src.phone(keys::TRANSFER_NUMBER)?,
             },
             openai: OpenAiConfig::from_source(&src)?,
+            post_call: PostCallConfig::from_source(&src)?,
             store,
             api_key: src.secret(keys::API_KEY),
             assistant: AssistantConfig {

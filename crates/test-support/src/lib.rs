@@ -2,6 +2,7 @@
 //!
 //! - [`gmail_server`]: a Gmail API and token endpoint holding a mailbox, recording drafts and sends.
 //! - [`openai_chat`]: a scripted Chat Completions server.
+//! - [`openai_structured`]: the strict structured-output rules that server enforces.
 //! - [`logs`]: capturing what the code under test logs.
 //! - [`loopback`]: serving an axum app on a free loopback port.
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
@@ -27,6 +28,7 @@ pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
 pub mod openai_oracle;
+pub mod openai_structured;
 pub mod realtime_server;
 pub mod slowloris;
 pub mod store_suite;

@@ -53,7 +53,8 @@ impl Store {
     }
 
     /// Erases what one call recorded of its caller: the transcript (`TURN#`), the tool records
-    /// (`TOOL#`, with their arguments and results) and the effect markers (`EFFECT#`). The call
+    /// (`TOOL#`, with their arguments and results), the effect markers (`EFFECT#`) and the
+    /// post-call analysis (`ANALYSIS`). The call
     /// row (`META`) stays, with `from` set to null and `forgotten_at` set: it holds no words of
     /// the caller, only the call's times, status, access level, statistics, token usage and
     /// cost, which the operator's spending limits and bills are reckoned from. Returns how many
@@ -64,6 +65,8 @@ impl Store {
         for prefix in [Keys::TURN_PREFIX, Keys::TOOL_PREFIX, Keys::EFFECT_PREFIX] {
             deleted += self.delete_prefix(&pk, prefix).await?;
         }
+        // The analysis summarises what the caller said.
+        self.records.delete(&pk, Keys::ANALYSIS).await?;
         let mut fields = Map::new();
         fields.insert("from".into(), Value::Null);
         fields.insert(
