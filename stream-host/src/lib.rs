@@ -8,6 +8,7 @@
 //! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
 //! - [`config`]: settings; [`HostState`]: what connections share.
+//! - [`post_call`]: `call.started`/`call.ended` events and the analysis after each call.
 
 mod bridge;
 mod call;
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod limits;
 pub mod machine;
 mod openai;
+pub mod post_call;
 pub mod server;
 mod start;
 mod state;
@@ -24,6 +26,7 @@ mod stream_end;
 
 pub use config::StreamHostConfig;
 pub use machine::{EndReason, Outcome};
+pub use post_call::PostCall;
 pub use server::{router, stream_routes};
 pub use state::HostState;
 

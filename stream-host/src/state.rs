@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     /// The tool definitions offered to the model, per access level: built once per host and
     /// shared by every call (they are ~20 kB of JSON schemas).
     pub(crate) offered: OfferedTools,
+    /// Events and the post-call analysis, set once by [`HostState::with_post_call`].
+    pub(crate) post_call: std::sync::OnceLock<crate::post_call::PostCall>,
 }
 
 /// Tool definitions per access level (empty when the host has no tool adapters).
@@ -89,6 +91,7 @@ impl HostState {
                 drain,
                 validator,
                 offered: OfferedTools::new(tools.as_ref()),
+                post_call: std::sync::OnceLock::new(),
                 tools,
             }),
         }

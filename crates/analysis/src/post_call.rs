@@ -41,10 +41,15 @@ impl PostCallAnalysis {
     }
 
     /// Analyses call `sid`, replacing any earlier analysis, and emits `call.analyzed`.
-    /// An unknown call is [`StoreError::NotFound`]; a model that fails gives a stored failed
-    /// analysis, not an error.
+    /// An unknown call is [`StoreError::NotFound`], a call whose caller asked to be forgotten
+    /// [`StoreError::Conflict`] (nothing is derived from it); a model that fails gives a stored
+    /// failed analysis, not an error.
     pub async fn run(&self, sid: &CallSid) -> Result<CallAnalysis, StoreError> {
-        self.store.get_call(sid).await?;
+        if self.store.is_call_forgotten(sid).await? {
+            return Err(StoreError::Conflict(format!(
+                "the caller of {sid} asked to be forgotten: the call is not analysed"
+            )));
+        }
         let page = PageRequest::first(MAX_ITEMS);
         let turns = self.store.list_turns(sid, &page).await?.items;
         let tools = self

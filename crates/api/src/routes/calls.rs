@@ -1,10 +1,13 @@
-//! `GET /calls/{callSid}`: a call's row with stats, transcript, tool calls and cost.
+//! `GET /calls/{callSid}`: a call's row with stats, transcript, tool calls, cost, its post-call
+//! analysis and the deliveries of its webhooks. The same function serves the routes of
+//! [`super::post_call`].
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use phone_core::store::ToolCallRecord;
+use phone_core::analysis::CallAnalysis;
 use phone_core::store::{Keys, PageRequest};
+use phone_core::store::{ToolCallRecord, WebhookDelivery};
 use phone_core::{CallSession, CallSid, Turn};
 use serde::Serialize;
 
@@ -28,6 +31,10 @@ pub struct CallReport {
     pub tool_calls: Vec<ToolCallRecord>,
     /// True when the transcript or tool list was longer than returned.
     pub truncated: bool,
+    /// The post-call analysis, once it has run (`null` before).
+    pub analysis: Option<CallAnalysis>,
+    /// The webhooks sent about this call and how their delivery went.
+    pub webhook_deliveries: Vec<WebhookDelivery>,
 }
 
 /// The router serving `GET /calls/{callSid}`.
@@ -35,8 +42,9 @@ pub fn routes(state: AppState) -> Router {
     crate::body_limit::limited(
         Router::new()
             .route("/calls/{call_sid}", get(get_call))
-            .with_state(state),
+            .with_state(state.clone()),
     )
+    .merge(super::post_call::routes(state))
 }
 
 async fn get_call(
@@ -58,7 +66,14 @@ async fn get_call(
         .store
         .list_tool_calls(&Keys::call(&sid), &PageRequest::first(MAX_ITEMS))
         .await?;
+    let analysis = state.store.get_analysis(&sid).await?;
+    let deliveries = state
+        .store
+        .list_call_webhook_deliveries(&sid, &PageRequest::first(MAX_ITEMS))
+        .await?;
     Ok(Json(CallReport {
+        analysis,
+        webhook_deliveries: deliveries.items,
         cost_usd: call.cost.total_usd(),
         call,
         truncated: turns.next.is_some() || tools.next.is_some(),

@@ -15,6 +15,17 @@ use crate::store::{Keys, PageRequest, StoreError};
 const FORGOTTEN_AT: &str = "forgotten_at";
 
 impl Store {
+    /// Whether call `sid`'s caller asked to be forgotten ([`Store::erase_call`] ran on it):
+    /// nothing more may be derived from it (no post-call analysis).
+    pub async fn is_call_forgotten(&self, sid: &CallSid) -> Result<bool, StoreError> {
+        let item = self
+            .records
+            .get(&Keys::call(sid), Keys::META, self.now())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(item.data.contains_key(FORGOTTEN_AT))
+    }
+
     /// Erases everything stored under a caller's number: memory, notes and SMS history (with
     /// the SMS conversation's tool records), and for each call the number made, its transcript,
     /// its tool records and its effect markers; the call row itself is kept for the call's cost
