@@ -2,7 +2,10 @@
 # Installs what the tests and the local demo need, idempotently: a second run installs nothing.
 #   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
 #   - twilio, openai: the official Python libraries, used as independent oracles for request
-#     signatures, Realtime event shapes and the default models' lifecycle;
+#     signatures, Realtime event shapes, Chat Completions requests and the default models'
+#     lifecycle;
+#   - standardwebhooks: the Standard Webhooks reference library, the oracle for our signed
+#     webhooks;
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
 #     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
 #     lock file changed since the last install.
@@ -11,11 +14,11 @@ cd "$(dirname "$0")/../.."
 
 # openai 3.57 is the first SDK listing the gpt-realtime-2 models and gpt-transcribe: the model
 # lifecycle test (crates/config/tests/model_lifecycle.rs) needs at least that.
-python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57")
+python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57" "standardwebhooks>=1")
 
 need_pip=0
 command -v moto_server >/dev/null 2>&1 || need_pip=1
-python3 -c "import twilio, openai" >/dev/null 2>&1 || need_pip=1
+python3 -c "import twilio, openai, standardwebhooks" >/dev/null 2>&1 || need_pip=1
 python3 -c "
 import re, sys, openai
 sys.exit(tuple(int(p) for p in re.findall(r'\d+', openai.__version__)[:2]) < (3, 57))
