@@ -174,6 +174,3 @@ pub const WEBHOOK_URLS: &str = "WEBHOOK_URLS";
 /// The webhook signing secret, Standard Webhooks form `whsec_<base64 of 24 to 64 bytes>`.
 /// Required with `WEBHOOK_URLS`; kept in the configuration secret in AWS.
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
-/// In AWS: the SQS queue the events are sent to, for the webhook delivery function.
-/// Unset: events are delivered by the process that emits them (`phone-agent serve`).
-pub const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";

@@ -26,8 +26,6 @@ pub struct PostCallConfig {
     /// The signing secret (`WEBHOOK_SECRET`, `whsec_…`), redacted in `Debug`; set whenever
     /// `webhook_urls` is not empty.
     pub webhook_secret: Option<SecretString>,
-    /// The SQS queue of the AWS delivery function (`WEBHOOK_QUEUE_URL`).
-    pub webhook_queue_url: Option<String>,
 }
 
 impl PostCallConfig {
@@ -45,7 +43,6 @@ impl PostCallConfig {
             analysis_goal: src.string(keys::ANALYSIS_GOAL),
             webhook_urls,
             webhook_secret,
-            webhook_queue_url: src.url(keys::WEBHOOK_QUEUE_URL, &["https", "http"])?,
         })
     }
 }

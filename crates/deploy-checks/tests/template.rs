@@ -167,6 +167,8 @@ fn every_endpoint_has_a_route() {
         ("voice", "POST /voice/status"),
         ("voice", "POST /voice/stream-ended"),
         ("calls", "GET /calls/{callSid}"),
+        ("calls", "POST /calls/{callSid}/analysis"),
+        ("calls", "GET /webhooks/deliveries"),
         ("agent", "POST /agent"),
         ("agent", "DELETE /memory/{number}"),
         ("calendar", "GET /calendar/events"),
