@@ -346,11 +346,15 @@ pub fn analysis_spec(config: &Config) -> Result<AnalysisSpec, BootstrapError> {
     })
 }
 
-/// The text model with structured output when `OPENAI_API_KEY` is set, else the stand-in.
+/// The text model with structured output when `OPENAI_API_KEY` is set, else (or when the
+/// offline demo asks for it) the stand-in.
 pub fn analyst(config: &Config) -> Result<Analyst, BootstrapError> {
     let Some(key) = config.openai.api_key.clone() else {
         return Ok(Analyst::StandIn);
     };
+    if config.post_call.analysis_stand_in {
+        return Ok(Analyst::StandIn);
+    }
     let chat =
         phone_openai::OpenAiChat::new(&config.openai.api_base_url, key, &config.openai.text_model)
             .map_err(|e| BootstrapError::Adapter(e.to_string()))?;

@@ -26,6 +26,9 @@ pub struct PostCallConfig {
     /// The signing secret (`WEBHOOK_SECRET`, `whsec_…`), redacted in `Debug`; set whenever
     /// `webhook_urls` is not empty.
     pub webhook_secret: Option<SecretString>,
+    /// Analyse with the offline stand-in even though an OpenAI key is set: not a key, set by
+    /// `phone-agent demo` offline, whose key only opens its local Realtime stand-in.
+    pub analysis_stand_in: bool,
 }
 
 impl PostCallConfig {
@@ -43,6 +46,7 @@ impl PostCallConfig {
             analysis_goal: src.string(keys::ANALYSIS_GOAL),
             webhook_urls,
             webhook_secret,
+            analysis_stand_in: false,
         })
     }
 }

@@ -51,6 +51,9 @@ async fn serve_with(realtime_url: &str, extra: &[(&str, &str)]) -> Serve {
         .env("API_KEY", API_KEY)
         .env("OPENAI_API_KEY", OPENAI_KEY)
         .env("OPENAI_REALTIME_URL", realtime_url)
+        // Loopback only: the text model (post-call analysis) is a closed local port unless a
+        // test gives a Chat Completions test server.
+        .env("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1")
         .env("RUST_LOG", "warn")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())

@@ -74,7 +74,7 @@ fn check_strict(name: &str, schema: &Value, context: &str) -> Result<(), String>
                 ));
             }
         }
-        for extra in required.iter().filter(|r| !properties.contains_key(**r)) {
+        if let Some(extra) = required.iter().find(|r| !properties.contains_key(**r)) {
             return invalid(format!(
                 "'required' includes '{extra}', which is not in properties."
             ));
