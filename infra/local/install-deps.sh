@@ -2,7 +2,10 @@
 # Installs what the tests and the local demo need, idempotently: a second run installs nothing.
 #   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
 #   - twilio, openai: the official Python libraries, used as independent oracles for request
-#     signatures, Realtime event shapes and the default models' lifecycle;
+#     signatures, Realtime event shapes, Chat Completions requests and the default models'
+#     lifecycle;
+#   - standardwebhooks: the Standard Webhooks reference library, the oracle for our signed
+#     webhooks;
 #   - schemathesis: checks the REST contract (docs/openapi.json) against `phone-agent serve`
 #     (infra/local/schemathesis.sh);
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
@@ -14,12 +17,12 @@ cd "$(dirname "$0")/../.."
 
 # openai 3.57 is the first SDK listing the gpt-realtime-2 models and gpt-transcribe: the model
 # lifecycle test (crates/config/tests/model_lifecycle.rs) needs at least that.
-python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57" "schemathesis>=4.32,<5")
+python_packages=("moto[server]>=5" "twilio>=9" "openai>=3.57" "schemathesis>=4.32,<5" "standardwebhooks>=1")
 
 need_pip=0
 command -v moto_server >/dev/null 2>&1 || need_pip=1
 command -v schemathesis >/dev/null 2>&1 || need_pip=1
-python3 -c "import twilio, openai" >/dev/null 2>&1 || need_pip=1
+python3 -c "import twilio, openai, standardwebhooks" >/dev/null 2>&1 || need_pip=1
 python3 -c "
 import re, sys, openai
 sys.exit(tuple(int(p) for p in re.findall(r'\d+', openai.__version__)[:2]) < (3, 57))

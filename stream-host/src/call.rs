@@ -86,6 +86,7 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         }
     };
     tracing::info!(?access, "call connected");
+    crate::post_call::call_started(&state, &call);
     // Store calls (DynamoDB futures are large) are boxed so they occupy memory only while they
     // run, not for the whole call inside its task.
     let mut instructions = Box::pin(openai::instructions(&state, remembered.as_ref())).await;
@@ -136,6 +137,10 @@ async fn finalise(
 ) {
     let config = &state.inner.config;
     let store = &state.inner.store;
+    // No outcome: OpenAI could not be reached when the call started.
+    let end = outcome
+        .as_ref()
+        .map_or(StreamEnd::OpenAiUnreachable, |o| o.reason.into());
     let outcome = outcome.unwrap_or_default();
     let model = if outcome.model.is_empty() {
         &config.model
@@ -178,12 +183,14 @@ async fn finalise(
         Ok(settled) => tracing::warn!(settled, "unfinished tool calls settled as outcome unknown"),
         Err(e) => tracing::error!(error = %e, "could not settle unfinished tool calls"),
     }
+    let forgotten = caller.is_some() && forgotten_during_call(state, call_sid).await;
     if let Some(caller) = caller
-        && !forgotten_during_call(state, call_sid).await
+        && !forgotten
         && !outcome.conversation.is_empty()
     {
         remember_call(state, caller, &outcome).await;
     }
+    crate::post_call::call_ended(state, call_sid, end, &outcome, &cost, forgotten);
     tracing::info!(
         reason = ?outcome.reason,
         frames_in = outcome.stats.frames_in,

@@ -10,6 +10,7 @@
 //! - [`metrics`]: the turn-latency metric (CloudWatch EMF lines); `trace_export` (feature
 //!   `otel`, on by default): optional OTLP export of each call as a trace.
 //! - [`config`]: settings; [`HostState`]: what connections share.
+//! - [`post_call`]: `call.started`/`call.ended` events and the analysis after each call.
 
 mod bridge;
 mod call;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod machine;
 pub mod metrics;
 mod openai;
+pub mod post_call;
 pub mod server;
 mod start;
 mod state;
@@ -29,6 +31,7 @@ pub mod trace_export;
 
 pub use config::StreamHostConfig;
 pub use machine::{EndReason, Outcome};
+pub use post_call::PostCall;
 pub use server::{router, stream_routes};
 pub use state::HostState;
 

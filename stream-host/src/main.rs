@@ -6,6 +6,9 @@ use anyhow::Context;
 use phone_core::{Store, SystemClock};
 use stream_host::{HostState, StreamHostConfig, drain};
 
+/// How long the host waits at exit for analyses, then for webhook deliveries.
+const AFTER_CALL_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     phone_config::logging::init();
@@ -25,12 +28,37 @@ async fn main() -> anyhow::Result<()> {
         controller.drain(grace);
     });
     tracing::info!(%addr, "stream host listening");
-    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
-    stream_host::serve(
-        listener,
-        HostState::with_tools(host_config, store, signal, Some(tools)),
-    )
-    .await?;
+    let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    // The host is long-running: it delivers webhooks and analyses calls itself, off the call
+    // path (docs/observability.md).
+    let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store)?;
+    tools.events = events.clone();
+    let background = phone_api::background::Background::default();
+    let host = HostState::with_tools(host_config, store, signal, Some(tools)).with_post_call(
+        stream_host::PostCall {
+            events,
+            analysis: Some(post_call),
+            background: background.clone(),
+        },
+    );
+    stream_host::serve(listener, host).await?;
+    if tokio::time::timeout(AFTER_CALL_GRACE, background.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            pending = background.pending(),
+            "call analyses unfinished at exit"
+        );
+    }
+    if let Some(outbox) = outbox
+        && !outbox.flush(AFTER_CALL_GRACE).await
+    {
+        tracing::warn!(
+            pending = outbox.pending(),
+            "webhook events undelivered at exit"
+        );
+    }
     tracing::info!("stream host stopped");
     Ok(())
 }

@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     /// OpenTelemetry export of call traces, when the OTLP variables ask for it.
     #[cfg(feature = "otel")]
     pub(crate) trace_export: Option<crate::trace_export::TraceExport>,
+    /// Events and the post-call analysis, set once by [`HostState::with_post_call`].
+    pub(crate) post_call: std::sync::OnceLock<crate::post_call::PostCall>,
 }
 
 /// Tool definitions per access level (empty when the host has no tool adapters).
@@ -92,6 +94,7 @@ impl HostState {
                 drain,
                 validator,
                 offered: OfferedTools::new(tools.as_ref()),
+                post_call: std::sync::OnceLock::new(),
                 tools,
                 #[cfg(feature = "otel")]
                 trace_export: crate::trace_export::TraceExport::from_env(),

@@ -7,13 +7,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use phone_analysis::{AnalysisSpec, Analyst, PostCallAnalysis};
 use phone_config::{Config, ConfigError, GoogleConfig, StoreChoice, keys, merge_sources};
+use phone_core::events::Events;
 use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging};
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::{Store, StoreError, SystemClock};
-use secrecy::SecretString;
+use phone_webhooks::{Deliverer, RetrySchedule, WebhookOutbox, WebhookSecret};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::AppState;
 use crate::routes::google_auth::{GoogleAuth, STATE_LIFETIME};
@@ -114,6 +117,7 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
         transfer_number: config.twilio.transfer_number.clone(),
         owners: config.owners(),
         guest_quotas: config.guest_quotas,
+        events: phone_core::events::Events::none(),
     };
     tracing::info!(
         calendar = %ports.calendar.describe(),
@@ -281,6 +285,82 @@ pub fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, Bootstr
     Ok(Some(Arc::new(chat)))
 }
 
+/// The post-call pieces: the event sink (a webhook outbox delivering from this process when
+/// `WEBHOOK_URLS` is set, else none) and the analysis (the text model with `OPENAI_API_KEY`,
+/// else the offline stand-in). The outbox's task runs on the current runtime, so this is for
+/// long-running processes (`phone-agent serve`, the stream host).
+pub fn post_call(
+    config: &Config,
+    store: &Store,
+) -> Result<(Events, Option<WebhookOutbox>, PostCallAnalysis), BootstrapError> {
+    let pc = &config.post_call;
+    let outbox = match &pc.webhook_secret {
+        Some(secret) if !pc.webhook_urls.is_empty() => {
+            let secret = WebhookSecret::parse(secret.expose_secret()).map_err(|e| {
+                BootstrapError::Config(ConfigError::Invalid {
+                    key: keys::WEBHOOK_SECRET,
+                    reason: e.to_string(),
+                })
+            })?;
+            let deliverer = Deliverer::new(
+                pc.webhook_urls.clone(),
+                secret,
+                store.clone(),
+                RetrySchedule::default(),
+            )
+            .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
+            Some(WebhookOutbox::start(deliverer))
+        }
+        _ => None,
+    };
+    let events = match &outbox {
+        Some(outbox) => Events::new(Arc::new(outbox.clone())),
+        None => Events::none(),
+    };
+    let post_call = PostCallAnalysis::new(
+        analysis_spec(config)?,
+        analyst(config)?,
+        store.clone(),
+        events.clone(),
+    );
+    tracing::info!(
+        webhooks = pc.webhook_urls.len(),
+        analysis = %post_call.describe(),
+        "post-call ready"
+    );
+    Ok((events, outbox, post_call))
+}
+
+/// The operator's analysis schema and goal, checked (a schema outside the strict subset stops
+/// start-up with the reason).
+pub fn analysis_spec(config: &Config) -> Result<AnalysisSpec, BootstrapError> {
+    AnalysisSpec::new(
+        config.post_call.analysis_schema.clone(),
+        config.post_call.analysis_goal.clone(),
+    )
+    .map_err(|e| {
+        BootstrapError::Config(ConfigError::Invalid {
+            key: keys::ANALYSIS_SCHEMA,
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// The text model with structured output when `OPENAI_API_KEY` is set, else (or when the
+/// offline demo asks for it) the stand-in.
+pub fn analyst(config: &Config) -> Result<Analyst, BootstrapError> {
+    let Some(key) = config.openai.api_key.clone() else {
+        return Ok(Analyst::StandIn);
+    };
+    if config.post_call.analysis_stand_in {
+        return Ok(Analyst::StandIn);
+    }
+    let chat =
+        phone_openai::OpenAiChat::new(&config.openai.api_base_url, key, &config.openai.text_model)
+            .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
+    Ok(Analyst::Model(Arc::new(chat)))
+}
+
 /// Configuration and store, ready for the routers.
 pub async fn app_state() -> Result<AppState, BootstrapError> {
     let config = load_config().await?;
@@ -288,7 +368,18 @@ pub async fn app_state() -> Result<AppState, BootstrapError> {
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let tools = tool_ports(&config, &store)?;
     let chat = chat_model(&config)?;
-    let mut state = AppState::new(config, store).with_tools(tools);
+    // In Lambda no outbox task may outlive a request (the environment is frozen after it), so
+    // the functions emit no events; the analysis re-run (`POST /calls/{sid}/analysis`) runs
+    // within its request.
+    let post_call = PostCallAnalysis::new(
+        analysis_spec(&config)?,
+        analyst(&config)?,
+        store.clone(),
+        Events::none(),
+    );
+    let mut state = AppState::new(config, store)
+        .with_tools(tools)
+        .with_post_call(Events::none(), post_call);
     if let Some(chat) = chat {
         state = state.with_chat(chat);
     }

@@ -22,6 +22,10 @@ pub struct AppState {
     pub chat: Option<Arc<dyn ChatModel>>,
     /// Work left running after a response (late SMS answers); a Lambda waits for it.
     pub background: Background,
+    /// Where events for the customer's webhooks go.
+    pub events: phone_core::events::Events,
+    /// The post-call analysis; `POST /calls/{sid}/analysis` answers 503 without it.
+    pub post_call: Option<phone_analysis::PostCallAnalysis>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,12 +48,25 @@ impl AppState {
             tools: None,
             chat: None,
             background: Background::default(),
+            events: phone_core::events::Events::none(),
+            post_call: None,
         }
     }
 
     /// With the tool adapters.
     pub fn with_tools(mut self, tools: ToolPorts) -> Self {
         self.tools = Some(tools);
+        self
+    }
+
+    /// With the event sink and the post-call analysis.
+    pub fn with_post_call(
+        mut self,
+        events: phone_core::events::Events,
+        post_call: phone_analysis::PostCallAnalysis,
+    ) -> Self {
+        self.events = events;
+        self.post_call = Some(post_call);
         self
     }
 

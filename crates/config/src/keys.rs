@@ -173,3 +173,17 @@ pub const GUEST_SMS_PER_DAY: &str = "GUEST_SMS_PER_DAY";
 /// guest's conversations may run per UTC day, per number or mail sender (default 10, `off` for
 /// no limit); reads and call control are not counted.
 pub const GUEST_TOOL_WRITES_PER_DAY: &str = "GUEST_TOOL_WRITES_PER_DAY";
+/// The JSON Schema of the fields the post-call analysis extracts: inline JSON (starting with
+/// `{`) or the path of a file holding it. In OpenAI's strict subset: every object lists all its
+/// properties in `required` and sets `additionalProperties: false` (an optional field is typed
+/// `["string", "null"]`). Default: `appointment_booked` (boolean) and `callback_number`
+/// (string or null).
+pub const ANALYSIS_SCHEMA: &str = "ANALYSIS_SCHEMA";
+/// What a successful call achieves, in words, for the analysis's `success` verdict.
+pub const ANALYSIS_GOAL: &str = "ANALYSIS_GOAL";
+/// Comma-separated `https://` (or `http://`) URLs that receive the signed webhooks; none: no
+/// webhooks are sent.
+pub const WEBHOOK_URLS: &str = "WEBHOOK_URLS";
+/// The webhook signing secret, Standard Webhooks form `whsec_<base64 of 24 to 64 bytes>`.
+/// Required with `WEBHOOK_URLS`; kept in the configuration secret in AWS.
+pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logging;
 mod openai;
 mod parse;
+mod post_call;
 mod recording;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ pub use openai::{
 };
 pub use parse::ConfigError;
 use parse::Source;
+pub use post_call::PostCallConfig;
 pub use recording::{DEFAULT_RECORDING_NOTICE, RecordingConfig, RecordingMode};
 
 /// The default `MAX_CALL_COST_USD`, $2.00 in nano-USD. The model cost of a normal
@@ -199,6 +201,8 @@ pub struct Config {
     pub guest_quotas: GuestQuotas,
     /// Call recording (`RECORDING`, `RECORDING_NOTICE`); off by default.
     pub recording: RecordingConfig,
+    /// Post-call analysis and signed webhooks (`ANALYSIS_*`, `WEBHOOK_*`).
+    pub post_call: PostCallConfig,
 }
 
 impl Config {
@@ -248,6 +252,7 @@ impl Config {
                 transfer_number: src.phone(keys::TRANSFER_NUMBER)?,
             },
             openai: OpenAiConfig::from_source(&src)?,
+            post_call: PostCallConfig::from_source(&src)?,
             store,
             api_key: src.secret(keys::API_KEY),
             console_session_secret: src.secret(keys::CONSOLE_SESSION_SECRET),

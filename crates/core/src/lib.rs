@@ -12,6 +12,8 @@
 //! - [`quota`]: guests' daily limits (calls, minutes, texts, write tools).
 //! - [`store`]: the storage port ([`store::Records`]) and the typed [`store::Store`] built on it.
 //! - [`clock`]: the time port, so tests can pin "now".
+//! - [`analysis`]: a call's post-call analysis record.
+//! - [`events`]: events for the customer's signed webhooks, and the port that queues them.
 //! - [`agent`]: the text agent (SMS, REST, email) over a chat model and the tools.
 //! - [`email`]: the email processor: new mail → the agent with calendar tools → a draft or reply.
 //! - [`mail_address`]: recipient strings split into checked addresses.
@@ -21,10 +23,12 @@
 
 pub mod access;
 pub mod agent;
+pub mod analysis;
 pub mod booking;
 pub mod call;
 pub mod clock;
 pub mod email;
+pub mod events;
 pub mod keypad;
 pub mod latency;
 pub mod mail_address;

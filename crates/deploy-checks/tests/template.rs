@@ -174,6 +174,8 @@ fn every_endpoint_has_a_route() {
         ("calls", "POST /console/login"),
         ("calls", "POST /console/logout"),
         ("calls", "GET /console/assets/{file}"),
+        ("calls", "POST /calls/{callSid}/analysis"),
+        ("calls", "GET /webhooks/deliveries"),
         ("agent", "POST /agent"),
         ("agent", "DELETE /memory/{number}"),
         ("calendar", "GET /calendar/events"),

@@ -37,6 +37,7 @@ fn context(access: AccessLevel, store: &Store, writes: u32) -> (ToolContext, Arc
             tool_writes: Some(writes),
             ..GuestQuotas::default()
         },
+        events: Default::default(),
     };
     (ctx, sms)
 }

@@ -34,6 +34,7 @@ fn context(messaging: Arc<dyn Messaging>, store: Store, owner_pk: &str) -> ToolC
         owner_number: None,
         verified_caller: true,
         guest_quotas: Default::default(),
+        events: Default::default(),
     }
 }
 

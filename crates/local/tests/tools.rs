@@ -35,6 +35,7 @@ fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
         email_sender: None,
         owner_number: None,
         guest_quotas: Default::default(),
+        events: Default::default(),
         verified_caller: true,
     };
     (ctx, sms)

@@ -1,10 +1,13 @@
-//! [`OpenAiChat`]: the chat model port over OpenAI's Chat Completions API, with function calling.
+//! [`OpenAiChat`]: the chat model port over OpenAI's Chat Completions API, with function calling,
+//! and the structured model port (`response_format: json_schema`, strict) for the post-call
+//! analysis.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use phone_core::ports::{
-    ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUsage, PortError, ToolSpec,
+    ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUsage, JsonSchemaFormat,
+    PortError, StructuredModel, StructuredReply, ToolSpec,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -85,6 +88,9 @@ struct WireToolCall {
 struct WireMessage {
     #[serde(default)]
     content: Option<String>,
+    /// Set instead of `content` when the model refuses a structured request.
+    #[serde(default)]
+    refusal: Option<String>,
     #[serde(default)]
     tool_calls: Vec<WireToolCall>,
 }
@@ -117,25 +123,14 @@ fn upstream(status: Option<u16>, message: String) -> PortError {
     }
 }
 
-#[async_trait]
-impl ChatModel for OpenAiChat {
-    async fn complete(
-        &self,
-        messages: &[ChatMessage],
-        tools: &[ToolSpec],
-    ) -> Result<ChatReply, PortError> {
-        let body = json!({
-            "model": self.model,
-            "messages": messages.iter().map(wire_message).collect::<Vec<_>>(),
-            "tools": tools.iter().map(|t| json!({"type": "function", "function": {
-                "name": t.name, "description": t.description, "parameters": t.parameters}})).collect::<Vec<_>>(),
-            "tool_choice": "auto",
-        });
+impl OpenAiChat {
+    /// Posts one Chat Completions request and returns the body of a 2xx answer.
+    async fn post(&self, body: &Value) -> Result<String, PortError> {
         let response = self
             .http
             .post(format!("{}/chat/completions", self.base_url))
             .bearer_auth(self.api_key.expose_secret())
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| {
@@ -157,13 +152,32 @@ impl ChatModel for OpenAiChat {
                 .unwrap_or_else(|| text.chars().take(200).collect());
             return Err(upstream(Some(status.as_u16()), reason));
         }
+        Ok(text)
+    }
+}
+
+#[async_trait]
+impl ChatModel for OpenAiChat {
+    async fn complete(
+        &self,
+        messages: &[ChatMessage],
+        tools: &[ToolSpec],
+    ) -> Result<ChatReply, PortError> {
+        let body = json!({
+            "model": self.model,
+            "messages": messages.iter().map(wire_message).collect::<Vec<_>>(),
+            "tools": tools.iter().map(|t| json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}})).collect::<Vec<_>>(),
+            "tool_choice": "auto",
+        });
+        let text = self.post(&body).await?;
         let parsed: WireResponse = serde_json::from_str(&text)
-            .map_err(|e| upstream(Some(status.as_u16()), format!("unreadable answer: {e}")))?;
+            .map_err(|e| upstream(Some(200), format!("unreadable answer: {e}")))?;
         let choice = parsed
             .choices
             .into_iter()
             .next()
-            .ok_or_else(|| upstream(Some(status.as_u16()), "no choices".into()))?;
+            .ok_or_else(|| upstream(Some(200), "no choices".into()))?;
         let usage = parsed.usage.unwrap_or_default();
         Ok(ChatReply {
             message: ChatMessage {
@@ -181,6 +195,52 @@ impl ChatModel for OpenAiChat {
                     .collect(),
                 tool_call_id: None,
             },
+            usage: ChatUsage {
+                input_tokens: usage.prompt_tokens,
+                output_tokens: usage.completion_tokens,
+            },
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("openai:{}", self.model)
+    }
+}
+
+/// The structured-output request body: no tools, `response_format` with a strict schema.
+pub fn structured_request(
+    model: &str,
+    messages: &[ChatMessage],
+    format: &JsonSchemaFormat,
+) -> Value {
+    json!({
+        "model": model,
+        "messages": messages.iter().map(wire_message).collect::<Vec<_>>(),
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": format.name, "strict": true, "schema": format.schema}},
+    })
+}
+
+#[async_trait]
+impl StructuredModel for OpenAiChat {
+    async fn complete_structured(
+        &self,
+        messages: &[ChatMessage],
+        format: &JsonSchemaFormat,
+    ) -> Result<StructuredReply, PortError> {
+        let body = structured_request(&self.model, messages, format);
+        let text = self.post(&body).await?;
+        let parsed: WireResponse = serde_json::from_str(&text)
+            .map_err(|e| upstream(Some(200), format!("unreadable answer: {e}")))?;
+        let choice = parsed
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| upstream(Some(200), "no choices".into()))?;
+        let usage = parsed.usage.unwrap_or_default();
+        Ok(StructuredReply {
+            json: choice.message.content,
+            refusal: choice.message.refusal,
             usage: ChatUsage {
                 input_tokens: usage.prompt_tokens,
                 output_tokens: usage.completion_tokens,

@@ -148,7 +148,10 @@ impl LocalStack {
             map.insert(keys::OPENAI_API_KEY.into(), key);
             Some(standin)
         };
-        let config = Config::from_map(&map).context("configuration")?;
+        let mut config = Config::from_map(&map).context("configuration")?;
+        // Offline, the key only opens the local stand-in: calls are analysed by the
+        // analysis stand-in, not sent to OpenAI.
+        config.post_call.analysis_stand_in = offline.is_some();
         let args = ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         };

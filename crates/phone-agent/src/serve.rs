@@ -38,11 +38,15 @@ pub struct LocalServer {
     pub drain: drain::DrainController,
     /// The server task; ends after a drain.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// Work left running after a response (late SMS answers), awaited before exit.
+    /// Work left running after a response (late SMS answers, post-call analyses), awaited
+    /// before exit.
     pub background: phone_api::background::Background,
+    /// The webhook outbox when `WEBHOOK_URLS` is set, flushed before exit.
+    pub outbox: Option<phone_webhooks::WebhookOutbox>,
 }
 
-/// How long `serve` waits at exit for late SMS answers still being written.
+/// How long `serve` waits at exit for late SMS answers and analyses still being written, and
+/// then for webhooks still being delivered.
 const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn random_secret() -> SecretString {
@@ -77,14 +81,24 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let records = phone_api::bootstrap::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
-    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    // Webhooks are delivered from this process; calls are analysed here when they end.
+    let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store)?;
+    tools.events = events.clone();
+    let mut state = AppState::new(config.clone(), store.clone())
+        .with_tools(tools.clone())
+        .with_post_call(events.clone(), post_call.clone());
     let host = HostState::with_tools(
         StreamHostConfig::from_config(&config)?,
         store.clone(),
         signal.clone(),
-        Some(tools.clone()),
-    );
-    let mut state = AppState::new(config.clone(), store.clone()).with_tools(tools);
+        Some(tools),
+    )
+    .with_post_call(stream_host::PostCall {
+        events,
+        analysis: Some(post_call),
+        background: state.background.clone(),
+    });
     if let Some(chat) = phone_api::bootstrap::chat_model(&config)? {
         state = state.with_chat(chat);
     }
@@ -113,6 +127,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         drain: controller,
         task,
         background,
+        outbox,
     })
 }
 
@@ -133,7 +148,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let late = server.background.pending();
     if late > 0 {
         println!(
-            "waiting up to {} s for {late} late SMS answer(s)",
+            "waiting up to {} s for {late} late SMS answer(s) or call analyses",
             BACKGROUND_GRACE.as_secs()
         );
         if tokio::time::timeout(BACKGROUND_GRACE, server.background.idle())
@@ -141,8 +156,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .is_err()
         {
             eprintln!(
-                "{} late SMS answer(s) still unsent at exit",
+                "{} late SMS answer(s) or analyses unfinished at exit",
                 server.background.pending()
+            );
+        }
+    }
+    if let Some(outbox) = &server.outbox
+        && outbox.pending() > 0
+    {
+        println!(
+            "waiting up to {} s for {} webhook event(s) being delivered",
+            BACKGROUND_GRACE.as_secs(),
+            outbox.pending()
+        );
+        if !outbox.flush(BACKGROUND_GRACE).await {
+            eprintln!(
+                "{} webhook event(s) undelivered at exit (see GET /webhooks/deliveries)",
+                outbox.pending()
             );
         }
     }

@@ -51,6 +51,9 @@ async fn serve_with(realtime_url: &str, extra: &[(&str, &str)]) -> Serve {
         .env("API_KEY", API_KEY)
         .env("OPENAI_API_KEY", OPENAI_KEY)
         .env("OPENAI_REALTIME_URL", realtime_url)
+        // Loopback only: the text model (post-call analysis) is a closed local port unless a
+        // test gives a Chat Completions test server.
+        .env("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1")
         .env("RUST_LOG", "warn")
         .envs(extra.iter().copied())
         .stdout(Stdio::null())
@@ -95,7 +98,14 @@ fn target(base: &str) -> CallTarget {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_call_goes_through_serve_and_is_reported() {
     let standin = standin().await;
-    let server = serve(&standin.url()).await;
+    let analysis = serde_json::json!({"summary": "The caller asked to book a dentist.",
+        "success": true, "reason": "A booking was asked for.",
+        "fields": {"appointment_booked": false, "callback_number": null}});
+    let chat = phone_test_support::openai_chat::ChatTestServer::start(vec![
+        phone_test_support::openai_chat::ChatScript::Text(analysis.to_string()),
+    ])
+    .await;
+    let server = serve_with(&standin.url(), &[("OPENAI_API_BASE_URL", chat.base_url())]).await;
     let words = speech::speech_like("I would like to book a dentist appointment", 120.0);
     let mut bytes = audio::to_mulaw(&words).unwrap();
     bytes.extend(vec![audio::mulaw::SILENCE; 2400]);
@@ -163,6 +173,37 @@ async fn simulated_call_goes_through_serve_and_is_reported() {
     std::fs::remove_file(&record).ok();
     assert_eq!(heard.rate, 8000);
     assert_eq!(heard.duration_ms(), summary.duration_ms);
+
+    // After the call, serve analyses it in the background with the text model (structured
+    // output); the report then carries the analysis.
+    let url = format!("{}/calls/{}", server.base, summary.call_sid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stored = loop {
+        let report: serde_json::Value = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !report["analysis"].is_null() || Instant::now() > deadline {
+            break report["analysis"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stored["status"], "valid", "{stored}");
+    assert_eq!(stored["summary"], analysis["summary"]);
+    let requests = chat.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].1["response_format"]["type"], "json_schema");
+    assert!(
+        requests[0]
+            .1
+            .to_string()
+            .contains("book a dentist appointment")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

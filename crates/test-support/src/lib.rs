@@ -2,6 +2,8 @@
 //!
 //! - [`gmail_server`]: a Gmail API and token endpoint holding a mailbox, recording drafts and sends.
 //! - [`openai_chat`]: a scripted Chat Completions server.
+//! - [`openai_chat_oracle`]: the official `openai` package checking Chat Completions requests.
+//! - [`openai_structured`]: the strict structured-output rules that server enforces.
 //! - [`logs`]: capturing what the code under test logs.
 //! - [`loopback`]: serving an axum app on a free loopback port.
 //! - [`moto`]: starts `moto_server` (DynamoDB and Secrets Manager emulator) on a free loopback
@@ -17,6 +19,8 @@
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
+//! - [`webhook_receiver`]: the customer's webhook receiver (fails first, or never answers).
+//! - [`standard_webhooks_oracle`]: the PyPI `standardwebhooks` package verifying signatures.
 
 pub mod gmail_server;
 pub mod google_server;
@@ -27,10 +31,14 @@ pub mod logs;
 pub mod loopback;
 pub mod moto;
 pub mod openai_chat;
+pub mod openai_chat_oracle;
 pub mod openai_oracle;
+pub mod openai_structured;
 pub mod otlp_receiver;
 pub mod realtime_server;
 pub mod slowloris;
+pub mod standard_webhooks_oracle;
 pub mod store_suite;
 pub mod twilio_rest_server;
 pub mod twilio_stream;
+pub mod webhook_receiver;

@@ -130,7 +130,17 @@ async fn complete(
         .requests
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .push((auth, body));
+        .push((auth, body.clone()));
+    if let Err(message) = crate::openai_structured::check_response_format(&body) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": message, "type": "invalid_request_error",
+                "param": "response_format", "code": null}}),
+            ),
+        )
+            .into_response();
+    }
     let attacks = shared
         .attacks
         .lock()

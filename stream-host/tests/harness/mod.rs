@@ -131,6 +131,7 @@ async fn start_full(
         transfer_number: None,
         owners: Default::default(),
         guest_quotas: Default::default(),
+        events: Default::default(),
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));

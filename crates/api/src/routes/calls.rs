@@ -1,13 +1,16 @@
-//! `GET /calls/{callSid}`: a call's row with stats, transcript, tool calls and cost.
+//! `GET /calls/{callSid}`: a call's row with stats, transcript, tool calls, cost, per-turn
+//! latency, its post-call analysis and the deliveries of its webhooks.
 //! `GET /calls?limit=&after=`: recent calls, newest first, with a cursor for the next page.
 //!
-//! Both accept the API key or the console's session cookie ([`ReadAuth`]).
+//! Both accept the API key or the console's session cookie (`console::session::ReadAuth`). The same function
+//! serves the routes of [`super::post_call`] (API key only: they write).
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use phone_core::store::ToolCallRecord;
+use phone_core::analysis::CallAnalysis;
 use phone_core::store::{Keys, PageRequest};
+use phone_core::store::{ToolCallRecord, WebhookDelivery};
 use phone_core::{CallSession, CallSid, LatencyReport, Turn};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,10 @@ pub struct CallReport {
     pub latency: LatencyReport,
     /// True when the transcript or tool list was longer than returned.
     pub truncated: bool,
+    /// The post-call analysis, once it has run (`null` before).
+    pub analysis: Option<CallAnalysis>,
+    /// The webhooks sent about this call and how their delivery went.
+    pub webhook_deliveries: Vec<WebhookDelivery>,
 }
 
 /// Calls listed per page when `limit` is not given, and the most a page may ask for.
@@ -80,8 +87,9 @@ pub fn routes(state: AppState) -> Router {
                 // The API key, or the console's session cookie: these routes only read.
                 crate::routes::console::session::require_read_access,
             ))
-            .with_state(state),
+            .with_state(state.clone()),
     )
+    .merge(super::post_call::routes(state))
 }
 
 /// Recent calls, newest first, paged; `live` while a call has no end.
@@ -165,7 +173,14 @@ async fn get_call(
         .await?;
     // The row's percentiles are reported inside `latency`, not beside it.
     let latency = LatencyReport::new(latencies.items, call.latency.take());
+    let analysis = state.store.get_analysis(&sid).await?;
+    let deliveries = state
+        .store
+        .list_call_webhook_deliveries(&sid, &PageRequest::first(MAX_ITEMS))
+        .await?;
     Ok(Json(CallReport {
+        analysis,
+        webhook_deliveries: deliveries.items,
         cost_usd: call.cost.total_usd(),
         call,
         latency,

@@ -110,3 +110,39 @@ pub trait ChatModel: Send + Sync + 'static {
     /// `openai:<model>` or `local`.
     fn describe(&self) -> String;
 }
+
+/// A JSON Schema the model's answer must follow (structured output): OpenAI's
+/// `response_format: {"type": "json_schema", "json_schema": {name, strict: true, schema}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonSchemaFormat {
+    /// The schema's name (letters, digits, `_` and `-`, at most 64).
+    pub name: String,
+    /// The schema, in the strict subset: every object has `additionalProperties: false` and
+    /// lists every property in `required`.
+    pub schema: serde_json::Value,
+}
+
+/// The model's answer to a structured request: its JSON text, unparsed (checking it against
+/// the schema is the caller's job: a model may still answer something else).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructuredReply {
+    /// The answer's text, or `None` when the model refused (`refusal` says why).
+    pub json: Option<String>,
+    /// The model's refusal, if it refused.
+    pub refusal: Option<String>,
+    /// What it cost.
+    pub usage: ChatUsage,
+}
+
+/// A model that answers in JSON following a given schema (the post-call analysis).
+#[async_trait]
+pub trait StructuredModel: Send + Sync + 'static {
+    /// One completion over `messages` whose answer must follow `format`.
+    async fn complete_structured(
+        &self,
+        messages: &[ChatMessage],
+        format: &JsonSchemaFormat,
+    ) -> Result<StructuredReply, PortError>;
+    /// `openai:<model>`.
+    fn describe(&self) -> String;
+}

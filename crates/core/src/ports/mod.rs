@@ -15,7 +15,10 @@ pub use calendar::{
     Calendar, CalendarEvent, EventPatch, NewEvent, Reminder, ReminderMethod, TimeRange,
 };
 pub use call_control::{CallControl, HangUpOutcome};
-pub use chat::{ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUsage, ToolSpec};
+pub use chat::{
+    ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUsage, JsonSchemaFormat,
+    StructuredModel, StructuredReply, ToolSpec,
+};
 pub use error::PortError;
 pub use mail::{EmailMessage, Mail, OutgoingEmail, SentEmail};
 pub use messaging::{Messaging, SmsMessage, SmsQuery};

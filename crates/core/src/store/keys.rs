@@ -27,6 +27,14 @@ impl Keys {
     pub const NOTE_PREFIX: &'static str = "NOTE#";
     /// Prefix of SMS history sort keys.
     pub const MSG_PREFIX: &'static str = "MSG#";
+    /// Sort key of a call's post-call analysis (under `CALL#<sid>`).
+    pub const ANALYSIS: &'static str = "ANALYSIS";
+    /// Partition of every webhook delivery record (sort keys [`Keys::DELIVERY_PREFIX`]).
+    pub const WEBHOOKS: &'static str = "WEBHOOKS";
+    /// Prefix of delivery sort keys in [`Keys::WEBHOOKS`]: `DLV#<created ns>#<event id>#<url>`.
+    pub const DELIVERY_PREFIX: &'static str = "DLV#";
+    /// Prefix of a call's own copies of its delivery records (under `CALL#<sid>`).
+    pub const WEBHOOK_PREFIX: &'static str = "WEBHOOK#";
 
     /// `CALL#<CallSid>`.
     pub fn call(sid: &CallSid) -> String {

@@ -40,7 +40,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::access::{AccessLevel, Owners};
-use crate::call::CallSession;
+use crate::call::{CallSession, CallSid};
+use crate::events::{EventType, Events};
 use crate::phone::PhoneNumber;
 use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
 use crate::quota::{GuestQuotas, QuotaKind, QuotaTake, quota_identity};
@@ -160,6 +161,8 @@ pub struct ToolPorts {
     pub owners: Owners,
     /// Guests' daily limits; the dispatcher counts a guest's write tools against them.
     pub guest_quotas: GuestQuotas,
+    /// Where `tool.called` and `call.transferred` go (the customer's webhooks).
+    pub events: Events,
 }
 
 /// What a voice call gets for its access level ([`ToolPorts::for_call`]).
@@ -215,6 +218,7 @@ impl ToolPorts {
             // better; elsewhere only the owner's identity counts as established
             // (docs/security.md, "Memory").
             verified_caller: access == AccessLevel::Owner,
+            events: self.events.clone(),
         }
     }
 
@@ -270,6 +274,8 @@ pub struct ToolContext {
     /// Whether `caller` is proven, so their memory may be read and written: on a call, the
     /// row's [`CallSession::verified_caller`]; on SMS, the owner's numbers only.
     pub verified_caller: bool,
+    /// Where `tool.called` and `call.transferred` go (the customer's webhooks).
+    pub events: Events,
 }
 
 impl ToolContext {
@@ -491,6 +497,7 @@ pub async fn run_tool(
     {
         tracing::warn!(tool = name, error = %e, "tool call not recorded");
     }
+    emit_tool_events(ctx, &done, &outcome);
     tracing::info!(
         tool = name,
         latency_ms,
@@ -498,6 +505,34 @@ pub async fn run_tool(
         "tool ran"
     );
     outcome
+}
+
+/// `tool.called` for a tool that ran, and `call.transferred` when it hands the caller over.
+fn emit_tool_events(ctx: &ToolContext, done: &ToolCallRecord, outcome: &ToolOutcome) {
+    if !ctx.events.is_enabled() {
+        return;
+    }
+    let call_sid = ctx
+        .owner_pk
+        .strip_prefix("CALL#")
+        .and_then(|sid| CallSid::parse(sid).ok());
+    let channel = format!("{:?}", ctx.channel()).to_lowercase();
+    ctx.events.emit(
+        EventType::ToolCalled,
+        done.at,
+        call_sid.clone(),
+        json!({"tool": done.name, "tool_call_id": done.call_id, "channel": channel,
+            "arguments": done.arguments, "result": done.result, "is_error": done.is_error,
+            "latency_ms": done.latency_ms}),
+    );
+    if let Some(CallEffect::Transfer(to)) = &outcome.effect {
+        ctx.events.emit(
+            EventType::CallTransferred,
+            done.at,
+            call_sid,
+            json!({"to": to.as_str(), "reason": done.arguments.get("reason")}),
+        );
+    }
 }
 
 /// Refuses a tool outside the conversation's catalog: logged (tool and access level, never

@@ -15,6 +15,17 @@ use crate::store::{Keys, PageRequest, StoreError};
 const FORGOTTEN_AT: &str = "forgotten_at";
 
 impl Store {
+    /// Whether call `sid`'s caller asked to be forgotten ([`Store::erase_call`] ran on it):
+    /// nothing more may be derived from it (no post-call analysis).
+    pub async fn is_call_forgotten(&self, sid: &CallSid) -> Result<bool, StoreError> {
+        let item = self
+            .records
+            .get(&Keys::call(sid), Keys::META, self.now())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(item.data.contains_key(FORGOTTEN_AT))
+    }
+
     /// Erases everything stored under a caller's number: memory, notes and SMS history (with
     /// the SMS conversation's tool records), and for each call the number made, its transcript,
     /// its tool records and its effect markers; the call row itself is kept for the call's cost
@@ -53,7 +64,8 @@ impl Store {
     }
 
     /// Erases what one call recorded of its caller: the transcript (`TURN#`), the tool records
-    /// (`TOOL#`, with their arguments and results) and the effect markers (`EFFECT#`). The call
+    /// (`TOOL#`, with their arguments and results), the effect markers (`EFFECT#`) and the
+    /// post-call analysis (`ANALYSIS`). The call
     /// row (`META`) stays, with `from` set to null and `forgotten_at` set: it holds no words of
     /// the caller, only the call's times, status, access level, statistics, token usage and
     /// cost, which the operator's spending limits and bills are reckoned from. Returns how many
@@ -64,6 +76,8 @@ impl Store {
         for prefix in [Keys::TURN_PREFIX, Keys::TOOL_PREFIX, Keys::EFFECT_PREFIX] {
             deleted += self.delete_prefix(&pk, prefix).await?;
         }
+        // The analysis summarises what the caller said.
+        self.records.delete(&pk, Keys::ANALYSIS).await?;
         let mut fields = Map::new();
         fields.insert("from".into(), Value::Null);
         fields.insert(

@@ -13,10 +13,12 @@ mod calls;
 mod forget;
 mod latency;
 mod memory;
+mod post_call;
 mod quota;
 mod tools;
 
 pub use calls::PinAttempt;
+pub use post_call::{DeliveryStatus, WebhookDelivery};
 pub use tools::{EffectClaim, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY};
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};

@@ -1,0 +1,101 @@
+//! After the call: `POST /calls/{callSid}/analysis` runs the post-call analysis again (and
+//! stores the new one), `GET /webhooks/deliveries` lists webhook deliveries newest first, a
+//! page at a time. Both take the REST API key.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use phone_core::analysis::CallAnalysis;
+use phone_core::store::{Keys, PageRequest, WebhookDelivery};
+use phone_core::{CallSid, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ApiKeyAuth;
+use crate::{ApiError, AppState};
+
+/// Default and largest page of `GET /webhooks/deliveries`.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+/// Longest cursor accepted (a sort key: `DLV#` + 20 digits + `#` + id + `#` + index).
+const MAX_CURSOR: usize = 200;
+
+/// The routers of this module, each behind the body limit.
+pub fn routes(state: AppState) -> Router {
+    crate::body_limit::limited(
+        Router::new()
+            .route("/calls/{call_sid}/analysis", post(rerun_analysis))
+            .route("/webhooks/deliveries", get(list_deliveries))
+            .with_state(state),
+    )
+}
+
+async fn rerun_analysis(
+    _auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Path(call_sid): Path<String>,
+) -> Result<Json<CallAnalysis>, ApiError> {
+    let sid =
+        CallSid::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("callSid: {e}")))?;
+    let post_call = state
+        .post_call
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("post-call analysis is not configured".into()))?;
+    match post_call.run(&sid).await {
+        Ok(analysis) => Ok(Json(analysis)),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("call {sid}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Query of `GET /webhooks/deliveries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    after: Option<String>,
+}
+
+/// A page of deliveries.
+#[derive(Debug, Serialize)]
+pub struct DeliveryPage {
+    /// Newest first.
+    pub deliveries: Vec<WebhookDelivery>,
+    /// Pass as `after` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+async fn list_deliveries(
+    _auth: ApiKeyAuth,
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<DeliveryPage>, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` must be 1 to {MAX_PAGE}"
+        )));
+    }
+    if let Some(after) = &q.after {
+        let ok = after.len() <= MAX_CURSOR
+            && after.starts_with(Keys::DELIVERY_PREFIX)
+            && after.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return Err(ApiError::BadRequest(
+                "`after` must be the `next` cursor of a previous page".into(),
+            ));
+        }
+    }
+    let page = PageRequest {
+        limit,
+        after: q.after,
+        newest_first: true,
+    };
+    let found = state.store.list_webhook_deliveries(&page).await?;
+    Ok(Json(DeliveryPage {
+        deliveries: found.items,
+        next: found.next,
+    }))
+}
