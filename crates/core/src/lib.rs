@@ -12,6 +12,7 @@
 //! - [`clock`]: the time port, so tests can pin "now".
 //! - [`agent`]: the text agent (SMS, REST, email) over a chat model and the tools.
 //! - [`email`]: the email processor: new mail → the agent with calendar tools → a draft or reply.
+//! - [`outbound`]: calls the assistant places: the request, its policy, its outcome.
 //! - [`mail_address`]: recipient strings split into checked addresses.
 //!
 //! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod email;
 pub mod mail_address;
 pub mod memory;
+pub mod outbound;
 pub mod phone;
 pub mod ports;
 pub mod quota;

@@ -12,10 +12,12 @@ use time::OffsetDateTime;
 mod calls;
 mod forget;
 mod memory;
+mod outbound;
 mod quota;
 mod tools;
 
 pub use calls::PinAttempt;
+pub use outbound::DueRetry;
 pub use tools::{EffectClaim, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY};
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};
