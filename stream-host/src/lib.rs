@@ -3,12 +3,14 @@
 //!
 //! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
 //! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
+//! - `answer`: an outbound call's answering machine verdict, read from its call row.
 //! - `start`: Twilio's `start`, which call a stream belongs to.
 //! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
 //! - [`engine`]: the engine port and its adapters (Realtime).
 //! - [`drain`]: graceful shutdown; [`limits`]: concurrent-call cap.
 //! - [`config`]: settings; [`HostState`]: what connections share.
 
+mod answer;
 mod bridge;
 mod call;
 pub mod config;

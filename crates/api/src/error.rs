@@ -28,6 +28,15 @@ pub enum ApiError {
     /// request).
     #[error("{0}")]
     Unprocessable(String),
+    /// 422: refused by a rule of the call policy; the code is the rule's name
+    /// (`do_not_call`, `quiet_hours`, `daily_cap`).
+    #[error("{message}")]
+    PolicyRefused {
+        /// The rule, as the error code.
+        rule: &'static str,
+        /// What the rule found.
+        message: String,
+    },
     /// 413: the request body is larger than this many bytes.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -54,7 +63,9 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::PolicyRefused { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -71,6 +82,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Unprocessable(_) => "idempotency_key_reused",
+            Self::PolicyRefused { rule, .. } => rule,
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
             Self::Timeout(_) => "timeout",

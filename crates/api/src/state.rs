@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use phone_config::Config;
 use phone_core::Store;
+use phone_core::outbound::dialer::Dialer;
 use phone_core::ports::ChatModel;
 use phone_core::tools::ToolPorts;
 
@@ -22,6 +23,9 @@ pub struct AppState {
     pub chat: Option<Arc<dyn ChatModel>>,
     /// Work left running after a response (late SMS answers); a Lambda waits for it.
     pub background: Background,
+    /// Places and settles outbound calls; `POST /calls` and the outbound callbacks answer 503
+    /// without it.
+    pub dialer: Option<Dialer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -31,6 +35,7 @@ impl std::fmt::Debug for AppState {
             .field("store", &self.store)
             .field("tools", &self.tools.is_some())
             .field("chat", &self.chat.as_ref().map(|c| c.describe()))
+            .field("dialer", &self.dialer.as_ref().map(Dialer::describe))
             .finish()
     }
 }
@@ -44,12 +49,19 @@ impl AppState {
             tools: None,
             chat: None,
             background: Background::default(),
+            dialer: None,
         }
     }
 
     /// With the tool adapters.
     pub fn with_tools(mut self, tools: ToolPorts) -> Self {
         self.tools = Some(tools);
+        self
+    }
+
+    /// With the outbound call dialer.
+    pub fn with_dialer(mut self, dialer: Dialer) -> Self {
+        self.dialer = Some(dialer);
         self
     }
 

@@ -19,6 +19,11 @@ impl Bridge {
                 stats.frames_in += 1;
                 stats.bytes_in += media.payload.len() as u64 * 3 / 4;
                 self.last_caller_audio = tokio::time::Instant::now();
+                if self.core.awaiting_answer() {
+                    // An outbound call before the detection's verdict: a voicemail greeting
+                    // or a "hello?" that the greeting answers; not the conversation.
+                    return Step::Continue;
+                }
                 let append = self.engine.append_audio(&media.payload);
                 if self.core.audio_flows() && self.engine_socket.is_some() {
                     self.send_engine(append).await;

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod google_auth;
 pub mod health;
 pub mod messages;
+pub mod outbound;
 pub mod sms_incoming;
 pub mod stream_ended;
 pub mod tool_call;

@@ -18,6 +18,9 @@
 //! with a short `<Say>` and `<Hangup/>` (no stream token, no model); otherwise the call row's
 //! `max_call_secs` holds the minutes left when they are fewer than `MAX_CALL_SECS`.
 //!
+//! The webhooks of outbound calls (`/voice/outbound…`) are served by the same router
+//! ([`super::outbound`]).
+//!
 //! All are signature-checked by [`SignedForm`] before anything here runs. The access level
 //! lives on the call row only: the stream host reads it from there when it consumes the token.
 
@@ -49,7 +52,8 @@ pub fn routes(state: AppState) -> Router {
             .route("/voice/pin", post(pin))
             .route(stream_ended::PATH, post(stream_ended::stream_ended))
             .route("/voice/status", post(status))
-            .with_state(state),
+            .with_state(state.clone())
+            .merge(super::outbound::routes(state)),
     )
 }
 
@@ -60,7 +64,7 @@ const PIN_PROMPT: &str =
 const PIN_RETRY: &str = "That PIN is not right. Try again, then press pound.";
 
 /// A fresh stream token: 32 random bytes, base64url. Unguessable and single-use.
-fn new_stream_token() -> String {
+pub(super) fn new_stream_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
