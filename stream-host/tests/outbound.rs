@@ -479,3 +479,19 @@ async fn outbound_callbacks_must_be_signed_by_twilio() {
     assert_eq!(row.answered_by, None);
     assert_eq!(row.outcome, None);
 }
+
+#[tokio::test]
+async fn a_malformed_request_is_a_400_that_names_the_field() {
+    let s = stack(NOON_PARIS).await;
+    for (bad, field) in [
+        (json!({"to": "0612345678", "purpose": "x", "instructions": "y"}), "to"),
+        (json!({"to": CALLEE, "purpose": "", "instructions": "y"}), "purpose"),
+        (json!({"to": CALLEE, "purpose": "x", "instructions": "y", "when": "now"}), "when"),
+        (json!({"to": CALLEE, "purpose": "x", "instructions": "y", "time_zone": "Mars/Base"}), "time_zone"),
+    ] {
+        let (code, refused) = s.place(None, &bad).await;
+        assert_eq!(code, 400, "{refused}");
+        assert!(refused["error"]["message"].as_str().unwrap().contains(field), "{refused}");
+    }
+    assert!(s.twilio.calls().is_empty());
+}

@@ -137,13 +137,13 @@ async fn place_call(
     _auth: ApiKeyAuth,
     State(state): State<AppState>,
     key: IdempotencyKey,
-    Json(body): Json<PlaceCallBody>,
+    Json(arguments): Json<serde_json::Value>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let dialer = state.dialer.as_ref().ok_or_else(|| {
         ApiError::Unavailable("outbound calls need PUBLIC_BASE_URL on this deployment".into())
     })?;
-    let arguments = serde_json::to_value(&body)
-        .map_err(|e| ApiError::Internal(format!("serialising the request: {e}")))?;
+    let body: PlaceCallBody = serde_json::from_value(arguments.clone())
+        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     key.bind(&state.store, "place_call", &arguments).await?;
     let to = PhoneNumber::parse(&body.to).map_err(|e| ApiError::BadRequest(format!("`to`: {e}")))?;
     let request = NewOutboundCall {
