@@ -6,8 +6,8 @@
 //! decide whether the caller hears an apology and the fallback (docs/voice.md).
 
 use axum::extract::ws::{Message, WebSocket};
-use phone_core::token::hash_stream_token;
 use phone_core::outbound::{Direction, OutboundOutcome};
+use phone_core::token::hash_stream_token;
 use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
@@ -79,7 +79,8 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     };
     // An outbound call's request: its purpose and instructions come from the store.
     let request = match (&call.direction, &call.outbound_id) {
-        (Direction::Outbound, Some(id)) => match Box::pin(state.inner.store.get_outbound(id)).await {
+        (Direction::Outbound, Some(id)) => match Box::pin(state.inner.store.get_outbound(id)).await
+        {
             Ok(request) => Some(request),
             Err(e) => {
                 tracing::error!(error = %e, outbound = %id, "outbound request unreadable; ending the call");

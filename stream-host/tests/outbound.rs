@@ -160,7 +160,10 @@ impl Stack {
         let res = self
             .http
             .post(url)
-            .header("X-Twilio-Signature", compute_signature(AUTH_TOKEN, url, &form))
+            .header(
+                "X-Twilio-Signature",
+                compute_signature(AUTH_TOKEN, url, &form),
+            )
             .form(&form)
             .send()
             .await
@@ -224,7 +227,10 @@ impl Stack {
             )
             .await;
         assert_eq!(code, 200, "{twiml}");
-        assert!(twiml.contains(&format!("url=\"{}\"", self.stream_url)), "{twiml}");
+        assert!(
+            twiml.contains(&format!("url=\"{}\"", self.stream_url)),
+            "{twiml}"
+        );
         let token = twiml
             .split("name=\"token\" value=\"")
             .nth(1)
@@ -245,7 +251,9 @@ const NOON_PARIS: OffsetDateTime = datetime!(2026-11-30 11:00 UTC);
 #[tokio::test]
 async fn an_outbound_call_to_a_person_greets_with_its_purpose() {
     let s = stack(NOON_PARIS).await;
-    let (code, placed) = s.place(Some("call-1"), &body("your dentist appointment")).await;
+    let (code, placed) = s
+        .place(Some("call-1"), &body("your dentist appointment"))
+        .await;
     assert_eq!(code, 201, "{placed}");
     let id = placed["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("OB"));
@@ -271,7 +279,10 @@ async fn an_outbound_call_to_a_person_greets_with_its_purpose() {
         "the assistant spoke before it knew who answered"
     );
     s.amd(0, "human").await;
-    let greeting = s.openai.respond(Response::new().status(Status::Completed)).await;
+    let greeting = s
+        .openai
+        .respond(Response::new().status(Status::Completed))
+        .await;
     let said = greeting.instructions().unwrap_or_default().to_owned();
     assert!(
         said.contains("Hi, this is Ava calling for Sam about your dentist appointment."),
@@ -283,7 +294,11 @@ async fn an_outbound_call_to_a_person_greets_with_its_purpose() {
     assert!(instructions.contains("Ask whether Tuesday at 3 pm still works"));
     assert!(instructions.contains("Appointment booked on 2026-11-20."));
     // The callee is a guest: the session offers no owner tool (this host has none at all).
-    let row = s.store.get_call(&CallSid::parse(&sid).unwrap()).await.unwrap();
+    let row = s
+        .store
+        .get_call(&CallSid::parse(&sid).unwrap())
+        .await
+        .unwrap();
     assert_eq!(row.access, phone_core::AccessLevel::Guest);
     assert_eq!(row.counterpart().map(PhoneNumber::as_str), Some(CALLEE));
 
@@ -310,13 +325,20 @@ async fn a_machine_gets_one_message_after_the_beep_then_the_call_hangs_up() {
     let mut stream = s.answer(0).await;
     // The voicemail greeting plays; the detection's verdict comes at the beep.
     s.amd(0, "machine_end_beep").await;
-    let message = s.openai.respond(Response::new().status(Status::Completed)).await;
+    let message = s
+        .openai
+        .respond(Response::new().status(Status::Completed))
+        .await;
     let asked = message.instructions().unwrap_or_default().to_owned();
     assert!(asked.contains("answering machine"), "{asked}");
     assert!(asked.contains("the parking permit"), "{asked}");
     // Said: the host ends the stream itself (no hang-up from the callee).
     stream.expect_closed(WAIT).await;
-    let row = s.store.get_call(&CallSid::parse(&sid).unwrap()).await.unwrap();
+    let row = s
+        .store
+        .get_call(&CallSid::parse(&sid).unwrap())
+        .await
+        .unwrap();
     assert_eq!(row.stream_end, Some(phone_core::StreamEnd::VoicemailLeft));
     // Twilio then asks what next: the call is hung up, nothing more is said.
     let (code, twiml) = s
@@ -339,7 +361,10 @@ async fn a_machine_gets_one_message_after_the_beep_then_the_call_hangs_up() {
     assert_eq!(report["status"], "completed");
     assert_eq!(report["calls"][0]["answered_by"], "machine_end_beep");
     assert_eq!(s.twilio.calls().len(), 1, "a voicemail is not retried");
-    assert!(s.openai.events_of("response.create").await.len() == 1, "one message only");
+    assert!(
+        s.openai.events_of("response.create").await.len() == 1,
+        "one message only"
+    );
 }
 
 #[tokio::test]
@@ -391,7 +416,11 @@ async fn quiet_hours_refuse_the_call_and_nothing_is_dialled() {
     ny["time_zone"] = json!("America/New_York");
     let (code, placed) = s.place(Some("ny"), &ny).await;
     assert_eq!(code, 201, "{placed}");
-    assert_eq!(s.twilio.calls().len(), 1, "only the New York call was dialled");
+    assert_eq!(
+        s.twilio.calls().len(),
+        1,
+        "only the New York call was dialled"
+    );
 }
 
 #[tokio::test]
@@ -449,9 +478,17 @@ async fn outbound_callbacks_must_be_signed_by_twilio() {
     let (_, placed) = s.place(None, &body("the order")).await;
     let id = placed["id"].as_str().unwrap();
     let sid = TwilioRestServer::call_sid(0);
-    for path in ["/voice/outbound", "/voice/outbound/status", "/voice/outbound/amd"] {
+    for path in [
+        "/voice/outbound",
+        "/voice/outbound/status",
+        "/voice/outbound/amd",
+    ] {
         let url = format!("{}{path}?outbound={id}", s.base);
-        let form = [("CallSid", sid.as_str()), ("AnsweredBy", "human"), ("CallStatus", "busy")];
+        let form = [
+            ("CallSid", sid.as_str()),
+            ("AnsweredBy", "human"),
+            ("CallStatus", "busy"),
+        ];
         let res = s
             .http
             .post(&url)
@@ -463,19 +500,28 @@ async fn outbound_callbacks_must_be_signed_by_twilio() {
         assert_eq!(res.status(), 403, "{path}");
         // Signed for another request's id: the signature covers the query too.
         let other = format!("{}{path}?outbound=OB{}", s.base, "0".repeat(32));
-        let pairs: Vec<(String, String)> =
-            form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let res = s
             .http
             .post(&url)
-            .header("X-Twilio-Signature", compute_signature(AUTH_TOKEN, &other, &pairs))
+            .header(
+                "X-Twilio-Signature",
+                compute_signature(AUTH_TOKEN, &other, &pairs),
+            )
             .form(&form)
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
-    let row = s.store.get_call(&CallSid::parse(&sid).unwrap()).await.unwrap();
+    let row = s
+        .store
+        .get_call(&CallSid::parse(&sid).unwrap())
+        .await
+        .unwrap();
     assert_eq!(row.answered_by, None);
     assert_eq!(row.outcome, None);
 }
@@ -484,14 +530,32 @@ async fn outbound_callbacks_must_be_signed_by_twilio() {
 async fn a_malformed_request_is_a_400_that_names_the_field() {
     let s = stack(NOON_PARIS).await;
     for (bad, field) in [
-        (json!({"to": "0612345678", "purpose": "x", "instructions": "y"}), "to"),
-        (json!({"to": CALLEE, "purpose": "", "instructions": "y"}), "purpose"),
-        (json!({"to": CALLEE, "purpose": "x", "instructions": "y", "when": "now"}), "when"),
-        (json!({"to": CALLEE, "purpose": "x", "instructions": "y", "time_zone": "Mars/Base"}), "time_zone"),
+        (
+            json!({"to": "0612345678", "purpose": "x", "instructions": "y"}),
+            "to",
+        ),
+        (
+            json!({"to": CALLEE, "purpose": "", "instructions": "y"}),
+            "purpose",
+        ),
+        (
+            json!({"to": CALLEE, "purpose": "x", "instructions": "y", "when": "now"}),
+            "when",
+        ),
+        (
+            json!({"to": CALLEE, "purpose": "x", "instructions": "y", "time_zone": "Mars/Base"}),
+            "time_zone",
+        ),
     ] {
         let (code, refused) = s.place(None, &bad).await;
         assert_eq!(code, 400, "{refused}");
-        assert!(refused["error"]["message"].as_str().unwrap().contains(field), "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{refused}"
+        );
     }
     assert!(s.twilio.calls().is_empty());
 }

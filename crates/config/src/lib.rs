@@ -417,7 +417,10 @@ fn outbound_settings(src: &Source<'_>) -> Result<OutboundSettings, ConfigError> 
     };
     let max_retries = src.u64(keys::OUTBOUND_MAX_RETRIES, d.max_retries.into())?;
     if max_retries > 10 {
-        return Err(ConfigError::invalid(keys::OUTBOUND_MAX_RETRIES, "expected 0 to 10"));
+        return Err(ConfigError::invalid(
+            keys::OUTBOUND_MAX_RETRIES,
+            "expected 0 to 10",
+        ));
     }
     let backoff = src.u64(keys::OUTBOUND_RETRY_BACKOFF_SECS, d.retry_backoff.as_secs())?;
     if !(1..=86_400).contains(&backoff) {

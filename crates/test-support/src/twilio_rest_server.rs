@@ -64,8 +64,10 @@ async fn create(
 fn refuse(status: StatusCode, code: u32, message: &str) -> (StatusCode, axum::Json<Value>) {
     (
         status,
-        axum::Json(json!({"code": code, "message": message, "status": status.as_u16(),
-            "more_info": format!("https://www.twilio.com/docs/errors/{code}")})),
+        axum::Json(
+            json!({"code": code, "message": message, "status": status.as_u16(),
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}")}),
+        ),
     )
 }
 
@@ -116,7 +118,12 @@ fn check_call(form: &[(String, String)]) -> Result<(), (u32, String)> {
             "Calls resource: provide Url, Twiml or ApplicationSid".into(),
         ));
     }
-    for key in ["Url", "StatusCallback", "AsyncAmdStatusCallback", "FallbackUrl"] {
+    for key in [
+        "Url",
+        "StatusCallback",
+        "AsyncAmdStatusCallback",
+        "FallbackUrl",
+    ] {
         if let Some(v) = one(key)
             && !is_absolute_http_url(v)
         {
@@ -221,7 +228,10 @@ impl TwilioRestServer {
     async fn serve(shared: Shared) -> Self {
         let app = axum::Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
-            .route("/2010-04-01/Accounts/{account}/Calls.json", post(create_call))
+            .route(
+                "/2010-04-01/Accounts/{account}/Calls.json",
+                post(create_call),
+            )
             .with_state(shared.clone());
         Self {
             server: LoopbackServer::serve(app).await.expect("bind loopback"),

@@ -306,8 +306,8 @@ mod tests {
             phone_core::outbound::AnsweredBy::MachineEndBeep
         );
         assert_eq!(w.detection_ms, Some(4120));
-        let err =
-            AmdCallback::from_form(&form(&[("CallSid", SID), ("AnsweredBy", "robot")])).unwrap_err();
+        let err = AmdCallback::from_form(&form(&[("CallSid", SID), ("AnsweredBy", "robot")]))
+            .unwrap_err();
         assert!(err.to_string().contains("AnsweredBy"));
     }
 

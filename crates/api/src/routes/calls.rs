@@ -82,8 +82,8 @@ async fn get_call(
     Path(call_sid): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if call_sid.starts_with("OB") {
-        let id = OutboundId::parse(&call_sid)
-            .map_err(|e| ApiError::BadRequest(format!("id: {e}")))?;
+        let id =
+            OutboundId::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("id: {e}")))?;
         let report = outbound_report(&state, &id).await?;
         return to_json(&report);
     }
@@ -145,7 +145,8 @@ async fn place_call(
     let body: PlaceCallBody = serde_json::from_value(arguments.clone())
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     key.bind(&state.store, "place_call", &arguments).await?;
-    let to = PhoneNumber::parse(&body.to).map_err(|e| ApiError::BadRequest(format!("`to`: {e}")))?;
+    let to =
+        PhoneNumber::parse(&body.to).map_err(|e| ApiError::BadRequest(format!("`to`: {e}")))?;
     let request = NewOutboundCall {
         to,
         purpose: body.purpose,

@@ -19,10 +19,10 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
+use phone_core::StoreError;
 use phone_core::outbound::OutboundId;
 use phone_core::outbound::dialer::{AMD_PATH, Dialer, STATUS_PATH, VOICE_PATH};
 use phone_core::token::hash_stream_token;
-use phone_core::StoreError;
 use phone_twilio::webhook::{AmdCallback, StatusCallback, VoiceWebhook};
 use serde::Deserialize;
 
@@ -146,7 +146,8 @@ async fn amd(
     SignedForm(form): SignedForm,
 ) -> Result<StatusCode, ApiError> {
     let id = parse(&which)?;
-    let callback = AmdCallback::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let callback =
+        AmdCallback::from_form(&form).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     match dialer(&state)?
         .on_answered_by(&id, &callback.call_sid, callback.answered_by)
         .await

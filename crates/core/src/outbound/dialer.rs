@@ -17,12 +17,12 @@ use super::{
     AnsweredBy, InvalidRequest, NewOutboundCall, OutboundCall, OutboundId, OutboundOutcome,
     OutboundStatus,
 };
+use crate::Store;
 use crate::call::{CallSession, CallSid, CallStatus};
 use crate::phone::PhoneNumber;
 use crate::ports::{OutboundCallRequest, OutboundCalls, PortError};
 use crate::quota::{QuotaKind, QuotaTake};
 use crate::store::{Created, DueRetry, StoreError};
-use crate::Store;
 
 /// The voice webhook of outbound calls (TwiML once the callee answers).
 pub const VOICE_PATH: &str = "/voice/outbound";
@@ -477,7 +477,8 @@ pub async fn record_outcome(
     if let Some(id) = &row.outbound_id {
         store
             .update_outbound(id, |c| {
-                if c.attempts.last() != Some(&row.call_sid) || c.status != OutboundStatus::InProgress
+                if c.attempts.last() != Some(&row.call_sid)
+                    || c.status != OutboundStatus::InProgress
                 {
                     return false;
                 }

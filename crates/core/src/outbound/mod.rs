@@ -259,7 +259,12 @@ impl NewOutboundCall {
             Ok(())
         };
         check("purpose", &self.purpose, MAX_PURPOSE_CHARS, true)?;
-        check("instructions", &self.instructions, MAX_INSTRUCTIONS_CHARS, true)?;
+        check(
+            "instructions",
+            &self.instructions,
+            MAX_INSTRUCTIONS_CHARS,
+            true,
+        )?;
         if let Some(context) = &self.context {
             check("context", context, MAX_CONTEXT_CHARS, false)?;
         }
@@ -315,7 +320,12 @@ fn outbound_direction() -> Direction {
 
 impl OutboundCall {
     /// A request just admitted, about to be dialled.
-    pub fn new(id: OutboundId, request: NewOutboundCall, zone: String, now: OffsetDateTime) -> Self {
+    pub fn new(
+        id: OutboundId,
+        request: NewOutboundCall,
+        zone: String,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             id,
             direction: Direction::Outbound,
@@ -437,7 +447,11 @@ mod tests {
         assert_eq!(f(CallStatus::Canceled, None, None), Some(O::Canceled));
         assert_eq!(f(CallStatus::Completed, None, None), Some(O::Human));
         assert_eq!(
-            f(CallStatus::Completed, Some(AnsweredBy::MachineEndBeep), None),
+            f(
+                CallStatus::Completed,
+                Some(AnsweredBy::MachineEndBeep),
+                None
+            ),
             Some(O::Failed),
             "a machine that hung up before the message"
         );

@@ -112,7 +112,9 @@ pub enum Refusal {
         number: String,
     },
     /// Outside the calling window in the callee's zone.
-    #[error("it is {local_time} in {zone}, outside the calling window {window}; next opening {next_opening}")]
+    #[error(
+        "it is {local_time} in {zone}, outside the calling window {window}; next opening {next_opening}"
+    )]
     QuietHours {
         /// The callee's local time now.
         local_time: String,
@@ -175,7 +177,10 @@ impl CallPolicy {
         };
         let (h, m) = (self.window.start / 60, self.window.start % 60);
         // A wall time skipped by a DST change resolves forward (jiff's compatible rule).
-        match day.at(h as i8, m as i8, 0, 0).to_zoned_datetime(zone.clone()) {
+        match day
+            .at(h as i8, m as i8, 0, 0)
+            .to_zoned_datetime(zone.clone())
+        {
             Ok(opening) => from_zoned(&opening),
             Err(_) => at + Duration::from_secs(3600),
         }
@@ -265,11 +270,24 @@ mod tests {
             .admit(early, "Europe/Paris", &paris(), "***0123", false, 0)
             .unwrap_err();
         assert_eq!(refusal.rule(), "quiet_hours");
-        assert!(refusal.to_string().contains("07:30 in Europe/Paris"), "{refusal}");
-        assert!(refusal.to_string().contains("2026-11-30T07:00:00Z"), "{refusal}");
+        assert!(
+            refusal.to_string().contains("07:30 in Europe/Paris"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.to_string().contains("2026-11-30T07:00:00Z"),
+            "{refusal}"
+        );
         assert!(
             policy
-                .admit(datetime!(2026-11-30 07:30 UTC), "Europe/Paris", &paris(), "x", false, 0)
+                .admit(
+                    datetime!(2026-11-30 07:30 UTC),
+                    "Europe/Paris",
+                    &paris(),
+                    "x",
+                    false,
+                    0
+                )
                 .is_ok()
         );
         // 20:59 Paris is allowed, 21:00 is not (end exclusive).
@@ -293,7 +311,11 @@ mod tests {
         assert_eq!(r.unwrap_err().rule(), "do_not_call");
         let r = policy.admit(noon, "Europe/Paris", &paris(), "x", false, 3);
         assert_eq!(r.unwrap_err(), Refusal::DailyCap { limit: 3 });
-        assert!(policy.admit(noon, "Europe/Paris", &paris(), "x", false, 2).is_ok());
+        assert!(
+            policy
+                .admit(noon, "Europe/Paris", &paris(), "x", false, 2)
+                .is_ok()
+        );
     }
 
     #[test]

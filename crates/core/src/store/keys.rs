@@ -130,7 +130,11 @@ impl Keys {
 
     /// `DUE#<epoch seconds, 20 digits>#<id>`: sorts by due time, unique by request.
     pub fn retry_due(at: OffsetDateTime, id: &crate::outbound::OutboundId) -> String {
-        format!("{}{:020}#{id}", Self::RETRY_PREFIX, at.unix_timestamp().max(0))
+        format!(
+            "{}{:020}#{id}",
+            Self::RETRY_PREFIX,
+            at.unix_timestamp().max(0)
+        )
     }
 
     /// `IDEM#<key>`.

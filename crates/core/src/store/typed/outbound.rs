@@ -40,7 +40,9 @@ impl Store {
         };
         match self.records.put(item, PutMode::IfAbsent, self.now()).await {
             Ok(()) => Ok(Created::New),
-            Err(StoreError::Conflict(_)) => Ok(Created::Existing(self.get_outbound(&call.id).await?)),
+            Err(StoreError::Conflict(_)) => {
+                Ok(Created::Existing(self.get_outbound(&call.id).await?))
+            }
             Err(e) => Err(e),
         }
     }
@@ -96,11 +98,17 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Throttled(format!("outbound request {id} is too contended")))
+        Err(StoreError::Throttled(format!(
+            "outbound request {id} is too contended"
+        )))
     }
 
     /// Puts a request in the retry queue, due at `at`.
-    pub async fn schedule_retry(&self, id: &OutboundId, at: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn schedule_retry(
+        &self,
+        id: &OutboundId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut data = Map::new();
         data.insert("id".into(), Value::String(id.to_string()));
         data.insert("at".into(), at.unix_timestamp().into());
