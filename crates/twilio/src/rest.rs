@@ -122,7 +122,7 @@ impl TwilioRest {
     }
 
     /// Our number, or the error naming `TWILIO_FROM_NUMBER`.
-    fn from_number(&self) -> Result<&PhoneNumber, PortError> {
+    fn our_number(&self) -> Result<&PhoneNumber, PortError> {
         self.from
             .as_ref()
             .ok_or_else(|| PortError::NotConfigured("TWILIO_FROM_NUMBER".into()))
@@ -193,7 +193,7 @@ impl TwilioRest {
 #[async_trait]
 impl Messaging for TwilioRest {
     async fn send_sms(&self, to: &PhoneNumber, body: &str) -> Result<SmsMessage, PortError> {
-        let from = self.from_number()?;
+        let from = self.our_number()?;
         let form = [("To", to.as_str()), ("From", from.as_str()), ("Body", body)];
         let value = self
             .request(reqwest::Method::POST, "/Messages.json", Some(&form), &[])

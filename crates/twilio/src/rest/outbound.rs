@@ -49,7 +49,7 @@ pub fn call_form(request: &OutboundCallRequest, from: &str) -> Vec<(&'static str
 #[async_trait]
 impl OutboundCalls for TwilioRest {
     async fn place(&self, request: &OutboundCallRequest) -> Result<PlacedCall, PortError> {
-        let from = self.from_number()?.as_str().to_owned();
+        let from = self.our_number()?.as_str().to_owned();
         let form = call_form(request, &from);
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let value = self
