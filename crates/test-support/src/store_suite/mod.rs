@@ -9,6 +9,7 @@
 mod call_end;
 mod email;
 mod forget_and_retries;
+mod outbound;
 mod paging;
 mod quota;
 mod records;
@@ -27,6 +28,7 @@ use time::OffsetDateTime;
 pub use call_end::*;
 pub use email::*;
 pub use forget_and_retries::*;
+pub use outbound::*;
 pub use paging::*;
 pub use quota::*;
 pub use records::*;
@@ -132,6 +134,7 @@ macro_rules! store_suite {
             forget_caller_erases_their_calls,
             pending_tool_calls_settle_once_and_expire,
             tool_effect_claims_have_one_winner_and_expire,
+            outbound_requests_retries_and_outcomes,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
