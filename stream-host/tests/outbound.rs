@@ -559,3 +559,30 @@ async fn a_malformed_request_is_a_400_that_names_the_field() {
     }
     assert!(s.twilio.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_failed_outbound_stream_apologises_without_transfer_or_text() {
+    let s = stack(NOON_PARIS).await;
+    s.place(None, &body("the order")).await;
+    let sid = TwilioRestServer::call_sid(0);
+    // No stream end was recorded (the stream host never got the call): abnormal.
+    let (code, twiml) = s
+        .twilio_posts(
+            &format!("{}/voice/stream-ended", s.base),
+            &[
+                ("CallSid", &sid),
+                ("AccountSid", ACCOUNT),
+                ("From", OURS),
+                ("To", CALLEE),
+                ("CallStatus", "in-progress"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert!(twiml.contains("have to end this call"), "{twiml}");
+    assert!(
+        twiml.contains("<Hangup/>") && !twiml.contains("<Dial"),
+        "{twiml}"
+    );
+    assert!(s.twilio.messages().is_empty(), "nobody is texted");
+}
