@@ -6,12 +6,13 @@
 //! decide whether the caller hears an apology and the fallback (docs/voice.md).
 
 use axum::extract::ws::{Message, WebSocket};
+use phone_core::outbound::{Direction, OutboundOutcome};
 use phone_core::token::hash_stream_token;
 use phone_core::{CallSid, CallStatus, Cost, PhoneNumber, StreamEnd};
 use tracing::Instrument;
 
 use crate::HostState;
-use crate::bridge::{Bridge, CallPlan};
+use crate::bridge::{Bridge, CallPlan, OutboundPlan};
 use crate::engine::Engine;
 use crate::engine::live::LiveEngine;
 use crate::engine::realtime::RealtimeEngine;
@@ -64,7 +65,8 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
     // Who is calling and what they may do come from the call row the signed webhook wrote,
     // never from the stream's `<Parameter>`s.
     let access = call.access;
-    let caller = call.from.clone();
+    // The other party: the caller, or the callee of an outbound call.
+    let caller = call.counterpart().cloned();
     // Memory is read and written only for a caller ID the webhook proved (full STIR/SHAKEN
     // attestation or the owner PIN): a spoofed number gets none and leaves none.
     let remembered = call.remembered_caller().cloned();
@@ -74,6 +76,21 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
             .max_call
             .min(std::time::Duration::from_secs(secs.into())),
         None => config.max_call,
+    };
+    // An outbound call's request: its purpose and instructions come from the store.
+    let request = match (&call.direction, &call.outbound_id) {
+        (Direction::Outbound, Some(id)) => match Box::pin(state.inner.store.get_outbound(id)).await
+        {
+            Ok(request) => Some(request),
+            Err(e) => {
+                tracing::error!(error = %e, outbound = %id, "outbound request unreadable; ending the call");
+                record_end(&state, &call_sid, StreamEnd::SessionNotConfigured).await;
+                let _ = socket.send(Message::Close(None)).await;
+                Box::pin(finalise(&state, &call_sid, None, None)).await;
+                return;
+            }
+        },
+        _ => None,
     };
     let openai = match openai::connect(config).await {
         Ok(socket) => socket,
@@ -98,6 +115,19 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
         ctx.verified_caller = call.verified_caller;
         ctx
     });
+    let mut watcher = None;
+    let outbound = request.as_ref().map(|request| {
+        let name = &config.assistant_name;
+        let owner = config.owner_name.as_deref();
+        instructions.push_str(&request.session_instructions(name, owner));
+        let (answer, task) = crate::answer::watch(state.inner.store.clone(), call_sid.clone());
+        watcher = Some(task);
+        OutboundPlan {
+            greeting: request.greeting(name, owner),
+            voicemail: request.voicemail_instructions(name, owner),
+            answer,
+        }
+    });
     let tools = state.inner.offered.for_access(access);
     let engine: Box<dyn Engine> = match config.engine {
         VoiceEngine::Realtime => Box::new(RealtimeEngine::new(config.clone(), tools)),
@@ -113,11 +143,27 @@ async fn run_call(state: HostState, mut socket: WebSocket) {
             instructions,
             tool_ctx,
             max_call,
+            outbound,
         },
     ))
     .run()
     .await;
     export_trace(&state, &call_sid, call.started_at, &outcome);
+    if let Some(task) = watcher {
+        task.abort();
+    }
+    if request.is_some() && outcome.reason == crate::EndReason::VoicemailLeft {
+        let settled = Box::pin(phone_core::outbound::dialer::record_outcome(
+            &state.inner.store,
+            &call,
+            OutboundOutcome::VoicemailLeft,
+        ))
+        .await;
+        match settled {
+            Ok(outcome) => tracing::info!(?outcome, "voicemail left"),
+            Err(e) => tracing::error!(error = %e, "could not record the voicemail outcome"),
+        }
+    }
     Box::pin(finalise(
         &state,
         &call_sid,

@@ -35,6 +35,10 @@ pub struct StreamHostConfig {
     pub voice: String,
     /// First words of every call.
     pub greeting: String,
+    /// The assistant's name, said first on outbound calls (`ASSISTANT_NAME`).
+    pub assistant_name: String,
+    /// The owner's name, said on outbound calls (`OWNER_NAME`).
+    pub owner_name: Option<String>,
     /// Persona and rules; caller memory and the time are appended per call.
     pub instructions: String,
     /// IANA time zone of the assistant.
@@ -138,6 +142,8 @@ impl StreamHostConfig {
             voice: config.openai.voice.clone(),
             // A recorded call says so first (docs/observability.md, "Recording").
             greeting: config.recording.greeting(&config.assistant.greeting),
+            assistant_name: config.assistant.name.clone(),
+            owner_name: config.assistant.owner_name.clone(),
             instructions,
             time_zone: config.assistant.time_zone.clone(),
             semantic_vad: config.stream.semantic_vad,

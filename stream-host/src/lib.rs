@@ -3,6 +3,7 @@
 //!
 //! - [`server`]: `/health` and the signature-checked `/voice/stream` upgrade.
 //! - `call`: one call's life (start, token check, finalise); `bridge`: its loop.
+//! - `answer`: an outbound call's answering machine verdict, read from its call row.
 //! - `start`: Twilio's `start`, which call a stream belongs to.
 //! - [`machine`]: one call as a state machine (phase, playback, tool turns, reconnect).
 //! - [`engine`]: the engine port and its adapters (Realtime).
@@ -12,6 +13,7 @@
 //! - [`config`]: settings; [`HostState`]: what connections share.
 //! - [`post_call`]: `call.started`/`call.ended` events and the analysis after each call.
 
+mod answer;
 mod bridge;
 mod call;
 pub mod config;

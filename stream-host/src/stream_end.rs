@@ -50,6 +50,8 @@ impl From<EndReason> for StreamEnd {
             EndReason::SessionNotConfigured => Self::SessionNotConfigured,
             EndReason::AssistantHungUp => Self::AssistantHungUp,
             EndReason::Transferred => Self::Transferred,
+            EndReason::VoicemailLeft => Self::VoicemailLeft,
+            EndReason::FaxAnswered => Self::FaxAnswered,
         }
     }
 }
@@ -68,6 +70,8 @@ mod tests {
             (EndReason::Drain, true),
             (EndReason::AssistantHungUp, true),
             (EndReason::Transferred, true),
+            (EndReason::VoicemailLeft, true),
+            (EndReason::FaxAnswered, true),
             (EndReason::OpenAiLost, false),
             (EndReason::SessionNotConfigured, false),
         ] {

@@ -129,6 +129,33 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
     Ok(ports)
 }
 
+/// The outbound call dialer: Twilio's `Calls.json` when `TWILIO_ACCOUNT_SID` is set, else the
+/// local dialer (calls a simulated callee answers). `None` without `PUBLIC_BASE_URL`, which the
+/// callbacks need: `POST /calls` then answers 503.
+pub fn dialer(
+    config: &Config,
+    store: &Store,
+) -> Result<Option<phone_core::outbound::dialer::Dialer>, BootstrapError> {
+    use phone_core::outbound::dialer::{Dialer, DialerSettings};
+    let Some(base) = config.public_base_url.clone() else {
+        return Ok(None);
+    };
+    let calls: Arc<dyn phone_core::ports::OutboundCalls> = match twilio_rest(config)? {
+        Some(rest) => Arc::new(rest),
+        None => Arc::new(phone_local::LocalDialer::default()),
+    };
+    let settings = DialerSettings {
+        policy: config.outbound.policy,
+        public_base_url: base,
+        from: config.twilio.from_number.clone(),
+        default_zone: config.assistant.time_zone.clone(),
+        ring_timeout_secs: config.outbound.ring_timeout_secs,
+    };
+    let dialer = Dialer::new(store.clone(), calls, settings);
+    tracing::info!(dialer = %dialer.describe(), "outbound calls ready");
+    Ok(Some(dialer))
+}
+
 /// The Twilio REST adapter when `TWILIO_ACCOUNT_SID` is set, authenticated with an API key
 /// if one is configured, else with the auth token.
 fn twilio_rest(config: &Config) -> Result<Option<phone_twilio::rest::TwilioRest>, BootstrapError> {
@@ -377,11 +404,15 @@ pub async fn app_state() -> Result<AppState, BootstrapError> {
         store.clone(),
         Events::none(),
     );
+    let dialer = dialer(&config, &store)?;
     let mut state = AppState::new(config, store)
         .with_tools(tools)
         .with_post_call(Events::none(), post_call);
     if let Some(chat) = chat {
         state = state.with_chat(chat);
+    }
+    if let Some(dialer) = dialer {
+        state = state.with_dialer(dialer);
     }
     Ok(state)
 }

@@ -31,6 +31,15 @@ pub enum ApiError {
     /// 415: a body that is not `application/json` where JSON is expected.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 422: refused by a rule of the call policy; the code is the rule's name
+    /// (`do_not_call`, `quiet_hours`, `daily_cap`).
+    #[error("{message}")]
+    PolicyRefused {
+        /// The rule, as the error code.
+        rule: &'static str,
+        /// What the rule found.
+        message: String,
+    },
     /// 413: the request body is larger than this many bytes.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -76,7 +85,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::PolicyRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -94,6 +103,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "idempotency_key_reused",
+            Self::PolicyRefused { rule, .. } => rule,
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
             Self::Timeout(_) => "timeout",

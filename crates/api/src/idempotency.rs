@@ -98,6 +98,11 @@ impl IdempotencyKey {
         &self.key
     }
 
+    /// Whether the client sent the key (a fresh one was made up otherwise).
+    pub fn supplied(&self) -> bool {
+        self.supplied
+    }
+
     /// Binds a supplied key to this endpoint and `what` (the tool) with `arguments`, or checks
     /// that it was bound to exactly these: 422 otherwise. The binding is kept as long as the
     /// tool records that a replay answers from (the calls retention).

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use phone_config::Config;
 use phone_core::Store;
+use phone_core::outbound::dialer::Dialer;
 use phone_core::ports::ChatModel;
 use phone_core::tools::ToolPorts;
 
@@ -26,6 +27,9 @@ pub struct AppState {
     pub events: phone_core::events::Events,
     /// The post-call analysis; `POST /calls/{sid}/analysis` answers 503 without it.
     pub post_call: Option<phone_analysis::PostCallAnalysis>,
+    /// Places and settles outbound calls; `POST /calls` and the outbound callbacks answer 503
+    /// without it.
+    pub dialer: Option<Dialer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for AppState {
             .field("store", &self.store)
             .field("tools", &self.tools.is_some())
             .field("chat", &self.chat.as_ref().map(|c| c.describe()))
+            .field("dialer", &self.dialer.as_ref().map(Dialer::describe))
             .finish()
     }
 }
@@ -50,6 +55,7 @@ impl AppState {
             background: Background::default(),
             events: phone_core::events::Events::none(),
             post_call: None,
+            dialer: None,
         }
     }
 
@@ -67,6 +73,12 @@ impl AppState {
     ) -> Self {
         self.events = events;
         self.post_call = Some(post_call);
+        self
+    }
+
+    /// With the outbound call dialer.
+    pub fn with_dialer(mut self, dialer: Dialer) -> Self {
+        self.dialer = Some(dialer);
         self
     }
 

@@ -187,3 +187,22 @@ pub const WEBHOOK_URLS: &str = "WEBHOOK_URLS";
 /// The webhook signing secret, Standard Webhooks form `whsec_<base64 of 24 to 64 bytes>`.
 /// Required with `WEBHOOK_URLS`; kept in the configuration secret in AWS.
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+/// The assistant's name, in the first words of an outbound call ("Hi, this is Ava calling for
+/// …"; default `Ava`).
+pub const ASSISTANT_NAME: &str = "ASSISTANT_NAME";
+/// The owner's name as the assistant says it on outbound calls ("calling for Sam"); without
+/// it the assistant says it is an assistant calling about the purpose.
+pub const OWNER_NAME: &str = "OWNER_NAME";
+/// Hours outbound calls may go out, in the callee's local time (`HH:MM-HH:MM`, default
+/// `08:00-21:00`, end exclusive). A call asked for outside them is refused (422
+/// `quiet_hours`); a retry falling outside them waits for the next opening.
+pub const OUTBOUND_CALL_WINDOW: &str = "OUTBOUND_CALL_WINDOW";
+/// Further attempts after an outbound call gets no answer or busy (default 2, at most 10).
+pub const OUTBOUND_MAX_RETRIES: &str = "OUTBOUND_MAX_RETRIES";
+/// Seconds before the first retry; each next one waits twice as long (default 600).
+pub const OUTBOUND_RETRY_BACKOFF_SECS: &str = "OUTBOUND_RETRY_BACKOFF_SECS";
+/// Outbound call attempts per UTC day for the whole deployment, retries included (default 20).
+pub const OUTBOUND_CALLS_PER_DAY: &str = "OUTBOUND_CALLS_PER_DAY";
+/// Seconds an outbound call rings before Twilio gives up with `no-answer` (Twilio's
+/// `Timeout`, 5 to 600; default 30).
+pub const OUTBOUND_RING_TIMEOUT_SECS: &str = "OUTBOUND_RING_TIMEOUT_SECS";

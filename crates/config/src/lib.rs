@@ -115,6 +115,19 @@ pub struct AssistantConfig {
     pub time_zone: String,
     /// Extra instructions appended to the built-in ones.
     pub instructions: Option<String>,
+    /// The assistant's name, said on outbound calls (`ASSISTANT_NAME`, default `Ava`).
+    pub name: String,
+    /// The owner's name, said on outbound calls (`OWNER_NAME`).
+    pub owner_name: Option<String>,
+}
+
+/// Outbound calls: the policy and how long they ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundSettings {
+    /// Quiet hours, retries, daily cap.
+    pub policy: phone_core::outbound::policy::CallPolicy,
+    /// Seconds an attempt rings (Twilio's `Timeout`).
+    pub ring_timeout_secs: u32,
 }
 
 /// Limits and behaviour of the stream host.
@@ -203,6 +216,8 @@ pub struct Config {
     pub recording: RecordingConfig,
     /// Post-call analysis and signed webhooks (`ANALYSIS_*`, `WEBHOOK_*`).
     pub post_call: PostCallConfig,
+    /// Outbound calls (`OUTBOUND_*`).
+    pub outbound: OutboundSettings,
 }
 
 impl Config {
@@ -264,6 +279,10 @@ impl Config {
                     .time_zone(keys::TIME_ZONE)?
                     .unwrap_or_else(|| "UTC".into()),
                 instructions: src.string(keys::ASSISTANT_INSTRUCTIONS),
+                name: src
+                    .string(keys::ASSISTANT_NAME)
+                    .unwrap_or_else(|| "Ava".into()),
+                owner_name: src.string(keys::OWNER_NAME),
             },
             retention,
             prices,
@@ -342,6 +361,7 @@ impl Config {
                     ));
                 }
             },
+            outbound: outbound_settings(&src)?,
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
                 max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),
@@ -419,6 +439,49 @@ impl Config {
             .as_ref()
             .ok_or(ConfigError::Missing(keys::API_KEY))
     }
+}
+
+/// `OUTBOUND_*`, each checked against its range.
+fn outbound_settings(src: &Source<'_>) -> Result<OutboundSettings, ConfigError> {
+    use phone_core::outbound::policy::CallPolicy;
+    let d = CallPolicy::default();
+    let window = match src.string(keys::OUTBOUND_CALL_WINDOW) {
+        Some(v) => v
+            .parse()
+            .map_err(|e: String| ConfigError::invalid(keys::OUTBOUND_CALL_WINDOW, e))?,
+        None => d.window,
+    };
+    let max_retries = src.u64(keys::OUTBOUND_MAX_RETRIES, d.max_retries.into())?;
+    if max_retries > 10 {
+        return Err(ConfigError::invalid(
+            keys::OUTBOUND_MAX_RETRIES,
+            "expected 0 to 10",
+        ));
+    }
+    let backoff = src.u64(keys::OUTBOUND_RETRY_BACKOFF_SECS, d.retry_backoff.as_secs())?;
+    if !(1..=86_400).contains(&backoff) {
+        return Err(ConfigError::invalid(
+            keys::OUTBOUND_RETRY_BACKOFF_SECS,
+            "expected 1 to 86400 seconds",
+        ));
+    }
+    let per_day = src.u64(keys::OUTBOUND_CALLS_PER_DAY, d.max_calls_per_day.into())?;
+    let ring = src.u64(keys::OUTBOUND_RING_TIMEOUT_SECS, 30)?;
+    if !(5..=600).contains(&ring) {
+        return Err(ConfigError::invalid(
+            keys::OUTBOUND_RING_TIMEOUT_SECS,
+            "expected 5 to 600 seconds (Twilio's Timeout)",
+        ));
+    }
+    Ok(OutboundSettings {
+        policy: CallPolicy {
+            window,
+            max_retries: max_retries as u32,
+            retry_backoff: Duration::from_secs(backoff),
+            max_calls_per_day: u32::try_from(per_day).unwrap_or(u32::MAX),
+        },
+        ring_timeout_secs: ring as u32,
+    })
 }
 
 /// Overlays `secret` on `env`: keys in the secret win. Used in AWS, where the environment holds

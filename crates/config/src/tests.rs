@@ -386,3 +386,34 @@ fn keypad_settings_default_to_three_seconds_and_sixteen_keys_and_are_bounded() {
         assert!(err.to_string().contains(key), "{err}");
     }
 }
+
+#[test]
+fn outbound_settings_have_defaults_and_ranges() {
+    let config = Config::from_map(&map(&[])).unwrap();
+    assert_eq!(config.outbound.policy.window.to_string(), "08:00-21:00");
+    assert_eq!(config.outbound.policy.max_retries, 2);
+    assert_eq!(config.outbound.policy.max_calls_per_day, 20);
+    assert_eq!(config.outbound.ring_timeout_secs, 30);
+    assert_eq!(config.assistant.name, "Ava");
+    let set = Config::from_map(&map(&[
+        ("OUTBOUND_CALL_WINDOW", "09:00-17:30"),
+        ("OUTBOUND_MAX_RETRIES", "0"),
+        ("OUTBOUND_RETRY_BACKOFF_SECS", "60"),
+        ("OUTBOUND_CALLS_PER_DAY", "3"),
+        ("OWNER_NAME", "Sam"),
+    ]))
+    .unwrap();
+    assert_eq!(set.outbound.policy.window.to_string(), "09:00-17:30");
+    assert_eq!(set.outbound.policy.max_retries, 0);
+    assert_eq!(set.outbound.policy.retry_backoff.as_secs(), 60);
+    assert_eq!(set.assistant.owner_name.as_deref(), Some("Sam"));
+    for (key, bad) in [
+        ("OUTBOUND_CALL_WINDOW", "21:00-08:00"),
+        ("OUTBOUND_MAX_RETRIES", "11"),
+        ("OUTBOUND_RETRY_BACKOFF_SECS", "0"),
+        ("OUTBOUND_RING_TIMEOUT_SECS", "700"),
+    ] {
+        let err = Config::from_map(&map(&[(key, bad)])).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

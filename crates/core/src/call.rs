@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::access::AccessLevel;
 use crate::latency::LatencyPercentiles;
+use crate::outbound::{AnsweredBy, Direction, OutboundId, OutboundOutcome};
 use crate::phone::PhoneNumber;
 use crate::usage::{Cost, Usage};
 
@@ -125,6 +126,11 @@ pub enum StreamEnd {
     AssistantHungUp,
     /// The assistant transferred the caller (`transfer_call`).
     Transferred,
+    /// An outbound call reached an answering machine; the assistant left its message after
+    /// the beep and hung up.
+    VoicemailLeft,
+    /// An outbound call was answered by a fax machine; nothing was said.
+    FaxAnswered,
     /// OpenAI was lost mid-call and could not be reached again.
     #[serde(rename = "openai_lost")]
     OpenAiLost,
@@ -146,7 +152,9 @@ impl StreamEnd {
             | Self::Idle
             | Self::Drain
             | Self::AssistantHungUp
-            | Self::Transferred => true,
+            | Self::Transferred
+            | Self::VoicemailLeft
+            | Self::FaxAnswered => true,
             Self::OpenAiLost | Self::SessionNotConfigured | Self::OpenAiUnreachable => false,
         }
     }
@@ -255,6 +263,19 @@ pub struct CallSession {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<CallRecording>,
+    /// `inbound` (someone called the assistant) or `outbound` (`POST /calls`). Absent: inbound.
+    #[serde(default)]
+    pub direction: Direction,
+    /// How an outbound call ended (human, voicemail_left, no_answer, busy, failed, canceled),
+    /// once known. Absent on inbound calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutboundOutcome>,
+    /// The outbound request this call is an attempt of (`OUTBOUND#<id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound_id: Option<OutboundId>,
+    /// What Twilio's answering machine detection said, on an outbound call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<AnsweredBy>,
 }
 
 /// A Twilio recording of a call, as its status callback reported it.
@@ -302,6 +323,35 @@ impl CallSession {
             max_call_secs: None,
             latency: None,
             recording: None,
+            direction: Direction::Inbound,
+            outcome: None,
+            outbound_id: None,
+            answered_by: None,
+        }
+    }
+
+    /// An attempt of outbound request `id` from our number `from` to `to`, just placed
+    /// (`queued`). The callee is a stranger: guest access, unverified, so nothing is
+    /// remembered about them.
+    pub fn outbound(
+        call_sid: CallSid,
+        id: OutboundId,
+        from: Option<PhoneNumber>,
+        to: PhoneNumber,
+        now: OffsetDateTime,
+    ) -> Self {
+        let mut call = Self::new(call_sid, from, Some(to), now);
+        call.status = CallStatus::Queued;
+        call.direction = Direction::Outbound;
+        call.outbound_id = Some(id);
+        call
+    }
+
+    /// The other party: the caller of an inbound call, the callee of an outbound one.
+    pub fn counterpart(&self) -> Option<&PhoneNumber> {
+        match self.direction {
+            Direction::Inbound => self.from.as_ref(),
+            Direction::Outbound => self.to.as_ref(),
         }
     }
 

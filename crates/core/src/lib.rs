@@ -16,6 +16,7 @@
 //! - [`events`]: events for the customer's signed webhooks, and the port that queues them.
 //! - [`agent`]: the text agent (SMS, REST, email) over a chat model and the tools.
 //! - [`email`]: the email processor: new mail → the agent with calendar tools → a draft or reply.
+//! - [`outbound`]: calls the assistant places: the request, its policy, its outcome.
 //! - [`mail_address`]: recipient strings split into checked addresses.
 //!
 //! Adapters (DynamoDB, the embedded file store, Twilio, OpenAI, Google) live in other crates and
@@ -33,6 +34,7 @@ pub mod keypad;
 pub mod latency;
 pub mod mail_address;
 pub mod memory;
+pub mod outbound;
 pub mod phone;
 pub mod ports;
 pub mod quota;

@@ -23,6 +23,8 @@ pub enum QuotaKind {
     /// Write tools run (anything with an effect: `send_sms`, `request_booking`,
     /// `leave_message`, an emailed `create_event`); reads and call control are not counted.
     ToolWrites,
+    /// Outbound call attempts placed (retries included), for the deployment's daily cap.
+    OutboundCalls,
 }
 
 impl QuotaKind {
@@ -34,6 +36,7 @@ impl QuotaKind {
             Self::Sms => "sms",
             Self::SmsLimitNotice => "sms_notice",
             Self::ToolWrites => "tool_writes",
+            Self::OutboundCalls => "outbound_calls",
         }
     }
 }

@@ -5,14 +5,17 @@
 //! - [`LocalCalendar`]: a calendar kept in the store.
 //! - [`SmsOutbox`], [`MailOutbox`]: messages recorded instead of sent.
 //! - [`LocalCallControl`]: hang-ups and transfers of simulated calls.
+//! - [`LocalDialer`]: outbound calls a simulated callee answers.
 
 mod calendar;
 mod call_control;
+mod dialer;
 mod log;
 mod outbox;
 mod records;
 
 pub use calendar::LocalCalendar;
 pub use call_control::{CallAction, LocalCallControl};
+pub use dialer::{DialedCall, LocalDialer};
 pub use outbox::{MailOutbox, SmsOutbox};
 pub use records::LocalRecords;

@@ -102,6 +102,10 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     if let Some(chat) = phone_api::bootstrap::chat_model(&config)? {
         state = state.with_chat(chat);
     }
+    if let Some(dialer) = phone_api::bootstrap::dialer(&config, &store)? {
+        tokio::spawn(run_retries(dialer.clone(), signal.clone()));
+        state = state.with_dialer(dialer);
+    }
     let google_auth = phone_api::bootstrap::google_auth(&config).await;
     let background = state.background.clone();
     let app = phone_api::routes::all(state.clone())
@@ -129,6 +133,28 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         background,
         outbox,
     })
+}
+
+/// How often `serve` looks for outbound retries that are due.
+const RETRY_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Dials the outbound retries whose time has come, every [`RETRY_TICK`], until a drain starts
+/// (a draining host places no new calls). In AWS a scheduled Lambda does the same
+/// (docs/outbound.md, "Retries").
+async fn run_retries(dialer: phone_core::outbound::dialer::Dialer, drain: drain::DrainSignal) {
+    let mut tick = tokio::time::interval(RETRY_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if drain.is_draining() {
+            return;
+        }
+        match dialer.run_due_retries().await {
+            Ok(0) => {}
+            Ok(placed) => tracing::info!(placed, "outbound retries placed"),
+            Err(e) => tracing::warn!(error = %e, "outbound retries not run; trying again"),
+        }
+    }
 }
 
 /// Starts the server, prints what to give Twilio, and runs until ctrl-c (then drains).

@@ -17,7 +17,8 @@
 //! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
 //! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
 //! - [`google_server`]: Google's token endpoint and Calendar v3.
-//! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted.
+//! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted, and a strict
+//!   `Calls.json` placing outbound calls.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
 //! - [`webhook_receiver`]: the customer's webhook receiver (fails first, or never answers).
 //! - [`standard_webhooks_oracle`]: the PyPI `standardwebhooks` package verifying signatures.

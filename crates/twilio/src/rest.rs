@@ -1,5 +1,6 @@
-//! Twilio's REST API (PROTOCOLS.md §1.7) as the SMS and call-control adapters: `Messages.json`
-//! (send, list, fetch) and `Calls/{sid}.json` (hang up, transfer with `<Dial>`).
+//! Twilio's REST API (PROTOCOLS.md §1.7) as the SMS, call-control and call-placing adapters:
+//! `Messages.json` (send, list, fetch), `Calls/{sid}.json` (hang up, transfer with `<Dial>`)
+//! and `Calls.json` (place an outbound call, [`outbound`]).
 
 use std::time::Duration;
 
@@ -11,6 +12,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::twiml::{Response, Verb};
+
+mod outbound;
+
+pub use outbound::{STATUS_EVENTS, call_form};
 
 /// Deadline of every request.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,6 +121,13 @@ impl TwilioRest {
         })
     }
 
+    /// Our number, or the error naming `TWILIO_FROM_NUMBER`.
+    fn our_number(&self) -> Result<&PhoneNumber, PortError> {
+        self.from
+            .as_ref()
+            .ok_or_else(|| PortError::NotConfigured("TWILIO_FROM_NUMBER".into()))
+    }
+
     async fn request(
         &self,
         method: reqwest::Method,
@@ -181,10 +193,7 @@ impl TwilioRest {
 #[async_trait]
 impl Messaging for TwilioRest {
     async fn send_sms(&self, to: &PhoneNumber, body: &str) -> Result<SmsMessage, PortError> {
-        let from = self
-            .from
-            .as_ref()
-            .ok_or_else(|| PortError::NotConfigured("TWILIO_FROM_NUMBER".into()))?;
+        let from = self.our_number()?;
         let form = [("To", to.as_str()), ("From", from.as_str()), ("Body", body)];
         let value = self
             .request(reqwest::Method::POST, "/Messages.json", Some(&form), &[])

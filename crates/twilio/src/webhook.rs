@@ -170,6 +170,39 @@ impl StatusCallback {
     }
 }
 
+/// The asynchronous answering-machine-detection callback of an outbound call
+/// (`AsyncAmdStatusCallback`): what answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmdCallback {
+    /// The call.
+    pub call_sid: CallSid,
+    /// Twilio's verdict.
+    pub answered_by: phone_core::outbound::AnsweredBy,
+    /// Milliseconds detection took, when sent.
+    pub detection_ms: Option<u64>,
+}
+
+impl AmdCallback {
+    /// Parses the form.
+    pub fn from_form(form: &[(String, String)]) -> Result<Self, WebhookError> {
+        let f = Form(form);
+        let raw = f.required("AnsweredBy")?;
+        let answered_by =
+            phone_core::outbound::AnsweredBy::parse(raw).ok_or_else(|| WebhookError::Invalid {
+                field: "AnsweredBy",
+                reason: "not a Twilio AMD verdict".into(),
+            })?;
+        Ok(Self {
+            call_sid: f.call_sid()?,
+            answered_by,
+            detection_ms: f
+                .get("MachineDetectionDuration")
+                .map(|_| f.number("MachineDetectionDuration"))
+                .transpose()?,
+        })
+    }
+}
+
 /// `POST /sms/incoming`: an SMS arrives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmsWebhook {
@@ -257,6 +290,25 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("CallDuration"));
+    }
+
+    #[test]
+    fn amd_callback_parses_the_verdict() {
+        let w = AmdCallback::from_form(&form(&[
+            ("CallSid", SID),
+            ("AccountSid", "AC1"),
+            ("AnsweredBy", "machine_end_beep"),
+            ("MachineDetectionDuration", "4120"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            w.answered_by,
+            phone_core::outbound::AnsweredBy::MachineEndBeep
+        );
+        assert_eq!(w.detection_ms, Some(4120));
+        let err = AmdCallback::from_form(&form(&[("CallSid", SID), ("AnsweredBy", "robot")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("AnsweredBy"));
     }
 
     #[test]

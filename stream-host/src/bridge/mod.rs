@@ -12,6 +12,7 @@ use std::pin::Pin;
 
 use axum::extract::ws::{Message as TwilioMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
+use phone_core::outbound::AnsweredBy;
 use phone_core::tools::ToolContext;
 use phone_realtime::connect::RealtimeSocket;
 use phone_twilio::media;
@@ -84,6 +85,8 @@ pub(crate) struct Bridge {
     /// Tool runs whose `Done` has not arrived: the loop polls `tool_rx` only while some are
     /// (polling an empty channel on every audio frame costs measurable CPU).
     tools_running: usize,
+    /// An outbound call's answering machine verdict, until it arrives.
+    answer: Option<tokio::sync::oneshot::Receiver<AnsweredBy>>,
 }
 
 /// What the call was granted when its stream was proven: its instructions, its tools (the
@@ -95,6 +98,18 @@ pub(crate) struct CallPlan {
     pub(crate) tool_ctx: Option<ToolContext>,
     /// Longest duration (`MAX_CALL_SECS`, or less for a guest near their daily quota).
     pub(crate) max_call: std::time::Duration,
+    /// For an outbound call: what to say once answered, and the verdict when it comes.
+    pub(crate) outbound: Option<OutboundPlan>,
+}
+
+/// An outbound call's words, and where the answering machine verdict will arrive.
+pub(crate) struct OutboundPlan {
+    /// Said exactly to a person.
+    pub(crate) greeting: String,
+    /// Instructions for the one voicemail message.
+    pub(crate) voicemail: String,
+    /// The verdict ([`crate::answer`] watches the call row for it).
+    pub(crate) answer: tokio::sync::oneshot::Receiver<AnsweredBy>,
 }
 
 /// Whether the loop goes on.
@@ -116,14 +131,19 @@ impl Bridge {
             instructions,
             tool_ctx,
             max_call,
+            outbound,
         } = plan;
         let (tool_tx, tool_rx) = tokio::sync::mpsc::unbounded_channel();
-        let core = CallCore::new(
+        let mut core = CallCore::new(
             state.inner.config.clone(),
             instructions,
             engine.mark_every_ms(),
             Instant::now(),
         );
+        let answer = outbound.map(|plan| {
+            core.expect_answer(plan.greeting, plan.voicemail);
+            plan.answer
+        });
         Self {
             stream_sid: start.stream_sid,
             call_sid: start.call_sid,
@@ -142,6 +162,7 @@ impl Bridge {
             tool_tx,
             tool_rx,
             tools_running: 0,
+            answer,
             state,
         }
     }
@@ -272,6 +293,12 @@ impl Bridge {
                 _ = &mut keypad_timer, if keypad_due.is_some() => {
                     let wall = self.state.inner.store.clock().now();
                     self.core.keypad_timer(Instant::now(), wall);
+                    Step::Continue
+                }
+                by = next_answer(&mut self.answer) => {
+                    if let Some(by) = by {
+                        self.core.answered(by, Instant::now());
+                    }
                     Step::Continue
                 }
             };
@@ -533,6 +560,21 @@ async fn next_engine(
 ) -> Option<Result<EngineMessage, tokio_tungstenite::tungstenite::Error>> {
     match socket {
         Some(socket) => socket.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An outbound call's answering machine verdict, once (`None` if its watcher gave up
+/// without one); pending on an inbound call or once it has arrived.
+async fn next_answer(
+    answer: &mut Option<tokio::sync::oneshot::Receiver<AnsweredBy>>,
+) -> Option<AnsweredBy> {
+    match answer {
+        Some(rx) => {
+            let by = rx.await.ok();
+            *answer = None;
+            by
+        }
         None => std::future::pending().await,
     }
 }

@@ -20,6 +20,11 @@ impl Bridge {
                 let bytes = media.payload.len() * 3 / 4;
                 stats.bytes_in += bytes as u64;
                 self.last_caller_audio = tokio::time::Instant::now();
+                if self.core.awaiting_answer() {
+                    // An outbound call before the detection's verdict: a voicemail greeting
+                    // or a "hello?" that the greeting answers; not the conversation.
+                    return Step::Continue;
+                }
                 self.core.caller_audio(bytes, self.last_caller_audio);
                 let append = self.engine.append_audio(&media.payload);
                 if self.core.audio_flows() && self.engine_socket.is_some() {

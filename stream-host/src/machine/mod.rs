@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use phone_core::keypad::{Key, KeySequence};
+use phone_core::outbound::{AnsweredBy, VOICEMAIL_MAX_SECS};
 use phone_core::tools::{CallEffect, ToolOutcome};
 use phone_core::{CallStats, Role, Turn, Usage};
 use serde_json::json;
@@ -121,6 +122,29 @@ pub struct CallCore {
     last_activity: Instant,
     outcome: Outcome,
     actions: Vec<Action>,
+    /// An outbound call's words and what answered it; `None` on an inbound call.
+    outbound: Option<OutboundTurn>,
+}
+
+/// An outbound call waits for answering machine detection before it speaks: a person hears
+/// the greeting, a machine hears one message after its beep.
+#[derive(Debug)]
+struct OutboundTurn {
+    /// Said exactly to a person.
+    greeting: String,
+    /// Instructions for the one voicemail message.
+    voicemail: String,
+    answer: Answer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// No verdict yet: the assistant is silent, the callee's audio is not the conversation.
+    Waiting,
+    /// A verdict that came before the session was ready.
+    Known(AnsweredBy),
+    /// Acted on.
+    Acted,
 }
 
 impl CallCore {
@@ -155,6 +179,40 @@ impl CallCore {
             last_activity: now,
             outcome,
             actions: Vec::new(),
+            outbound: None,
+        }
+    }
+
+    /// Makes this an outbound call: silent until [`CallCore::answered`], then `greeting` (said
+    /// exactly) for a person, or one message made with `voicemail` (instructions) for a
+    /// machine.
+    pub fn expect_answer(&mut self, greeting: String, voicemail: String) {
+        self.outbound = Some(OutboundTurn {
+            greeting,
+            voicemail,
+            answer: Answer::Waiting,
+        });
+    }
+
+    /// Whether an outbound call still waits for the detection's verdict.
+    pub fn awaiting_answer(&self) -> bool {
+        self.outbound
+            .as_ref()
+            .is_some_and(|o| o.answer != Answer::Acted)
+    }
+
+    /// What answered an outbound call (Twilio's answering machine detection).
+    pub fn answered(&mut self, by: AnsweredBy, now: Instant) {
+        let Some(outbound) = self.outbound.as_mut() else {
+            return;
+        };
+        if outbound.answer != Answer::Waiting || self.phase.ending() {
+            return;
+        }
+        if matches!(self.phase, Phase::Talking) {
+            self.act_on_answer(by, now);
+        } else {
+            outbound.answer = Answer::Known(by);
         }
     }
 
@@ -168,9 +226,10 @@ impl CallCore {
         self.phase
     }
 
-    /// Whether caller audio goes to the engine now (otherwise the shell queues it).
+    /// Whether caller audio goes to the engine now (otherwise the shell queues it, or drops
+    /// it while an outbound call waits for its answer: [`CallCore::awaiting_answer`]).
     pub fn audio_flows(&self) -> bool {
-        self.phase.audio_flows()
+        self.phase.audio_flows() && !self.awaiting_answer()
     }
 
     /// Whether actions are queued (checked on every message: most messages queue none).
@@ -324,7 +383,7 @@ impl CallCore {
                     self.outcome.model = model;
                 }
             }
-            EngineEvent::SessionReady => self.session_ready(),
+            EngineEvent::SessionReady => self.session_ready(now),
             EngineEvent::SessionRefused { reason } => {
                 tracing::error!(%reason, "the engine refused the session configuration");
                 self.end(EndReason::SessionNotConfigured);
@@ -537,12 +596,21 @@ impl CallCore {
 
     /// The session is configured: send the audio queued meanwhile, then greet (or, on a
     /// session that replaced a dropped one, apologise for the pause).
-    fn session_ready(&mut self) {
+    fn session_ready(&mut self, now: Instant) {
         if !matches!(self.phase, Phase::Configuring { .. }) {
             return;
         }
         self.phase = Phase::Talking;
         self.actions.push(Action::FlushCallerAudio);
+        if let Some(outbound) = &self.outbound
+            && !self.greeted
+        {
+            // An outbound call speaks once it knows who answered.
+            if let Answer::Known(by) = outbound.answer {
+                self.act_on_answer(by, now);
+            }
+            return;
+        }
         if self.greeted {
             self.say(
                 Purpose::Apology,
@@ -553,6 +621,36 @@ impl CallCore {
             let greeting = format!(
                 "Greet the caller now, saying exactly: \"{}\"",
                 self.config.greeting.replace('"', "'")
+            );
+            self.say(Purpose::Greeting, Some(greeting));
+        }
+    }
+
+    /// A person hears the greeting; a machine one message, then the call ends; a fax nothing.
+    fn act_on_answer(&mut self, by: AnsweredBy, now: Instant) {
+        let Some(outbound) = self.outbound.as_mut() else {
+            return;
+        };
+        outbound.answer = Answer::Acted;
+        self.greeted = true;
+        if by == AnsweredBy::Fax {
+            tracing::info!("outbound call answered by a fax; hanging up");
+            self.end(EndReason::FaxAnswered);
+        } else if by.is_machine() {
+            tracing::info!(?by, "outbound call reached a machine; leaving the message");
+            let voicemail = outbound.voicemail.clone();
+            self.phase = Phase::Ending {
+                reason: EndReason::VoicemailLeft,
+                // The message's bound, whatever the model says: the call ends here.
+                deadline: now + std::time::Duration::from_secs(VOICEMAIL_MAX_SECS),
+                said: false,
+            };
+            self.say(Purpose::Goodbye, Some(voicemail));
+        } else {
+            tracing::info!(?by, "outbound call answered; greeting");
+            let greeting = format!(
+                "The person you called has answered. Say exactly: \"{}\" Then pursue the purpose of the call.",
+                outbound.greeting.replace('"', "'")
             );
             self.say(Purpose::Greeting, Some(greeting));
         }

@@ -21,6 +21,10 @@
 //!   call ends the same way (then hang-up or transfer through call control);
 //! - the session is refused, or not confirmed within the session timeout
 //!   ([`EndReason::SessionNotConfigured`]);
+//! - an outbound call's answering machine detection said machine: the assistant leaves one
+//!   message, and the call ends once it is said and played, or when
+//!   [`phone_core::outbound::VOICEMAIL_MAX_SECS`] has passed ([`EndReason::VoicemailLeft`]);
+//!   a fax ends it at once ([`EndReason::FaxAnswered`]);
 //! - the engine's connection drops and the call's reconnect budget is spent, or it drops while
 //!   the call was ending anyway ([`EndReason::OpenAiLost`], or the ending's own reason).
 //!
@@ -55,6 +59,11 @@ pub enum EndReason {
     AssistantHungUp,
     /// The assistant transferred the caller (`transfer_call`) after announcing it.
     Transferred,
+    /// An outbound call reached a machine: the assistant left its message after the beep
+    /// (or its [`phone_core::outbound::VOICEMAIL_MAX_SECS`] ran out).
+    VoicemailLeft,
+    /// An outbound call was answered by a fax: ended at once.
+    FaxAnswered,
 }
 
 impl EndReason {

@@ -384,3 +384,64 @@ fn transcripts_are_recorded_in_order_and_marked_interrupted() {
     assert!(turns[0].interrupted);
     assert_eq!(turns[0].seq, 0);
 }
+
+/// An outbound call whose session is ready, waiting for the detection's verdict.
+fn outbound_waiting() -> (CallCore, Instant) {
+    let (mut core, now) = core_with(|_| {});
+    core.expect_answer("Hi, this is Ava.".into(), "Leave a message.".into());
+    core.engine_event(EngineEvent::SessionReady, now, wall());
+    let actions = core.take_actions();
+    assert!(said(&actions).is_empty(), "silent until the verdict");
+    assert!(core.awaiting_answer() && !core.audio_flows());
+    (core, now)
+}
+
+#[test]
+fn an_outbound_call_greets_a_person_only_once_the_verdict_is_in() {
+    let (mut core, now) = outbound_waiting();
+    core.answered(phone_core::outbound::AnsweredBy::Human, now);
+    let actions = core.take_actions();
+    assert_eq!(said(&actions), [Purpose::Greeting]);
+    assert!(core.audio_flows());
+    core.answered(phone_core::outbound::AnsweredBy::MachineEndBeep, now);
+    assert!(core.take_actions().is_empty(), "one verdict only");
+}
+
+#[test]
+fn a_verdict_before_the_session_is_ready_is_acted_on_when_it_is() {
+    let (mut core, now) = core_with(|_| {});
+    core.expect_answer("Hi.".into(), "Leave a message.".into());
+    core.take_actions();
+    core.answered(phone_core::outbound::AnsweredBy::Unknown, now);
+    assert!(core.take_actions().is_empty());
+    core.engine_event(EngineEvent::SessionReady, now, wall());
+    assert_eq!(said(&core.take_actions()), [Purpose::Greeting]);
+}
+
+#[test]
+fn a_voicemail_is_one_message_cut_at_twenty_seconds() {
+    let (mut core, now) = outbound_waiting();
+    core.answered(phone_core::outbound::AnsweredBy::MachineEndBeep, now);
+    let actions = core.take_actions();
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::Engine(EngineCommand::Say { purpose: Purpose::Goodbye, instructions: Some(i) })]
+            if i == "Leave a message."
+    ));
+    let limit = Duration::from_secs(phone_core::outbound::VOICEMAIL_MAX_SECS);
+    assert_eq!(core.goodbye_deadline(), Some(now + limit));
+    // Still talking at 19 s: nothing ends it; at 20 s the call ends whatever is being said.
+    core.timer(Timer::GoodbyeGrace, now + limit - Duration::from_secs(1));
+    assert_eq!(ended(&core.take_actions()), None);
+    core.timer(Timer::GoodbyeGrace, now + limit);
+    assert_eq!(ended(&core.take_actions()), Some(EndReason::VoicemailLeft));
+}
+
+#[test]
+fn a_fax_ends_an_outbound_call_at_once() {
+    let (mut core, now) = outbound_waiting();
+    core.answered(phone_core::outbound::AnsweredBy::Fax, now);
+    let actions = core.take_actions();
+    assert!(said(&actions).is_empty());
+    assert_eq!(ended(&actions), Some(EndReason::FaxAnswered));
+}

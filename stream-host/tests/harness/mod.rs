@@ -50,6 +50,8 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         reasoning_effort: phone_config::ReasoningEffort::default(),
         voice: "marin".into(),
         greeting: "Hello from the test line".into(),
+        assistant_name: "Ava".into(),
+        owner_name: Some("Sam".into()),
         instructions: "Test assistant.".into(),
         time_zone: "Europe/Paris".into(),
         semantic_vad: false,

@@ -2,19 +2,28 @@
 //! latency, its post-call analysis and the deliveries of its webhooks.
 //! `GET /calls?limit=&after=`: recent calls, newest first, with a cursor for the next page.
 //!
-//! Both accept the API key or the console's session cookie (`console::session::ReadAuth`). The same function
-//! serves the routes of [`super::post_call`] (API key only: they write).
+//! `GET /calls/OB…`: an outbound request with every attempt's row.
+//! `POST /calls`: the assistant calls someone ([`super::outbound`] for what happens next).
+//!
+//! The reads accept the API key or the console's session cookie (`console::session::ReadAuth`);
+//! `POST /calls` and the routes of [`super::post_call`], served by the same function, write and
+//! need the API key.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use phone_core::analysis::CallAnalysis;
+use phone_core::outbound::dialer::DialError;
+use phone_core::outbound::{NewOutboundCall, OutboundCall, OutboundId};
 use phone_core::store::{Keys, PageRequest};
 use phone_core::store::{ToolCallRecord, WebhookDelivery};
-use phone_core::{CallSession, CallSid, LatencyReport, Turn};
+use phone_core::{CallSession, CallSid, LatencyReport, PhoneNumber, StoreError, Turn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
+use crate::extract::JsonBody;
+use crate::idempotency::IdempotencyKey;
 use crate::{ApiError, AppState};
 
 /// Most turns and tool calls returned; a call long enough to exceed this is cut, and says so.
@@ -40,6 +49,35 @@ pub struct CallReport {
     pub analysis: Option<CallAnalysis>,
     /// The webhooks sent about this call and how their delivery went.
     pub webhook_deliveries: Vec<WebhookDelivery>,
+}
+
+/// The response of `POST /calls` and of `GET /calls/{id}` for an outbound request: the
+/// request (`status`, `outcome`, `attempts`, `next_attempt_at`) and each attempt's call row.
+#[derive(Debug, Serialize)]
+pub struct OutboundReport {
+    /// The request.
+    #[serde(flatten)]
+    pub request: OutboundCall,
+    /// The attempts' call rows, oldest first (`GET /calls/{callSid}` has their transcripts).
+    pub calls: Vec<CallSession>,
+}
+
+/// The body of `POST /calls`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceCallBody {
+    /// The number to call, E.164.
+    pub to: String,
+    /// Why the assistant calls, one line (at most 300 characters).
+    pub purpose: String,
+    /// What the assistant should do and say (at most 4000 characters).
+    pub instructions: String,
+    /// Facts the assistant may use (at most 4000 characters).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The callee's IANA time zone for quiet hours (default: `TIME_ZONE`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// Calls listed per page when `limit` is not given, and the most a page may ask for.
@@ -76,15 +114,16 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// The router serving `GET /calls` and `GET /calls/{callSid}`.
+/// The router serving `GET /calls`, `GET /calls/{callSid}` and `POST /calls`, with the routes of
+/// [`super::post_call`].
 pub fn routes(state: AppState) -> Router {
     crate::body_limit::limited(
         Router::new()
-            .route("/calls", get(list_calls))
+            .route("/calls", get(list_calls).post(place_call))
             .route("/calls/{call_sid}", get(get_call))
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                // The API key, or the console's session cookie: these routes only read.
+                // The API key; or, for the reads only, the console's session cookie.
                 crate::routes::console::session::require_read_access,
             ))
             .with_state(state.clone()),
@@ -145,18 +184,24 @@ async fn list_calls(
 #[utoipa::path(get, path = "/calls/{call_sid}", tag = "calls",
     params(("call_sid" = String, Path, description = "Twilio's CallSid", pattern = "^CA[0-9a-fA-F]{32}$")),
     responses(
-        (status = 200, description = "The call", body = CallReport),
+        (status = 200, description = "The call (for an outbound request's id `OB…`, not in this document's pattern: the request and its attempts' rows)", body = CallReport),
         (status = 400, description = "Not a CallSid", body = ErrorBody),
         (status = 404, description = "No such call", body = ErrorBody),
     ))]
 async fn get_call(
     State(state): State<AppState>,
     Path(call_sid): Path<String>,
-) -> Result<Json<CallReport>, ApiError> {
-    let sid =
-        CallSid::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("callSid: {e}")))?;
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if call_sid.starts_with("OB") {
+        let id =
+            OutboundId::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("id: {e}")))?;
+        let report = outbound_report(&state, &id).await?;
+        return to_json(&report);
+    }
+    let sid = CallSid::parse(&call_sid)
+        .map_err(|e| ApiError::BadRequest(format!("callSid: {e} (or an outbound id OB…)")))?;
     let mut call = state.store.get_call(&sid).await.map_err(|e| match e {
-        phone_core::StoreError::NotFound => ApiError::NotFound(format!("call {sid}")),
+        StoreError::NotFound => ApiError::NotFound(format!("call {sid}")),
         other => other.into(),
     })?;
     let turns = state
@@ -178,7 +223,7 @@ async fn get_call(
         .store
         .list_call_webhook_deliveries(&sid, &PageRequest::first(MAX_ITEMS))
         .await?;
-    Ok(Json(CallReport {
+    to_json(&CallReport {
         analysis,
         webhook_deliveries: deliveries.items,
         cost_usd: call.cost.total_usd(),
@@ -187,7 +232,76 @@ async fn get_call(
         truncated: turns.next.is_some() || tools.next.is_some() || latencies.next.is_some(),
         transcript: turns.items,
         tool_calls: tools.items,
-    }))
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Json<serde_json::Value>, ApiError> {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(format!("serialising the report: {e}")))
+}
+
+async fn outbound_report(state: &AppState, id: &OutboundId) -> Result<OutboundReport, ApiError> {
+    let request = state.store.get_outbound(id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("outbound call {id}")),
+        other => other.into(),
+    })?;
+    let mut calls = Vec::with_capacity(request.attempts.len());
+    for sid in &request.attempts {
+        match state.store.get_call(sid).await {
+            Ok(call) => calls.push(call),
+            // An attempt whose row expired before its request: listed by sid only.
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(OutboundReport { request, calls })
+}
+
+async fn place_call(
+    State(state): State<AppState>,
+    key: IdempotencyKey,
+    JsonBody(arguments): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let dialer = state.dialer.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("outbound calls need PUBLIC_BASE_URL on this deployment".into())
+    })?;
+    let body: PlaceCallBody = serde_json::from_value(arguments.clone())
+        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    key.bind(&state.store, "place_call", &arguments).await?;
+    let to =
+        PhoneNumber::parse(&body.to).map_err(|e| ApiError::BadRequest(format!("`to`: {e}")))?;
+    let request = NewOutboundCall {
+        to,
+        purpose: body.purpose,
+        instructions: body.instructions,
+        context: body.context,
+        time_zone: body.time_zone,
+    };
+    let id = if key.supplied() {
+        OutboundId::for_idempotency_key(key.as_str())
+    } else {
+        OutboundId::random()
+    };
+    let started = dialer.start(request, id).await.map_err(|e| match e {
+        DialError::Invalid(e) => ApiError::BadRequest(e.0),
+        DialError::Refused(refusal) => {
+            tracing::info!(rule = refusal.rule(), "outbound call refused by the policy");
+            ApiError::PolicyRefused {
+                rule: refusal.rule(),
+                message: refusal.to_string(),
+            }
+        }
+        DialError::Placement(e) => ApiError::Upstream(e.to_string()),
+        DialError::Store(e) => e.into(),
+    })?;
+    let status = if started.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let report = outbound_report(&state, &started.call.id).await?;
+    Ok((status, to_json(&report)?))
 }
 
 /// The handler's path, for the OpenAPI document.

@@ -7,6 +7,7 @@ pub mod console;
 pub mod google_auth;
 pub mod health;
 pub mod messages;
+pub mod outbound;
 pub mod post_call;
 pub mod recording;
 pub mod sms_incoming;

@@ -9,6 +9,8 @@
 //!   caller is put through to it with `<Dial>`. Without it, when the caller's number is known
 //!   and an owner number is configured, the caller is told they will be texted back and the
 //!   owner gets one SMS saying who called and when; otherwise they are asked to call back later.
+//! - An outbound call (the assistant called them) that ended abnormally: a short apology and
+//!   `<Hangup/>`; the callee is neither transferred nor promised a text.
 //! - A call Twilio reports as already over (`CallStatus` final) can hear nothing: `<Hangup/>`.
 //!
 //! Signature-checked by [`SignedForm`] like every Twilio webhook. The SMS is claimed once per
@@ -38,6 +40,11 @@ pub const SORRY_TRANSFER: &str =
 pub const SORRY_TEXT_BACK: &str = "Sorry, I'm having technical trouble and can't continue this call. We'll text you back shortly. Goodbye.";
 /// Said when nobody can be told about the call.
 pub const SORRY_CALL_BACK: &str = "Sorry, I'm having technical trouble and can't take your call right now. Please call back later. Goodbye.";
+
+/// Said to the callee of an outbound call whose stream failed: nobody is transferred or texted
+/// (they did not call us); the request's outcome shows the failure to whoever placed it.
+pub const SORRY_OUTBOUND: &str =
+    "Sorry, I'm having technical trouble and have to end this call. Goodbye.";
 
 /// Seconds the transfer rings before giving up.
 const TRANSFER_RING_SECS: u32 = 30;
@@ -77,6 +84,12 @@ pub(super) async fn stream_ended(
         return Ok(xml(twiml::hang_up()));
     }
     tracing::warn!(call_sid = %sid, ?end, "stream ended abnormally: the caller hears the fallback");
+    if call
+        .as_ref()
+        .is_some_and(|c| c.direction == phone_core::outbound::Direction::Outbound)
+    {
+        return Ok(xml(twiml::say_then_hang_up(SORRY_OUTBOUND)));
+    }
     if let Some(transfer) = &state.config.twilio.transfer_number {
         return Ok(xml(twiml::say_then_dial(
             SORRY_TRANSFER,

@@ -21,6 +21,9 @@
 //! with a short `<Say>` and `<Hangup/>` (no stream token, no model); otherwise the call row's
 //! `max_call_secs` holds the minutes left when they are fewer than `MAX_CALL_SECS`.
 //!
+//! The webhooks of outbound calls (`/voice/outbound…`) are served by the same router
+//! ([`super::outbound`]).
+//!
 //! All are signature-checked by [`SignedForm`] before anything here runs. The access level
 //! lives on the call row only: the stream host reads it from there when it consumes the token.
 
@@ -56,7 +59,8 @@ pub fn routes(state: AppState) -> Router {
                 super::recording::PATH,
                 post(super::recording::recording_status),
             )
-            .with_state(state),
+            .with_state(state.clone())
+            .merge(super::outbound::routes(state)),
     )
 }
 
@@ -67,7 +71,7 @@ const PIN_PROMPT: &str =
 const PIN_RETRY: &str = "That PIN is not right. Try again, then press pound.";
 
 /// A fresh stream token: 32 random bytes, base64url. Unguessable and single-use.
-fn new_stream_token() -> String {
+pub(super) fn new_stream_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -10,6 +10,7 @@ mod chat;
 mod error;
 mod mail;
 mod messaging;
+mod outbound;
 
 pub use calendar::{
     Calendar, CalendarEvent, EventPatch, NewEvent, Reminder, ReminderMethod, TimeRange,
@@ -22,3 +23,4 @@ pub use chat::{
 pub use error::PortError;
 pub use mail::{EmailMessage, Mail, OutgoingEmail, SentEmail};
 pub use messaging::{Messaging, SmsMessage, SmsQuery};
+pub use outbound::{OutboundCallRequest, OutboundCalls, PlacedCall};

@@ -153,6 +153,26 @@ impl Keys {
         })
     }
 
+    /// `OUTBOUND#<id>`: an outbound call request (sort key [`Keys::META`]).
+    pub fn outbound(id: &crate::outbound::OutboundId) -> String {
+        format!("OUTBOUND#{id}")
+    }
+
+    /// Partition of the outbound retries waiting for their time (sort keys
+    /// [`Keys::retry_due`]).
+    pub const RETRIES: &'static str = "RETRIES";
+    /// Prefix of [`Keys::retry_due`].
+    pub const RETRY_PREFIX: &'static str = "DUE#";
+
+    /// `DUE#<epoch seconds, 20 digits>#<id>`: sorts by due time, unique by request.
+    pub fn retry_due(at: OffsetDateTime, id: &crate::outbound::OutboundId) -> String {
+        format!(
+            "{}{:020}#{id}",
+            Self::RETRY_PREFIX,
+            at.unix_timestamp().max(0)
+        )
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

@@ -10,6 +10,7 @@ mod call_end;
 mod email;
 mod forget_and_retries;
 mod latency;
+mod outbound;
 mod paging;
 mod quota;
 mod recent_calls;
@@ -30,6 +31,7 @@ pub use call_end::*;
 pub use email::*;
 pub use forget_and_retries::*;
 pub use latency::*;
+pub use outbound::*;
 pub use paging::*;
 pub use quota::*;
 pub use recent_calls::*;
@@ -138,6 +140,7 @@ macro_rules! store_suite {
             tool_effect_claims_have_one_winner_and_expire,
             turn_latencies_round_trip_with_percentiles_and_recording,
             recent_calls_list_newest_first_once_each,
+            outbound_requests_retries_and_outcomes,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -162,3 +162,38 @@ async fn a_slow_twilio_is_a_timeout_not_a_hang() {
     assert_eq!(err, PortError::Timeout("twilio"));
     assert!(started.elapsed() < std::time::Duration::from_secs(12));
 }
+
+#[tokio::test]
+async fn place_posts_the_call_with_amd_and_status_callbacks() {
+    use phone_core::ports::{OutboundCallRequest, OutboundCalls};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2010-04-01/Accounts/{ACCOUNT}/Calls.json")))
+        .and(basic_auth(ACCOUNT, "auth-token"))
+        .and(body_string_contains("To=%2B14155550123"))
+        .and(body_string_contains("From=%2B14155550999"))
+        .and(body_string_contains("MachineDetection=DetectMessageEnd"))
+        .and(body_string_contains("AsyncAmd=true"))
+        .and(body_string_contains(
+            "StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed",
+        ))
+        .and(body_string_contains("Timeout=25"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"sid": CALL, "status": "queued"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let placed = client(&server)
+        .place(&OutboundCallRequest {
+            to: PhoneNumber::parse("+14155550123").unwrap(),
+            voice_url: "https://h.example/voice/outbound?outbound=OB1".into(),
+            status_callback: "https://h.example/voice/outbound/status?outbound=OB1".into(),
+            amd_callback: "https://h.example/voice/outbound/amd?outbound=OB1".into(),
+            ring_timeout_secs: 25,
+        })
+        .await
+        .unwrap();
+    assert_eq!(placed.call_sid.as_str(), CALL);
+    assert_eq!(placed.status, phone_core::CallStatus::Queued);
+}

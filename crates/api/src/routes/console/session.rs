@@ -186,14 +186,22 @@ where
     }
 }
 
-/// [`ReadAuth`] as a route layer, for routers whose every route only reads calls.
+/// [`ReadAuth`] as a route layer: a `GET`/`HEAD` may use the API key or the session cookie;
+/// any other method (a write) needs the API key.
 pub async fn require_read_access(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, ApiError> {
     let (mut parts, body) = request.into_parts();
-    ReadAuth::from_request_parts(&mut parts, &state).await?;
+    if matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        ReadAuth::from_request_parts(&mut parts, &state).await?;
+    } else {
+        ApiKeyAuth::from_request_parts(&mut parts, &state).await?;
+    }
     Ok(next
         .run(axum::extract::Request::from_parts(parts, body))
         .await)

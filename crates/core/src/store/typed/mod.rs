@@ -13,11 +13,13 @@ mod calls;
 mod forget;
 mod latency;
 mod memory;
+mod outbound;
 mod post_call;
 mod quota;
 mod tools;
 
 pub use calls::PinAttempt;
+pub use outbound::DueRetry;
 pub use post_call::{DeliveryStatus, WebhookDelivery};
 pub use tools::{EffectClaim, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY};
 
