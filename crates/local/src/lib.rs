@@ -5,12 +5,14 @@
 //! - [`LocalCalendar`]: a calendar kept in the store.
 //! - [`SmsOutbox`], [`MailOutbox`]: messages recorded instead of sent.
 //! - [`LocalCallControl`]: hang-ups and transfers of simulated calls.
+//! - [`reminders`]: the local reminder scheduler ([`reminders::run_scheduler`]) and its alarm.
 
 mod calendar;
 mod call_control;
 mod log;
 mod outbox;
 mod records;
+pub mod reminders;
 
 pub use calendar::LocalCalendar;
 pub use call_control::{CallAction, LocalCallControl};

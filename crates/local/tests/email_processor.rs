@@ -123,6 +123,7 @@ async fn world(from: &str) -> World {
         transfer_number: None,
         owners: Default::default(),
         guest_quotas: Default::default(),
+        reminder_alarm: Arc::new(phone_core::ports::NoAlarm),
     };
     World {
         store,

@@ -36,6 +36,7 @@ fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
         owner_number: None,
         guest_quotas: Default::default(),
         verified_caller: true,
+        reminder_alarm: std::sync::Arc::new(phone_core::ports::NoAlarm),
     };
     (ctx, sms)
 }

@@ -10,6 +10,7 @@ mod chat;
 mod error;
 mod mail;
 mod messaging;
+mod reminders;
 
 pub use calendar::{
     Calendar, CalendarEvent, EventPatch, NewEvent, Reminder, ReminderMethod, TimeRange,
@@ -19,3 +20,4 @@ pub use chat::{ChatMessage, ChatModel, ChatReply, ChatRole, ChatToolCall, ChatUs
 pub use error::PortError;
 pub use mail::{EmailMessage, Mail, OutgoingEmail, SentEmail};
 pub use messaging::{Messaging, SmsMessage, SmsQuery};
+pub use reminders::{NoAlarm, ReminderAlarm, ReminderDelivery, SmsDelivery};

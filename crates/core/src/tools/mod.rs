@@ -5,6 +5,7 @@
 //! - [`messages`]: `send_sms`, `send_email`, `forget_me`.
 //! - [`call`]: `end_call`, `transfer_call` (voice only).
 //! - [`guest`]: `request_booking`, `leave_message` (what a guest does to reach the owner).
+//! - [`reminders`]: `schedule_reminder`, `list_reminders`, `cancel_reminder` (owner only).
 //! - [`clock_time`]: local wall times in the configured zone.
 //! - [`access`]: which tools each access level may run ([`catalog_for`]), and the
 //!   instructions that go with it.
@@ -31,6 +32,7 @@ pub mod call;
 pub mod clock_time;
 pub mod guest;
 pub mod messages;
+pub mod reminders;
 mod retries;
 
 use std::sync::Arc;
@@ -42,7 +44,7 @@ use serde_json::{Value, json};
 use crate::access::{AccessLevel, Owners};
 use crate::call::CallSession;
 use crate::phone::PhoneNumber;
-use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
+use crate::ports::{Calendar, Mail, Messaging, PortError, ReminderAlarm, ToolSpec};
 use crate::quota::{GuestQuotas, QuotaKind, QuotaTake, quota_identity};
 use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
 pub use access::{Channel, access_instructions, catalog_for, chat_tools_for, realtime_tools_for};
@@ -157,6 +159,9 @@ pub struct ToolPorts {
     pub owners: Owners,
     /// Guests' daily limits; the dispatcher counts a guest's write tools against them.
     pub guest_quotas: GuestQuotas,
+    /// Arranges for reminders to fire: EventBridge Scheduler, the local scheduler, or
+    /// [`crate::ports::NoAlarm`] (reminders refused).
+    pub reminder_alarm: Arc<dyn ReminderAlarm>,
 }
 
 /// What a voice call gets for its access level ([`ToolPorts::for_call`]).
@@ -208,6 +213,7 @@ impl ToolPorts {
             email_sender: None,
             owner_number: self.owners.notify_number().cloned(),
             guest_quotas: self.guest_quotas,
+            reminder_alarm: self.reminder_alarm.clone(),
             // A call's context is built from its row ([`ToolPorts::for_call`]), which knows
             // better; elsewhere only the owner's identity counts as established
             // (docs/security.md, "Memory").
@@ -267,6 +273,8 @@ pub struct ToolContext {
     /// Whether `caller` is proven, so their memory may be read and written: on a call, the
     /// row's [`CallSession::verified_caller`]; on SMS, the owner's numbers only.
     pub verified_caller: bool,
+    /// Sets and clears reminders' alarms.
+    pub reminder_alarm: Arc<dyn ReminderAlarm>,
 }
 
 impl ToolContext {
@@ -312,6 +320,7 @@ pub fn catalog() -> Vec<ToolDef> {
     let mut all = calendar::definitions();
     all.extend(messages::definitions());
     all.extend(guest::definitions());
+    all.extend(reminders::definitions());
     all.extend(call::definitions());
     all
 }
@@ -594,6 +603,9 @@ async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str)
         "forget_me" => messages::forget_me(ctx, arguments).await,
         "request_booking" => guest::request_booking(ctx, arguments, call_id).await,
         "leave_message" => guest::leave_message(ctx, arguments, call_id).await,
+        "schedule_reminder" => reminders::schedule_reminder(ctx, arguments, call_id).await,
+        "list_reminders" => reminders::list_reminders(ctx, arguments).await,
+        "cancel_reminder" => reminders::cancel_reminder(ctx, arguments).await,
         "end_call" => call::end_call(ctx, arguments),
         "transfer_call" => call::transfer_call(ctx, arguments),
         other => Err(ToolOutcome::error(format!(
