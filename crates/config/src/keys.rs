@@ -160,3 +160,15 @@ pub const GUEST_SMS_PER_DAY: &str = "GUEST_SMS_PER_DAY";
 /// guest's conversations may run per UTC day, per number or mail sender (default 10, `off` for
 /// no limit); reads and call control are not counted.
 pub const GUEST_TOOL_WRITES_PER_DAY: &str = "GUEST_TOOL_WRITES_PER_DAY";
+
+/// EventBridge Scheduler group that reminders' one-time schedules are created in (set by
+/// template.yaml). With [`REMINDER_TARGET_ARN`] and [`REMINDER_SCHEDULER_ROLE_ARN`] it makes
+/// reminders fire through EventBridge Scheduler; without it, only `phone-agent serve`'s local
+/// scheduler fires them (docs/outbound.md, "Reminders").
+pub const REMINDER_SCHEDULE_GROUP: &str = "REMINDER_SCHEDULE_GROUP";
+/// ARN of the Lambda function a reminder's schedule invokes (the `reminders` function).
+pub const REMINDER_TARGET_ARN: &str = "REMINDER_TARGET_ARN";
+/// ARN of the role EventBridge Scheduler assumes to invoke [`REMINDER_TARGET_ARN`].
+pub const REMINDER_SCHEDULER_ROLE_ARN: &str = "REMINDER_SCHEDULER_ROLE_ARN";
+/// EventBridge Scheduler endpoint override (tests on moto; unset in AWS).
+pub const REMINDER_SCHEDULER_ENDPOINT: &str = "REMINDER_SCHEDULER_ENDPOINT";

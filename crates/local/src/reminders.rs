@@ -84,37 +84,39 @@ impl Sleeper for SystemSleeper {
     }
 }
 
-/// Runs the scheduler until `stop` completes: fire what is due, sleep until the next due
-/// reminder (at most [`IDLE_RESCAN`]) or a wake-up from `alarm`, repeat. `alarm` accepts
-/// reminders while this runs.
-pub async fn run_scheduler(
+/// The scheduler, to spawn: until `stop` completes, fire what is due, sleep until the next
+/// due reminder (at most [`IDLE_RESCAN`]) or a wake-up from `alarm`, repeat. `alarm` accepts
+/// reminders from this call on (not from the task's first poll, so none is refused in between).
+pub fn run_scheduler(
     firer: ReminderFirer,
     alarm: LocalAlarm,
     sleeper: Arc<dyn Sleeper>,
-    stop: impl Future<Output = ()>,
-) {
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
     alarm.running.store(true, Ordering::SeqCst);
-    tracing::info!(delivery = %firer.delivery.describe(), "reminder scheduler running");
-    let work = async {
-        loop {
-            let now = firer.store.clock().now();
-            let wake_at = match firer.fire_due().await {
-                Ok(next) => next.map_or(now + IDLE_RESCAN, |n| n.min(now + IDLE_RESCAN)),
-                Err(e) => {
-                    tracing::error!(error = %e, "reminder scheduler could not read reminders");
-                    now + RETRY_AFTER
+    async move {
+        tracing::info!(delivery = %firer.delivery.describe(), "reminder scheduler running");
+        let work = async {
+            loop {
+                let now = firer.store.clock().now();
+                let wake_at = match firer.fire_due().await {
+                    Ok(next) => next.map_or(now + IDLE_RESCAN, |n| n.min(now + IDLE_RESCAN)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reminder scheduler could not read reminders");
+                        now + RETRY_AFTER
+                    }
+                };
+                tokio::select! {
+                    () = sleeper.sleep_until(wake_at) => {}
+                    () = alarm.wake.notified() => {}
                 }
-            };
-            tokio::select! {
-                () = sleeper.sleep_until(wake_at) => {}
-                () = alarm.wake.notified() => {}
             }
+        };
+        tokio::select! {
+            () = work => {}
+            () = stop => {}
         }
-    };
-    tokio::select! {
-        () = work => {}
-        () = stop => {}
+        alarm.running.store(false, Ordering::SeqCst);
+        tracing::info!("reminder scheduler stopped");
     }
-    alarm.running.store(false, Ordering::SeqCst);
-    tracing::info!("reminder scheduler stopped");
 }

@@ -77,7 +77,20 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let records = phone_api::bootstrap::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
-    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    if config.reminder_scheduler.is_none() {
+        // No EventBridge Scheduler: this process fires reminders itself.
+        let alarm = phone_local::reminders::LocalAlarm::new();
+        tools.reminder_alarm = Arc::new(alarm.clone());
+        let firer = phone_api::bootstrap::reminder_firer(&tools, &store);
+        let mut stop = signal.clone();
+        tokio::spawn(phone_local::reminders::run_scheduler(
+            firer,
+            alarm,
+            Arc::new(phone_local::reminders::SystemSleeper),
+            async move { stop.deadline_passed().await },
+        ));
+    }
     let host = HostState::with_tools(
         StreamHostConfig::from_config(&config)?,
         store.clone(),

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod google_auth;
 pub mod health;
 pub mod messages;
+pub mod reminders;
 pub mod sms_incoming;
 pub mod stream_ended;
 pub mod tool_call;
@@ -20,6 +21,7 @@ pub fn all(state: AppState) -> Router {
     Router::new()
         .merge(health::routes(state.clone()))
         .merge(calls::routes(state.clone()))
+        .merge(reminders::routes(state.clone()))
         .merge(voice::routes(state.clone()))
         .merge(calendar::routes(state.clone()))
         .merge(messages::sms_routes(state.clone()))

@@ -2,7 +2,7 @@
 //! `update_event` and `delete_event` tools). Changes made elsewhere (in Google Calendar
 //! directly) are caught at fire time instead ([`super::ReminderFirer::fire`]).
 
-use super::{MAX_AHEAD, Reminder};
+use super::{MAX_AHEAD, Reminder, ReminderId};
 use crate::ports::{CalendarEvent, ReminderAlarm};
 use crate::store::{Store, StoreError};
 
@@ -56,6 +56,22 @@ pub async fn cancel_for_event(
         if let Some(done) = cancel(store, alarm, &reminder, "its event was deleted").await? {
             cancelled.push(done);
         }
+    }
+    Ok(cancelled)
+}
+
+/// Cancels reminder `id` at the owner's request (tool or REST) and clears its alarm.
+/// [`StoreError::NotFound`]: there is no such reminder; [`StoreError::Conflict`]: it is not
+/// pending (already fired, failed or cancelled).
+pub async fn cancel_by_owner(
+    store: &Store,
+    alarm: &dyn ReminderAlarm,
+    id: &ReminderId,
+) -> Result<Reminder, StoreError> {
+    let cancelled = store.cancel_reminder(id, "cancelled by the owner").await?;
+    if let Err(e) = alarm.clear(id).await {
+        // A leftover alarm finds the reminder cancelled and does nothing.
+        tracing::warn!(reminder = %id, error = %e, "cancelled reminder's alarm not cleared");
     }
     Ok(cancelled)
 }

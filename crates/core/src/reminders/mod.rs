@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::phone::PhoneNumber;
 
 pub use fire::{FireOutcome, ReminderFirer};
-pub use follow::{cancel_for_event, follow_event};
+pub use follow::{cancel_by_owner, cancel_for_event, follow_event};
 
 /// How far ahead a reminder may be set, and how far its event may carry it from its creation.
 pub const MAX_AHEAD: Duration = Duration::days(366);

@@ -211,13 +211,14 @@ pub(super) async fn cancel_reminder(
     Ok(ToolOutcome::ok(json!({"cancelled": reminder_view(&ctx.zone, &cancelled)})))
 }
 
-/// Cancels reminder `id` and clears its alarm: the owner's request, by tool or REST.
-pub async fn cancel_by_id(ctx: &ToolContext, id: &ReminderId) -> Result<Reminder, ToolOutcome> {
-    let cancelled = match ctx.store.cancel_reminder(id, "cancelled by the owner").await {
-        Ok(cancelled) => cancelled,
-        Err(StoreError::NotFound) => {
-            return Err(ToolOutcome::failure(ErrorKind::NotFound, format!("there is no reminder {id}")));
-        }
+/// Cancels reminder `id` and clears its alarm, with errors the model can act on.
+async fn cancel_by_id(ctx: &ToolContext, id: &ReminderId) -> Result<Reminder, ToolOutcome> {
+    match crate::reminders::cancel_by_owner(&ctx.store, &*ctx.reminder_alarm, id).await {
+        Ok(cancelled) => Ok(cancelled),
+        Err(StoreError::NotFound) => Err(ToolOutcome::failure(
+            ErrorKind::NotFound,
+            format!("there is no reminder {id}"),
+        )),
         Err(StoreError::Conflict(_)) => {
             let status = ctx
                 .store
@@ -225,17 +226,12 @@ pub async fn cancel_by_id(ctx: &ToolContext, id: &ReminderId) -> Result<Reminder
                 .await
                 .map(|r| r.status.as_str())
                 .unwrap_or("gone");
-            return Err(ToolOutcome::error(format!(
+            Err(ToolOutcome::error(format!(
                 "reminder {id} cannot be cancelled: it is {status}"
-            )));
+            )))
         }
-        Err(e) => return Err(store_failure(e)),
-    };
-    if let Err(e) = ctx.reminder_alarm.clear(id).await {
-        // A leftover alarm finds the reminder cancelled and does nothing.
-        tracing::warn!(reminder = %id, error = %e, "cancelled reminder's alarm not cleared");
+        Err(e) => Err(store_failure(e)),
     }
-    Ok(cancelled)
 }
 
 fn store_failure(e: StoreError) -> ToolOutcome {

@@ -12,6 +12,7 @@ mod forget_and_retries;
 mod paging;
 mod quota;
 mod records;
+mod reminders;
 mod typed;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use forget_and_retries::*;
 pub use paging::*;
 pub use quota::*;
 pub use records::*;
+pub use reminders::*;
 pub use typed::*;
 
 /// A clock tests move by hand, for a [`Store`] whose expiry a test controls.
@@ -52,6 +54,24 @@ impl Clock for TestClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.0.load(Ordering::SeqCst))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// A scheduler sleeping on a test clock wakes when a test moves the clock past its instant
+/// (checked every few real milliseconds), never after real minutes.
+#[async_trait::async_trait]
+impl phone_core::clock::Sleeper for TestClock {
+    async fn sleep_until(&self, at: OffsetDateTime) {
+        while self.now() < at {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl TestClock {
+    /// Moves the clock to `unix` seconds (forward or back).
+    pub fn set(&self, unix: i64) {
+        self.0.store(unix, Ordering::SeqCst);
     }
 }
 
@@ -132,6 +152,9 @@ macro_rules! store_suite {
             forget_caller_erases_their_calls,
             pending_tool_calls_settle_once_and_expire,
             tool_effect_claims_have_one_winner_and_expire,
+            reminders_are_created_once_listed_and_cancelled_once,
+            reminder_claims_have_one_winner,
+            moved_reminders_never_fire_at_their_old_time,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
