@@ -169,6 +169,8 @@ fn every_endpoint_has_a_route() {
         ("calls", "GET /calls/{callSid}"),
         ("agent", "POST /agent"),
         ("agent", "DELETE /memory/{number}"),
+        ("agent", "GET /reminders"),
+        ("agent", "DELETE /reminders/{id}"),
         ("calendar", "GET /calendar/events"),
         ("calendar", "POST /calendar/events"),
         ("calendar", "PATCH /calendar/events/{id}"),
