@@ -119,10 +119,17 @@ async fn a_reminder_set_by_voice_follows_its_moved_event_and_fires_once_at_its_t
         )
         .await;
     host.openai.finish(&turn, Status::Completed).await;
-    let outputs = host.openai.wait_for("conversation.item.create", 1, WAIT).await;
+    let outputs = host
+        .openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
     let scheduled = output(&outputs[0]);
     let first_fire = dentist_at - time::Duration::minutes(10);
-    assert_eq!(scheduled["scheduled"]["at"], zone.show(first_fire), "{scheduled}");
+    assert_eq!(
+        scheduled["scheduled"]["at"],
+        zone.show(first_fire),
+        "{scheduled}"
+    );
     assert_eq!(scheduled["scheduled"]["status"], "pending");
 
     // "Move the dentist to an hour later": the reminder moves with it.
@@ -135,7 +142,10 @@ async fn a_reminder_set_by_voice_follows_its_moved_event_and_fires_once_at_its_t
                 .status(Status::Completed),
         )
         .await;
-    let outputs = host.openai.wait_for("conversation.item.create", 2, WAIT).await;
+    let outputs = host
+        .openai
+        .wait_for("conversation.item.create", 2, WAIT)
+        .await;
     let updated = output(&outputs[1]);
     let second_fire = moved_at - time::Duration::minutes(10);
     assert_eq!(
@@ -153,11 +163,17 @@ async fn a_reminder_set_by_voice_follows_its_moved_event_and_fires_once_at_its_t
     // At the old time nothing fires; at the new time the owner is called, once.
     clock.set(first_fire.unix_timestamp() + 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(delivery.calls.lock().unwrap().is_empty(), "not at the old time");
+    assert!(
+        delivery.calls.lock().unwrap().is_empty(),
+        "not at the old time"
+    );
     clock.set(second_fire.unix_timestamp());
     let deadline = tokio::time::Instant::now() + WAIT;
     while delivery.calls.lock().unwrap().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the reminder never fired");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reminder never fired"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     clock.advance(3600);
@@ -166,7 +182,10 @@ async fn a_reminder_set_by_voice_follows_its_moved_event_and_fires_once_at_its_t
     assert_eq!(calls.len(), 1, "fired once: {calls:?}");
     let (to, message, at) = &calls[0];
     assert_eq!(to, "+14155550123", "the owner who asked");
-    assert!(message.contains("dentist appointment") && message.contains("Dentist"), "{message}");
+    assert!(
+        message.contains("dentist appointment") && message.contains("Dentist"),
+        "{message}"
+    );
     assert_eq!(*at, second_fire.unix_timestamp(), "at its time");
     let stored = host.store.pending_reminders().await.unwrap();
     assert!(stored.is_empty());
@@ -178,7 +197,10 @@ async fn a_reminder_set_by_voice_follows_its_moved_event_and_fires_once_at_its_t
         .items;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, ReminderStatus::Fired);
-    assert_eq!(all[0].delivery_id.as_deref(), Some(&*format!("CA{:032x}", 1)));
+    assert_eq!(
+        all[0].delivery_id.as_deref(),
+        Some(&*format!("CA{:032x}", 1))
+    );
 
     let _ = stop_tx.send(());
     scheduler.await.unwrap();
@@ -211,7 +233,10 @@ async fn a_guests_call_is_not_offered_the_reminder_tools_and_is_refused_them() {
         )
         .await;
     host.openai.finish(&turn, Status::Completed).await;
-    let outputs = host.openai.wait_for("conversation.item.create", 1, WAIT).await;
+    let outputs = host
+        .openai
+        .wait_for("conversation.item.create", 1, WAIT)
+        .await;
     let refused = output(&outputs[0]);
     assert_eq!(refused["kind"], "not_allowed", "{refused}");
     host.openai

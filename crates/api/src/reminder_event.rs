@@ -2,8 +2,8 @@
 //! (`{"reminder_id": "rem_…"}`, the schedule's target input), fired through
 //! [`ReminderFirer::fire`].
 
-use phone_core::reminders::{FireOutcome, ReminderFirer, ReminderId};
 use phone_core::StoreError;
+use phone_core::reminders::{FireOutcome, ReminderFirer, ReminderId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

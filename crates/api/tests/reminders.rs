@@ -84,7 +84,12 @@ async fn reminders_are_listed_in_pages_and_cancelled_with_the_api_key() {
     let (status, _) = call(get.clone(), format!("{base}/reminders"), Some("wrong")).await;
     assert_eq!(status, 401);
 
-    let (status, first) = call(get.clone(), format!("{base}/reminders?limit=2"), Some(API_KEY)).await;
+    let (status, first) = call(
+        get.clone(),
+        format!("{base}/reminders?limit=2"),
+        Some(API_KEY),
+    )
+    .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["reminders"].as_array().unwrap().len(), 2);
     assert_eq!(first["reminders"][0]["status"], "pending");
@@ -100,7 +105,12 @@ async fn reminders_are_listed_in_pages_and_cancelled_with_the_api_key() {
     assert_eq!(second["reminders"].as_array().unwrap().len(), 1);
     assert!(second["next"].is_null());
     for bad in ["limit=0", "limit=101", "limit=x", "after=", "color=red"] {
-        let (status, body) = call(get.clone(), format!("{base}/reminders?{bad}"), Some(API_KEY)).await;
+        let (status, body) = call(
+            get.clone(),
+            format!("{base}/reminders?{bad}"),
+            Some(API_KEY),
+        )
+        .await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
 
@@ -108,14 +118,29 @@ async fn reminders_are_listed_in_pages_and_cancelled_with_the_api_key() {
     let delete = reqwest::Method::DELETE;
     let (status, _) = call(delete.clone(), format!("{base}/reminders/{id}"), None).await;
     assert_eq!(status, 401);
-    let (status, cancelled) = call(delete.clone(), format!("{base}/reminders/{id}"), Some(API_KEY)).await;
+    let (status, cancelled) = call(
+        delete.clone(),
+        format!("{base}/reminders/{id}"),
+        Some(API_KEY),
+    )
+    .await;
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["note"], "cancelled by the owner");
-    let (status, again) = call(delete.clone(), format!("{base}/reminders/{id}"), Some(API_KEY)).await;
+    let (status, again) = call(
+        delete.clone(),
+        format!("{base}/reminders/{id}"),
+        Some(API_KEY),
+    )
+    .await;
     assert_eq!(status, 409, "{again}");
     let unknown = ReminderId::derive("AGENT#test", "never");
-    let (status, _) = call(delete.clone(), format!("{base}/reminders/{unknown}"), Some(API_KEY)).await;
+    let (status, _) = call(
+        delete.clone(),
+        format!("{base}/reminders/{unknown}"),
+        Some(API_KEY),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = call(delete, format!("{base}/reminders/not-an-id"), Some(API_KEY)).await;
     assert_eq!(status, 400);
@@ -127,7 +152,12 @@ fn reminder_scheduler_settings_come_together_or_not_at_all() {
     let partial = BTreeMap::from([("REMINDER_SCHEDULE_GROUP".to_owned(), "g".to_owned())]);
     let err = Config::from_map(&partial).unwrap_err();
     assert!(err.to_string().contains("REMINDER_TARGET_ARN"), "{err}");
-    assert!(Config::from_map(&BTreeMap::new()).unwrap().reminder_scheduler.is_none());
+    assert!(
+        Config::from_map(&BTreeMap::new())
+            .unwrap()
+            .reminder_scheduler
+            .is_none()
+    );
 }
 
 /// The AWS path on moto: the tool creates the schedule through the configured alarm, and the
@@ -139,7 +169,12 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     };
     let scheduler = moto::scheduler_client(&endpoint);
     let group = moto::unique_name("reminders");
-    scheduler.create_schedule_group().name(&group).send().await.unwrap();
+    scheduler
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .unwrap();
     let target = "arn:aws:lambda:us-east-1:123456789012:function:stack-reminders";
     let role = "arn:aws:iam::123456789012:role/stack-reminder-scheduler";
     // The alarm loads the SDK's default chain (credentials and region from the environment, as
@@ -159,7 +194,10 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     ])
     .await;
     let tools = state.tools.clone().unwrap();
-    assert_eq!(tools.reminder_alarm.describe(), format!("eventbridge-scheduler:{group}"));
+    assert_eq!(
+        tools.reminder_alarm.describe(),
+        format!("eventbridge-scheduler:{group}")
+    );
     let ctx = tools.context(&state.store, "AGENT#aws".into(), None, false);
     let set = phone_core::tools::run_tool(
         &ctx,
@@ -178,22 +216,42 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
         .send()
         .await
         .expect("the schedule exists");
-    assert_eq!(schedule.schedule_expression(), Some("at(2026-11-25T08:00:00)"));
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("at(2026-11-25T08:00:00)")
+    );
     let input: Value = serde_json::from_str(schedule.target().unwrap().input().unwrap()).unwrap();
     assert_eq!(input, json!({"reminder_id": id}));
 
     // EventBridge invokes the function with that input at 08:00 UTC.
     let firer = phone_api::bootstrap::reminder_firer(&tools, &state.store);
-    let early = phone_api::reminder_event::fire_event(&firer, input.clone()).await.unwrap();
+    let early = phone_api::reminder_event::fire_event(&firer, input.clone())
+        .await
+        .unwrap();
     assert_eq!(early["outcome"], "not_due", "{early}");
     let clock = TestClock::at(1_795_593_600);
     let store = Store::new(state.store.records().clone(), clock, Default::default());
-    let firer = phone_core::reminders::ReminderFirer { store: store.clone(), ..firer };
-    let fired = phone_api::reminder_event::fire_event(&firer, input.clone()).await.unwrap();
+    let firer = phone_core::reminders::ReminderFirer {
+        store: store.clone(),
+        ..firer
+    };
+    let fired = phone_api::reminder_event::fire_event(&firer, input.clone())
+        .await
+        .unwrap();
     assert_eq!(fired["outcome"], "delivered", "{fired}");
-    let again = phone_api::reminder_event::fire_event(&firer, input).await.unwrap();
+    let again = phone_api::reminder_event::fire_event(&firer, input)
+        .await
+        .unwrap();
     assert_eq!(again["outcome"], "already_done", "{again}");
-    let texts = tools.messaging.list_sms(&SmsQuery { to: None, from: None, limit: 10 }).await.unwrap();
+    let texts = tools
+        .messaging
+        .list_sms(&SmsQuery {
+            to: None,
+            from: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(texts.len(), 1);
     assert_eq!(texts[0].body, "Reminder: renew the parking permit");
     assert_eq!(texts[0].to, "+14155550123");
@@ -212,6 +270,14 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     phone_core::reminders::cancel_by_owner(&state.store, &*tools.reminder_alarm, &other_id)
         .await
         .unwrap();
-    let gone = scheduler.get_schedule().name(other_id.as_str()).group_name(&group).send().await;
-    assert!(gone.is_err(), "the cancelled reminder's schedule is deleted");
+    let gone = scheduler
+        .get_schedule()
+        .name(other_id.as_str())
+        .group_name(&group)
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the cancelled reminder's schedule is deleted"
+    );
 }

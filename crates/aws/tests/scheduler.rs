@@ -77,7 +77,10 @@ async fn schedules_are_created_moved_and_deleted_in_their_group() {
         }
     };
     let schedule = read(first.id.to_string()).await.unwrap();
-    assert_eq!(schedule.schedule_expression(), Some("at(2026-09-21T14:13:20)"));
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("at(2026-09-21T14:13:20)")
+    );
     assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
     assert_eq!(
         schedule.action_after_completion(),
@@ -93,12 +96,16 @@ async fn schedules_are_created_moved_and_deleted_in_their_group() {
     let moved = reminder(1_790_003_600);
     alarm.set(&moved).await.unwrap();
     let schedule = read(first.id.to_string()).await.unwrap();
-    assert_eq!(schedule.schedule_expression(), Some("at(2026-09-21T15:13:20)"));
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("at(2026-09-21T15:13:20)")
+    );
 
     alarm.clear(&first.id).await.unwrap();
     let gone = read(first.id.to_string()).await.unwrap_err();
     assert_eq!(
-        gone.as_service_error().and_then(|e| aws_sdk_scheduler::error::ProvideErrorMetadata::code(e)),
+        gone.as_service_error()
+            .and_then(|e| aws_sdk_scheduler::error::ProvideErrorMetadata::code(e)),
         Some("ResourceNotFoundException")
     );
     // Clearing an absent schedule (it ran and was deleted) is fine.

@@ -47,7 +47,8 @@ impl ReminderAlarm for LocalAlarm {
     async fn set(&self, _reminder: &Reminder) -> Result<(), PortError> {
         if !self.is_running() {
             return Err(PortError::NotConfigured(
-                "the local reminder scheduler is not running (it runs in `phone-agent serve`)".into(),
+                "the local reminder scheduler is not running (it runs in `phone-agent serve`)"
+                    .into(),
             ));
         }
         // A stored permit: a wake-up while the scheduler is busy firing is not lost.

@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use phone_core::ports::{
-    Calendar, EventPatch, Messaging, NewEvent, SmsDelivery, SmsQuery,
-};
+use phone_core::ports::{Calendar, EventPatch, Messaging, NewEvent, SmsDelivery, SmsQuery};
 use phone_core::reminders::{FireOutcome, ReminderFirer, ReminderId, ReminderStatus};
 use phone_core::tools::clock_time::LocalZone;
 use phone_core::tools::{ToolContext, run_tool};
@@ -157,7 +155,10 @@ async fn an_sms_reminder_is_texted_to_the_outbox_once_at_its_time() {
         )
         .await;
     assert!(!set.is_error, "{}", set.result);
-    assert_eq!(set.result["scheduled"]["at"], "2026-11-25T09:00 (Europe/Paris)");
+    assert_eq!(
+        set.result["scheduled"]["at"],
+        "2026-11-25T09:00 (Europe/Paris)"
+    );
     // The same request retried (same tool call id) finds the same reminder.
     let again = w
         .schedule(
@@ -180,7 +181,11 @@ async fn an_sms_reminder_is_texted_to_the_outbox_once_at_its_time() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(w.texts().await.len(), 1, "fired once");
     let listed = run_tool(&w.ctx, "list_reminders", r#"{"include_done":true}"#, "l1").await;
-    assert_eq!(listed.result["reminders"][0]["status"], "fired", "{}", listed.result);
+    assert_eq!(
+        listed.result["reminders"][0]["status"], "fired",
+        "{}",
+        listed.result
+    );
     let _ = stop.send(());
 }
 
@@ -189,26 +194,60 @@ async fn reminders_are_listed_and_cancelled_and_a_cancelled_one_never_fires() {
     let w = world(AccessLevel::Owner);
     let stop = w.start_scheduler();
     let set = w
-        .schedule(json!({"channel": "sms", "message": "call mum", "at": "2026-11-24T18:00"}), "c1")
+        .schedule(
+            json!({"channel": "sms", "message": "call mum", "at": "2026-11-24T18:00"}),
+            "c1",
+        )
         .await;
     let id = set.result["scheduled"]["id"].as_str().unwrap().to_owned();
     let listed = run_tool(&w.ctx, "list_reminders", "{}", "l1").await;
     assert_eq!(listed.result["reminders"][0]["id"], id.as_str());
-    let cancelled = run_tool(&w.ctx, "cancel_reminder", &json!({"reminder_id": id}).to_string(), "c2").await;
+    let cancelled = run_tool(
+        &w.ctx,
+        "cancel_reminder",
+        &json!({"reminder_id": id}).to_string(),
+        "c2",
+    )
+    .await;
     assert!(!cancelled.is_error, "{}", cancelled.result);
     assert_eq!(cancelled.result["cancelled"]["status"], "cancelled");
-    let twice = run_tool(&w.ctx, "cancel_reminder", &json!({"reminder_id": id}).to_string(), "c3").await;
+    let twice = run_tool(
+        &w.ctx,
+        "cancel_reminder",
+        &json!({"reminder_id": id}).to_string(),
+        "c3",
+    )
+    .await;
     // The model asking again is answered from the first cancel (the tool-retry machinery)...
     assert_eq!(twice.result["already_done"], true, "{}", twice.result);
     // ...and a cancel of a reminder that is no longer pending says what it is.
     let rid = ReminderId::parse(&id).unwrap();
-    let direct = phone_core::reminders::cancel_by_owner(&w.ctx.store, &*w.ctx.reminder_alarm, &rid).await;
-    assert!(matches!(direct, Err(phone_core::StoreError::Conflict(_))), "{direct:?}");
-    let unknown = run_tool(&w.ctx, "cancel_reminder", r#"{"reminder_id":"rem_000000000000000000000000"}"#, "c4").await;
+    let direct =
+        phone_core::reminders::cancel_by_owner(&w.ctx.store, &*w.ctx.reminder_alarm, &rid).await;
+    assert!(
+        matches!(direct, Err(phone_core::StoreError::Conflict(_))),
+        "{direct:?}"
+    );
+    let unknown = run_tool(
+        &w.ctx,
+        "cancel_reminder",
+        r#"{"reminder_id":"rem_000000000000000000000000"}"#,
+        "c4",
+    )
+    .await;
     assert_eq!(unknown.result["kind"], "not_found");
-    let garbage = run_tool(&w.ctx, "cancel_reminder", r#"{"reminder_id":"../../x"}"#, "c5").await;
+    let garbage = run_tool(
+        &w.ctx,
+        "cancel_reminder",
+        r#"{"reminder_id":"../../x"}"#,
+        "c5",
+    )
+    .await;
     assert_eq!(garbage.result["kind"], "invalid_arguments");
-    assert_eq!(run_tool(&w.ctx, "list_reminders", "{}", "l2").await.result["reminders"], json!([]));
+    assert_eq!(
+        run_tool(&w.ctx, "list_reminders", "{}", "l2").await.result["reminders"],
+        json!([])
+    );
     w.clock.advance(86_400);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(w.texts().await.is_empty());
@@ -219,14 +258,35 @@ async fn reminders_are_listed_and_cancelled_and_a_cancelled_one_never_fires() {
 async fn reminders_that_cannot_be_kept_are_refused_with_a_clear_error() {
     let w = world(AccessLevel::Owner);
     let cases = [
-        (json!({"channel": "sms", "message": "x", "at": "2026-11-24T10:00"}), "already passed"),
-        (json!({"channel": "sms", "message": "x", "event_id": "evt_nope"}), "list_events"),
+        (
+            json!({"channel": "sms", "message": "x", "at": "2026-11-24T10:00"}),
+            "already passed",
+        ),
+        (
+            json!({"channel": "sms", "message": "x", "event_id": "evt_nope"}),
+            "list_events",
+        ),
         (json!({"channel": "sms", "message": "x"}), "exactly one"),
-        (json!({"channel": "sms", "message": "x", "at": "2026-11-25T09:00", "event_id": "e"}), "exactly one"),
-        (json!({"channel": "fax", "message": "x", "at": "2026-11-25T09:00"}), "unknown variant"),
-        (json!({"channel": "sms", "message": " ", "at": "2026-11-25T09:00"}), "must not be empty"),
-        (json!({"channel": "sms", "message": "x".repeat(301), "at": "2026-11-25T09:00"}), "longer than 300"),
-        (json!({"channel": "sms", "message": "x", "at": "2028-11-25T09:00"}), "a year ahead"),
+        (
+            json!({"channel": "sms", "message": "x", "at": "2026-11-25T09:00", "event_id": "e"}),
+            "exactly one",
+        ),
+        (
+            json!({"channel": "fax", "message": "x", "at": "2026-11-25T09:00"}),
+            "unknown variant",
+        ),
+        (
+            json!({"channel": "sms", "message": " ", "at": "2026-11-25T09:00"}),
+            "must not be empty",
+        ),
+        (
+            json!({"channel": "sms", "message": "x".repeat(301), "at": "2026-11-25T09:00"}),
+            "longer than 300",
+        ),
+        (
+            json!({"channel": "sms", "message": "x", "at": "2028-11-25T09:00"}),
+            "a year ahead",
+        ),
     ];
     for (i, (args, why)) in cases.into_iter().enumerate() {
         let refused = w.schedule(args.clone(), &format!("bad_{i}")).await;
@@ -237,14 +297,34 @@ async fn reminders_that_cannot_be_kept_are_refused_with_a_clear_error() {
     // An event that already started leaves no time to remind before it.
     let soon = w.event("Standup", NOW + 300).await;
     let late = w
-        .schedule(json!({"channel": "sms", "message": "x", "event_id": soon, "minutes_before": 10}), "late")
+        .schedule(
+            json!({"channel": "sms", "message": "x", "event_id": soon, "minutes_before": 10}),
+            "late",
+        )
         .await;
-    assert!(late.result["error"].as_str().unwrap().contains("already passed"), "{}", late.result);
+    assert!(
+        late.result["error"]
+            .as_str()
+            .unwrap()
+            .contains("already passed"),
+        "{}",
+        late.result
+    );
     // No scheduler running: refused, not accepted and forgotten.
     let no_scheduler = w
-        .schedule(json!({"channel": "sms", "message": "x", "at": "2026-11-25T09:00"}), "ok")
+        .schedule(
+            json!({"channel": "sms", "message": "x", "at": "2026-11-25T09:00"}),
+            "ok",
+        )
         .await;
-    assert!(no_scheduler.result["error"].as_str().unwrap().contains("scheduler"), "{}", no_scheduler.result);
+    assert!(
+        no_scheduler.result["error"]
+            .as_str()
+            .unwrap()
+            .contains("scheduler"),
+        "{}",
+        no_scheduler.result
+    );
     assert!(w.ctx.store.pending_reminders().await.unwrap().is_empty());
 }
 
@@ -253,12 +333,22 @@ async fn a_guest_is_refused_the_reminder_tools_in_code() {
     let w = world(AccessLevel::Guest);
     let _stop = w.start_scheduler();
     for (tool, args) in [
-        ("schedule_reminder", r#"{"channel":"sms","message":"x","at":"2026-11-25T09:00"}"#),
+        (
+            "schedule_reminder",
+            r#"{"channel":"sms","message":"x","at":"2026-11-25T09:00"}"#,
+        ),
         ("list_reminders", "{}"),
-        ("cancel_reminder", r#"{"reminder_id":"rem_000000000000000000000000"}"#),
+        (
+            "cancel_reminder",
+            r#"{"reminder_id":"rem_000000000000000000000000"}"#,
+        ),
     ] {
         let refused = run_tool(&w.ctx, tool, args, &format!("g_{tool}")).await;
-        assert_eq!(refused.result["kind"], "not_allowed", "{tool}: {}", refused.result);
+        assert_eq!(
+            refused.result["kind"], "not_allowed",
+            "{tool}: {}",
+            refused.result
+        );
     }
     assert!(w.ctx.store.pending_reminders().await.unwrap().is_empty());
 }
@@ -271,7 +361,11 @@ async fn a_reminder_follows_its_event_moved_or_deleted_by_the_tools() {
     let set = w
         .schedule(json!({"channel": "sms", "message": "dentist", "event_id": dentist, "minutes_before": 10}), "r1")
         .await;
-    assert_eq!(set.result["scheduled"]["at"], "2026-11-24T12:50 (Europe/Paris)", "{}", set.result);
+    assert_eq!(
+        set.result["scheduled"]["at"], "2026-11-24T12:50 (Europe/Paris)",
+        "{}",
+        set.result
+    );
     let moved = run_tool(
         &w.ctx,
         "update_event",
@@ -279,9 +373,23 @@ async fn a_reminder_follows_its_event_moved_or_deleted_by_the_tools() {
         "u1",
     )
     .await;
-    assert_eq!(moved.result["reminders_moved"][0]["at"], "2026-11-24T15:50 (Europe/Paris)", "{}", moved.result);
-    let deleted = run_tool(&w.ctx, "delete_event", &json!({"event_id": dentist}).to_string(), "d1").await;
-    assert_eq!(deleted.result["reminders_cancelled"][0]["status"], "cancelled", "{}", deleted.result);
+    assert_eq!(
+        moved.result["reminders_moved"][0]["at"], "2026-11-24T15:50 (Europe/Paris)",
+        "{}",
+        moved.result
+    );
+    let deleted = run_tool(
+        &w.ctx,
+        "delete_event",
+        &json!({"event_id": dentist}).to_string(),
+        "d1",
+    )
+    .await;
+    assert_eq!(
+        deleted.result["reminders_cancelled"][0]["status"], "cancelled",
+        "{}",
+        deleted.result
+    );
     w.clock.advance(86_400);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(w.texts().await.is_empty());
@@ -295,14 +403,24 @@ async fn at_fire_time_an_event_changed_outside_the_assistant_moves_or_cancels_th
     let deleted_event = w.event("Lunch", NOW + 2 * 3600).await;
     for (event, key) in [(&moved_event, "m"), (&deleted_event, "d")] {
         let set = w
-            .schedule(json!({"channel": "sms", "message": key, "event_id": event, "minutes_before": 10}), key)
+            .schedule(
+                json!({"channel": "sms", "message": key, "event_id": event, "minutes_before": 10}),
+                key,
+            )
             .await;
         assert!(!set.is_error, "{}", set.result);
     }
     // Changed in the calendar directly, not through the tools: the reminders do not know yet.
     let later = OffsetDateTime::from_unix_timestamp(NOW + 3 * 3600).unwrap();
     w.calendar
-        .update_event(&moved_event, &EventPatch { start: Some(later), end: Some(later + time::Duration::minutes(30)), ..EventPatch::default() })
+        .update_event(
+            &moved_event,
+            &EventPatch {
+                start: Some(later),
+                end: Some(later + time::Duration::minutes(30)),
+                ..EventPatch::default()
+            },
+        )
         .await
         .unwrap();
     w.calendar.delete_event(&deleted_event).await.unwrap();
@@ -316,21 +434,36 @@ async fn at_fire_time_an_event_changed_outside_the_assistant_moves_or_cancels_th
     let cancelled = w.ctx.store.get_reminder(&id("d")).await.unwrap();
     assert_eq!(cancelled.status, ReminderStatus::Cancelled);
     assert!(cancelled.note.unwrap().contains("deleted"));
-    assert_eq!(w.firer.fire(&id("m")).await.unwrap(), FireOutcome::NotDue(later - time::Duration::minutes(10)));
+    assert_eq!(
+        w.firer.fire(&id("m")).await.unwrap(),
+        FireOutcome::NotDue(later - time::Duration::minutes(10))
+    );
 
     // At the new time it fires, once.
     w.clock.set(NOW + 3 * 3600 - 600);
-    assert!(matches!(w.firer.fire(&id("m")).await.unwrap(), FireOutcome::Delivered(_)));
-    assert_eq!(w.firer.fire(&id("m")).await.unwrap(), FireOutcome::AlreadyDone);
-    assert_eq!(w.texts().await, ["Reminder: m (Dentist at 2026-11-24T14:00 (Europe/Paris))"]);
+    assert!(matches!(
+        w.firer.fire(&id("m")).await.unwrap(),
+        FireOutcome::Delivered(_)
+    ));
+    assert_eq!(
+        w.firer.fire(&id("m")).await.unwrap(),
+        FireOutcome::AlreadyDone
+    );
+    assert_eq!(
+        w.texts().await,
+        ["Reminder: m (Dentist at 2026-11-24T14:00 (Europe/Paris))"]
+    );
 }
 
 #[tokio::test]
 async fn a_call_reminder_fails_clearly_until_the_dialer_is_wired() {
     let mut w = world(AccessLevel::Owner);
     w.ctx.reminder_alarm = Arc::new(ManualAlarm);
-    w.schedule(json!({"channel": "call", "message": "stand up", "at": "2026-11-24T12:00"}), "c1")
-        .await;
+    w.schedule(
+        json!({"channel": "call", "message": "stand up", "at": "2026-11-24T12:00"}),
+        "c1",
+    )
+    .await;
     w.clock.set(NOW + 3600);
     let id = ReminderId::derive(&format!("SMS#{OWNER}"), "c1");
     let FireOutcome::Failed(error) = w.firer.fire(&id).await.unwrap() else {
@@ -351,7 +484,10 @@ struct ManualAlarm;
 
 #[async_trait::async_trait]
 impl phone_core::ports::ReminderAlarm for ManualAlarm {
-    async fn set(&self, _: &phone_core::reminders::Reminder) -> Result<(), phone_core::ports::PortError> {
+    async fn set(
+        &self,
+        _: &phone_core::reminders::Reminder,
+    ) -> Result<(), phone_core::ports::PortError> {
         Ok(())
     }
     async fn clear(&self, _: &ReminderId) -> Result<(), phone_core::ports::PortError> {

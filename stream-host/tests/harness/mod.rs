@@ -100,7 +100,14 @@ pub async fn start_with_tools() -> Host {
 /// A host whose calls have the tools, with this calendar (e.g. Google's adapter on a loopback
 /// Google server) and the embedded adapters for the rest.
 pub async fn start_with_calendar(calendar: Arc<dyn Calendar>) -> Host {
-    start_full(Mode::Strict, |_| {}, true, Some(calendar), Reminders::default()).await
+    start_full(
+        Mode::Strict,
+        |_| {},
+        true,
+        Some(calendar),
+        Reminders::default(),
+    )
+    .await
 }
 
 /// The store's clock and the tools' reminder alarm.

@@ -54,18 +54,29 @@ async fn list(
             "`limit` must be between 1 and {MAX_PAGE}"
         )));
     }
-    if q.after.as_ref().is_some_and(|a| a.is_empty() || a.len() > MAX_CURSOR) {
-        return Err(ApiError::BadRequest("`after` is not a cursor from `next`".into()));
+    if q.after
+        .as_ref()
+        .is_some_and(|a| a.is_empty() || a.len() > MAX_CURSOR)
+    {
+        return Err(ApiError::BadRequest(
+            "`after` is not a cursor from `next`".into(),
+        ));
     }
     let page = PageRequest {
         limit,
         after: q.after,
         newest_first: false,
     };
-    let found = state.store.list_reminders(&page).await.map_err(|e| match e {
-        StoreError::Invalid(_) => ApiError::BadRequest("`after` is not a cursor from `next`".into()),
-        other => other.into(),
-    })?;
+    let found = state
+        .store
+        .list_reminders(&page)
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid(_) => {
+                ApiError::BadRequest("`after` is not a cursor from `next`".into())
+            }
+            other => other.into(),
+        })?;
     Ok(Json(ReminderPage {
         reminders: found.items,
         next: found.next,
@@ -78,10 +89,9 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Reminder>, ApiError> {
     let id = ReminderId::parse(&id).map_err(|e| ApiError::BadRequest(format!("`id`: {e}")))?;
-    let tools = state
-        .tools
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("tools are not configured on this deployment".into()))?;
+    let tools = state.tools.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("tools are not configured on this deployment".into())
+    })?;
     match phone_core::reminders::cancel_by_owner(&state.store, &*tools.reminder_alarm, &id).await {
         Ok(cancelled) => Ok(Json(cancelled)),
         Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("reminder {id}"))),

@@ -59,7 +59,7 @@ impl ReminderFirer {
             Err(outcome) => return Ok(outcome),
         };
         let claimed = match self.store.claim_reminder(id, reminder.due, now).await? {
-            ReminderClaim::Won(claimed) => claimed,
+            ReminderClaim::Won(claimed) => *claimed,
             ReminderClaim::Lost => return Ok(FireOutcome::AlreadyDone),
         };
         let delivered = match claimed.channel {
@@ -77,8 +77,12 @@ impl ReminderFirer {
             Err(e) => FireOutcome::Failed(e.to_string()),
         };
         match &delivered {
-            Ok(_) => tracing::info!(reminder = %id, channel = claimed.channel.as_str(), "reminder delivered"),
-            Err(e) => tracing::error!(reminder = %id, channel = claimed.channel.as_str(), error = %e, "reminder delivery failed"),
+            Ok(_) => {
+                tracing::info!(reminder = %id, channel = claimed.channel.as_str(), "reminder delivered")
+            }
+            Err(e) => {
+                tracing::error!(reminder = %id, channel = claimed.channel.as_str(), error = %e, "reminder delivery failed")
+            }
         }
         self.store
             .finish_reminder(id, delivered.map_err(|e| e.to_string()))
@@ -133,7 +137,10 @@ impl ReminderFirer {
             return Ok(Ok(reminder));
         }
         if event.start <= now {
-            let why = format!("its event \"{}\" moved to a time already started", event.title);
+            let why = format!(
+                "its event \"{}\" moved to a time already started",
+                event.title
+            );
             return self.cancel(&reminder, &why).await;
         }
         let fire_at = link.fire_time(event.start);
@@ -147,7 +154,13 @@ impl ReminderFirer {
         let note = "its event was moved outside the assistant; the reminder followed it";
         let moved = match self
             .store
-            .move_reminder(&reminder.id, reminder.due, fire_at.max(now), Some(&moved_link), note)
+            .move_reminder(
+                &reminder.id,
+                reminder.due,
+                fire_at.max(now),
+                Some(&moved_link),
+                note,
+            )
             .await
         {
             Ok(moved) => moved,

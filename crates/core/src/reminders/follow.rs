@@ -24,13 +24,25 @@ pub async fn follow_event(
         }
         let fire_at = link.fire_time(event.start).max(now);
         if event.start <= now || fire_at > reminder.created_at + MAX_AHEAD {
-            cancel(store, alarm, &reminder, "its event moved out of reach (already started, or more than a year ahead)").await?;
+            cancel(
+                store,
+                alarm,
+                &reminder,
+                "its event moved out of reach (already started, or more than a year ahead)",
+            )
+            .await?;
             continue;
         }
         link.event_start = event.start;
         link.title = event.title.clone();
         match store
-            .move_reminder(&reminder.id, reminder.due, fire_at, Some(&link), "moved with its event")
+            .move_reminder(
+                &reminder.id,
+                reminder.due,
+                fire_at,
+                Some(&link),
+                "moved with its event",
+            )
             .await
         {
             Ok(now_moved) => {

@@ -229,7 +229,12 @@ mod tests {
         assert_ne!(a, ReminderId::derive("SMS#+1", "call_1"));
         assert_eq!(ReminderId::parse(a.as_str()), Ok(a.clone()));
         assert_eq!(a.as_str().len(), 28);
-        for bad in ["", "rem_", "rem_ABCDEF0123456789abcdef01", "x_0123456789abcdef01234567"] {
+        for bad in [
+            "",
+            "rem_",
+            "rem_ABCDEF0123456789abcdef01",
+            "x_0123456789abcdef01234567",
+        ] {
             assert_eq!(ReminderId::parse(bad), Err(BadReminderId), "{bad}");
         }
         let parsed: Result<ReminderId, _> = serde_json::from_str("\"rem_zz\"");

@@ -184,7 +184,10 @@ mod tests {
         for tool in ["schedule_reminder", "list_reminders", "cancel_reminder"] {
             assert!(voice.contains(&tool) && text.contains(&tool), "{tool}");
             for channel in [Channel::Voice, Channel::Text, Channel::Email] {
-                assert!(!names(AccessLevel::Guest, channel).contains(&tool), "{tool}");
+                assert!(
+                    !names(AccessLevel::Guest, channel).contains(&tool),
+                    "{tool}"
+                );
             }
         }
         let text = names(AccessLevel::Owner, Channel::Text);

@@ -94,9 +94,14 @@ pub(super) async fn schedule_reminder(
     let (fire_at, event) = match (&args.at, &args.event_id) {
         (Some(at), None) => {
             if args.minutes_before.is_some() {
-                return Err(ToolOutcome::error("`minutes_before` goes with `event_id`, not `at`"));
+                return Err(ToolOutcome::error(
+                    "`minutes_before` goes with `event_id`, not `at`",
+                ));
             }
-            let at = ctx.zone.resolve("at", at).map_err(|e| ToolOutcome::error(e.0))?;
+            let at = ctx
+                .zone
+                .resolve("at", at)
+                .map_err(|e| ToolOutcome::error(e.0))?;
             (at, None)
         }
         (None, Some(event_id)) => {
@@ -135,7 +140,9 @@ pub(super) async fn schedule_reminder(
         )));
     }
     if fire_at > now + MAX_AHEAD {
-        return Err(ToolOutcome::error("a reminder can be set at most a year ahead"));
+        return Err(ToolOutcome::error(
+            "a reminder can be set at most a year ahead",
+        ));
     }
     let reminder = Reminder {
         id: ReminderId::derive(&ctx.owner_pk, call_id),
@@ -154,16 +161,26 @@ pub(super) async fn schedule_reminder(
         error: None,
         note: None,
     };
-    let stored = match ctx.store.create_reminder(&reminder).await.map_err(store_failure)? {
+    let stored = match ctx
+        .store
+        .create_reminder(&reminder)
+        .await
+        .map_err(store_failure)?
+    {
         Created::New => reminder,
         Created::Existing(first) => first,
     };
     if let Err(e) = ctx.reminder_alarm.set(&stored).await {
         // Nothing would fire it: take it back rather than keep a reminder that never comes.
-        let _ = ctx.store.cancel_reminder(&stored.id, &format!("its alarm could not be set: {e}")).await;
+        let _ = ctx
+            .store
+            .cancel_reminder(&stored.id, &format!("its alarm could not be set: {e}"))
+            .await;
         return Err(e.into());
     }
-    Ok(ToolOutcome::ok(json!({"scheduled": reminder_view(&ctx.zone, &stored)})))
+    Ok(ToolOutcome::ok(
+        json!({"scheduled": reminder_view(&ctx.zone, &stored)}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -208,7 +225,9 @@ pub(super) async fn cancel_reminder(
     let id = ReminderId::parse(args.reminder_id.trim())
         .map_err(|e| ToolOutcome::error(format!("`reminder_id`: {e}")))?;
     let cancelled = cancel_by_id(ctx, &id).await?;
-    Ok(ToolOutcome::ok(json!({"cancelled": reminder_view(&ctx.zone, &cancelled)})))
+    Ok(ToolOutcome::ok(
+        json!({"cancelled": reminder_view(&ctx.zone, &cancelled)}),
+    ))
 }
 
 /// Cancels reminder `id` and clears its alarm, with errors the model can act on.
@@ -235,5 +254,8 @@ async fn cancel_by_id(ctx: &ToolContext, id: &ReminderId) -> Result<Reminder, To
 }
 
 fn store_failure(e: StoreError) -> ToolOutcome {
-    ToolOutcome::failure(ErrorKind::Upstream, format!("reminders are unavailable: {e}"))
+    ToolOutcome::failure(
+        ErrorKind::Upstream,
+        format!("reminders are unavailable: {e}"),
+    )
 }

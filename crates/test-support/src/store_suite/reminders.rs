@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use phone_core::reminders::{Reminder, ReminderChannel, ReminderId, ReminderStatus};
-use phone_core::store::{Created, PageRequest, ReminderClaim, Records, StoreError};
+use phone_core::store::{Created, PageRequest, Records, ReminderClaim, StoreError};
 
 use super::{T0, TestClock, at, phone, store};
 
@@ -44,7 +44,9 @@ pub async fn reminders_are_created_once_listed_and_cancelled_once(r: Arc<dyn Rec
     );
     assert_eq!(s.get_reminder(&first.id).await.unwrap(), first);
     for key in ["call_2", "call_3"] {
-        s.create_reminder(&sample_reminder(key, 1200)).await.unwrap();
+        s.create_reminder(&sample_reminder(key, 1200))
+            .await
+            .unwrap();
     }
     let page = s.list_reminders(&PageRequest::first(2)).await.unwrap();
     assert_eq!(page.items.len(), 2);
@@ -81,7 +83,9 @@ pub async fn reminders_are_created_once_listed_and_cancelled_once(r: Arc<dyn Rec
     assert!(pending.iter().all(|r| r.id != first.id));
     // A cancelled reminder cannot be claimed.
     assert_eq!(
-        s.claim_reminder(&first.id, first.due, at(T0 + 600)).await.unwrap(),
+        s.claim_reminder(&first.id, first.due, at(T0 + 600))
+            .await
+            .unwrap(),
         ReminderClaim::Lost
     );
 }
@@ -125,7 +129,9 @@ pub async fn reminder_claims_have_one_winner(r: Arc<dyn Records>) {
     let other = sample_reminder("call_2", 60);
     s.create_reminder(&other).await.unwrap();
     assert!(matches!(
-        s.claim_reminder(&other.id, other.due, at(T0 + 60)).await.unwrap(),
+        s.claim_reminder(&other.id, other.due, at(T0 + 60))
+            .await
+            .unwrap(),
         ReminderClaim::Won(_)
     ));
     let failed = s
@@ -143,7 +149,13 @@ pub async fn moved_reminders_never_fire_at_their_old_time(r: Arc<dyn Records>) {
     let reminder = sample_reminder("call_1", 600);
     s.create_reminder(&reminder).await.unwrap();
     let moved = s
-        .move_reminder(&reminder.id, reminder.due, at(T0 + 3600), None, "moved with its event")
+        .move_reminder(
+            &reminder.id,
+            reminder.due,
+            at(T0 + 3600),
+            None,
+            "moved with its event",
+        )
         .await
         .unwrap();
     assert_eq!(moved.fire_at, at(T0 + 3600));

@@ -15,7 +15,7 @@ use crate::store::{Guard, Item, Keys, Page, PageRequest, PutMode, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReminderClaim {
     /// This caller claimed it: deliver it.
-    Won(Reminder),
+    Won(Box<Reminder>),
     /// It is no longer pending at that time (fired, cancelled or moved by someone else).
     Lost,
 }
@@ -25,7 +25,10 @@ impl Store {
     /// [`Created::Existing`] with the reminder as first stored. Kept until
     /// [`MAX_AHEAD`] plus the call retention after creation, so a reminder that follows its
     /// event up to [`MAX_AHEAD`] is still there to fire, and a fired one stays listable.
-    pub async fn create_reminder(&self, reminder: &Reminder) -> Result<Created<Reminder>, StoreError> {
+    pub async fn create_reminder(
+        &self,
+        reminder: &Reminder,
+    ) -> Result<Created<Reminder>, StoreError> {
         let ahead = Duration::from_secs(MAX_AHEAD.whole_seconds().unsigned_abs());
         let item = Item {
             pk: Keys::REMINDERS.into(),
@@ -35,7 +38,9 @@ impl Store {
         };
         match self.records.put(item, PutMode::IfAbsent, self.now()).await {
             Ok(()) => Ok(Created::New),
-            Err(StoreError::Conflict(_)) => Ok(Created::Existing(self.get_reminder(&reminder.id).await?)),
+            Err(StoreError::Conflict(_)) => {
+                Ok(Created::Existing(self.get_reminder(&reminder.id).await?))
+            }
             Err(e) => Err(e),
         }
     }
@@ -83,7 +88,7 @@ impl Store {
         fields.insert("fired_at".into(), Value::String(super::rfc3339(now)?));
         let guards = [pending(), Guard::Equals("due".into(), due.into())];
         match self.update_reminder(id, fields, &guards).await {
-            Ok(claimed) => Ok(ReminderClaim::Won(claimed)),
+            Ok(claimed) => Ok(ReminderClaim::Won(Box::new(claimed))),
             Err(StoreError::Conflict(_) | StoreError::NotFound) => Ok(ReminderClaim::Lost),
             Err(e) => Err(e),
         }
@@ -105,7 +110,10 @@ impl Store {
                 fields.insert("error".into(), error.into());
             }
         }
-        let guards = [Guard::Equals("status".into(), status(ReminderStatus::Fired))];
+        let guards = [Guard::Equals(
+            "status".into(),
+            status(ReminderStatus::Fired),
+        )];
         self.update_reminder(id, fields, &guards).await
     }
 
@@ -130,7 +138,11 @@ impl Store {
 
     /// Cancels a pending reminder, saying why. [`StoreError::Conflict`] when it is not pending
     /// (already fired or cancelled); [`StoreError::NotFound`] when there is none.
-    pub async fn cancel_reminder(&self, id: &ReminderId, note: &str) -> Result<Reminder, StoreError> {
+    pub async fn cancel_reminder(
+        &self,
+        id: &ReminderId,
+        note: &str,
+    ) -> Result<Reminder, StoreError> {
         let mut fields = Map::new();
         fields.insert("status".into(), status(ReminderStatus::Cancelled));
         fields.insert("note".into(), note.into());
@@ -145,7 +157,13 @@ impl Store {
     ) -> Result<Reminder, StoreError> {
         let item = self
             .records
-            .update(Keys::REMINDERS, &Keys::reminder(id), fields, guards, self.now())
+            .update(
+                Keys::REMINDERS,
+                &Keys::reminder(id),
+                fields,
+                guards,
+                self.now(),
+            )
             .await?;
         from_map(item.data)
     }

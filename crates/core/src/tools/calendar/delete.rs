@@ -19,7 +19,8 @@ pub(in crate::tools) async fn delete_event(
     bounded("event_id", &args.event_id, 1024)?;
     ctx.calendar.delete_event(&args.event_id).await?;
     let mut answer = json!({"deleted": args.event_id});
-    match crate::reminders::cancel_for_event(&ctx.store, &*ctx.reminder_alarm, &args.event_id).await {
+    match crate::reminders::cancel_for_event(&ctx.store, &*ctx.reminder_alarm, &args.event_id).await
+    {
         Ok(cancelled) if !cancelled.is_empty() => {
             answer["reminders_cancelled"] = cancelled
                 .iter()

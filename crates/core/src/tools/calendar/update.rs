@@ -71,7 +71,9 @@ pub(in crate::tools) async fn update_event(
             Err(e) => {
                 // The event moved; its reminders are re-checked against it at fire time.
                 tracing::error!(error = %e, "reminders could not follow their event");
-                answer["reminders_note"] = json!("reminders tied to this event could not be moved now; they are re-checked against the event when due");
+                answer["reminders_note"] = json!(
+                    "reminders tied to this event could not be moved now; they are re-checked against the event when due"
+                );
             }
         }
     }
