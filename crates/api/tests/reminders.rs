@@ -209,9 +209,14 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     assert!(!set.is_error, "{}", set.result);
     let id = set.result["scheduled"]["id"].as_str().unwrap().to_owned();
 
+    let reminder = state
+        .store
+        .get_reminder(&ReminderId::parse(&id).unwrap())
+        .await
+        .unwrap();
     let schedule = scheduler
         .get_schedule()
-        .name(&id)
+        .name(phone_aws::schedule_name(&reminder))
         .group_name(&group)
         .send()
         .await

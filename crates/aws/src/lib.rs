@@ -11,5 +11,5 @@ mod sdk;
 pub mod secrets;
 
 pub use dynamo::{DynamoRecords, create_table};
-pub use scheduler::{EventBridgeAlarm, LazyEventBridgeAlarm, at_expression};
+pub use scheduler::{EventBridgeAlarm, LazyEventBridgeAlarm, at_expression, schedule_name};
 pub use sdk::sdk_config;

@@ -1,7 +1,9 @@
 //! Reminders' alarms as EventBridge Scheduler one-time schedules: `at(<UTC time>)`, deleted by
 //! the scheduler after they run (`ActionAfterCompletion: DELETE`), invoking the reminders
-//! function with `{"reminder_id": "<id>"}`. The schedule is named after the reminder, so
-//! moving a reminder updates its schedule and cancelling deletes it.
+//! function with `{"reminder_id": "<id>"}`. A schedule is named after the reminder and its due
+//! time ([`schedule_name`]): moving a reminder creates a new schedule, and the one left at the
+//! old time finds the reminder not due when it runs and does nothing; cancelling deletes the
+//! current one.
 
 use async_trait::async_trait;
 use aws_sdk_scheduler::Client;
@@ -104,6 +106,14 @@ fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
     }
 }
 
+/// The schedule of `reminder` at its current due time: `<reminder id>-<due, epoch seconds>`
+/// (at most 39 characters of `[a-z0-9_-]`). One schedule per (reminder, time), never updated:
+/// a schedule deletes itself after it runs, so updating one that is running (a reminder
+/// moved by the firing it triggered) could lose the update.
+pub fn schedule_name(reminder: &Reminder) -> String {
+    format!("{}-{}", reminder.id, reminder.due)
+}
+
 #[async_trait]
 impl ReminderAlarm for EventBridgeAlarm {
     async fn set(&self, reminder: &Reminder) -> Result<(), PortError> {
@@ -112,46 +122,34 @@ impl ReminderAlarm for EventBridgeAlarm {
             .mode(FlexibleTimeWindowMode::Off)
             .build()
             .map_err(|e| PortError::Invalid(format!("flexible time window: {e}")))?;
+        let name = schedule_name(reminder);
         let created = self
             .client
             .create_schedule()
-            .name(reminder.id.as_str())
+            .name(&name)
             .group_name(&self.group)
             .schedule_expression(&expression)
             .schedule_expression_timezone("UTC")
-            .flexible_time_window(window.clone())
+            .flexible_time_window(window)
             .action_after_completion(ActionAfterCompletion::Delete)
             .target(self.target(&reminder.id)?)
             .send()
             .await;
         match created {
             Ok(_) => {}
-            // Already scheduled (a retry, or the reminder moved): move the schedule.
-            Err(e) if code(&e) == Some("ConflictException") => {
-                self.client
-                    .update_schedule()
-                    .name(reminder.id.as_str())
-                    .group_name(&self.group)
-                    .schedule_expression(&expression)
-                    .schedule_expression_timezone("UTC")
-                    .flexible_time_window(window)
-                    .action_after_completion(ActionAfterCompletion::Delete)
-                    .target(self.target(&reminder.id)?)
-                    .send()
-                    .await
-                    .map_err(|e| upstream(&e))?;
-            }
+            // The same reminder at the same time (a retried request): already set.
+            Err(e) if code(&e) == Some("ConflictException") => {}
             Err(e) => return Err(upstream(&e)),
         }
-        tracing::info!(reminder = %reminder.id, %expression, "reminder schedule set");
+        tracing::info!(reminder = %reminder.id, schedule = name.as_str(), %expression, "reminder schedule set");
         Ok(())
     }
 
-    async fn clear(&self, id: &ReminderId) -> Result<(), PortError> {
+    async fn clear(&self, reminder: &Reminder) -> Result<(), PortError> {
         match self
             .client
             .delete_schedule()
-            .name(id.as_str())
+            .name(schedule_name(reminder))
             .group_name(&self.group)
             .send()
             .await
@@ -213,8 +211,8 @@ impl ReminderAlarm for LazyEventBridgeAlarm {
         self.alarm().await.set(reminder).await
     }
 
-    async fn clear(&self, id: &ReminderId) -> Result<(), PortError> {
-        self.alarm().await.clear(id).await
+    async fn clear(&self, reminder: &Reminder) -> Result<(), PortError> {
+        self.alarm().await.clear(reminder).await
     }
 
     fn describe(&self) -> String {

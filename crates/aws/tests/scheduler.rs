@@ -1,9 +1,10 @@
 //! The EventBridge Scheduler alarm against moto's scheduler on loopback: a reminder's schedule
 //! is created as a one-time `at(...)` expression in UTC, deleted after completion, invoking the
-//! target with the reminder id; setting again moves it; clearing deletes it, twice is fine.
+//! target with the reminder id; setting it again is fine; a moved reminder gets a schedule at
+//! its new time; clearing deletes the current one, twice is fine.
 
 use aws_sdk_scheduler::types::ActionAfterCompletion;
-use phone_aws::{EventBridgeAlarm, at_expression};
+use phone_aws::{EventBridgeAlarm, at_expression, schedule_name};
 use phone_core::PhoneNumber;
 use phone_core::ports::ReminderAlarm;
 use phone_core::reminders::{Reminder, ReminderChannel, ReminderId, ReminderStatus};
@@ -63,6 +64,8 @@ async fn schedules_are_created_moved_and_deleted_in_their_group() {
     assert_eq!(alarm.describe(), format!("eventbridge-scheduler:{group}"));
     let first = reminder(1_790_000_000);
     alarm.set(&first).await.unwrap();
+    // Set again (a retried request): the same schedule, no error.
+    alarm.set(&first).await.unwrap();
 
     let read = |name: String| {
         let client = client.clone();
@@ -76,7 +79,9 @@ async fn schedules_are_created_moved_and_deleted_in_their_group() {
                 .await
         }
     };
-    let schedule = read(first.id.to_string()).await.unwrap();
+    let first_name = schedule_name(&first);
+    assert_eq!(first_name, format!("{}-1790000000", first.id));
+    let schedule = read(first_name.clone()).await.unwrap();
     assert_eq!(
         schedule.schedule_expression(),
         Some("at(2026-09-21T14:13:20)")
@@ -92,24 +97,25 @@ async fn schedules_are_created_moved_and_deleted_in_their_group() {
     let input: serde_json::Value = serde_json::from_str(target.input().unwrap()).unwrap();
     assert_eq!(input, serde_json::json!({"reminder_id": first.id.as_str()}));
 
-    // Setting it again (the reminder moved) updates the same schedule.
+    // Moved: a schedule at the new time, with the same input.
     let moved = reminder(1_790_003_600);
     alarm.set(&moved).await.unwrap();
-    let schedule = read(first.id.to_string()).await.unwrap();
+    let schedule = read(schedule_name(&moved)).await.unwrap();
     assert_eq!(
         schedule.schedule_expression(),
         Some("at(2026-09-21T15:13:20)")
     );
+    assert_eq!(schedule.target().and_then(|t| t.input()), target.input());
 
-    alarm.clear(&first.id).await.unwrap();
-    let gone = read(first.id.to_string()).await.unwrap_err();
+    // Cleared: the current schedule is deleted; clearing again (it ran) is fine.
+    alarm.clear(&moved).await.unwrap();
+    let gone = read(schedule_name(&moved)).await.unwrap_err();
     assert_eq!(
         gone.as_service_error()
             .and_then(|e| aws_sdk_scheduler::error::ProvideErrorMetadata::code(e)),
         Some("ResourceNotFoundException")
     );
-    // Clearing an absent schedule (it ran and was deleted) is fine.
-    alarm.clear(&first.id).await.unwrap();
+    alarm.clear(&moved).await.unwrap();
 }
 
 #[tokio::test]

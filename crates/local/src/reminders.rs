@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use phone_core::clock::Sleeper;
 use phone_core::ports::{PortError, ReminderAlarm};
-use phone_core::reminders::{Reminder, ReminderFirer, ReminderId};
+use phone_core::reminders::{Reminder, ReminderFirer};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
@@ -56,7 +56,7 @@ impl ReminderAlarm for LocalAlarm {
         Ok(())
     }
 
-    async fn clear(&self, _id: &ReminderId) -> Result<(), PortError> {
+    async fn clear(&self, _reminder: &Reminder) -> Result<(), PortError> {
         self.wake.notify_one();
         Ok(())
     }

@@ -490,7 +490,10 @@ impl phone_core::ports::ReminderAlarm for ManualAlarm {
     ) -> Result<(), phone_core::ports::PortError> {
         Ok(())
     }
-    async fn clear(&self, _: &ReminderId) -> Result<(), phone_core::ports::PortError> {
+    async fn clear(
+        &self,
+        _: &phone_core::reminders::Reminder,
+    ) -> Result<(), phone_core::ports::PortError> {
         Ok(())
     }
     fn describe(&self) -> String {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::{Messaging, PortError};
 use crate::phone::PhoneNumber;
-use crate::reminders::{Reminder, ReminderId};
+use crate::reminders::Reminder;
 
 /// Delivers a due reminder to the owner. One method per channel.
 ///
@@ -61,10 +61,12 @@ impl ReminderDelivery for SmsDelivery {
 /// in AWS, a wake-up of the local scheduler task in `phone-agent serve`.
 #[async_trait]
 pub trait ReminderAlarm: Send + Sync + 'static {
-    /// Sets (or moves) the alarm of `reminder` to its `fire_at`.
+    /// Sets an alarm for `reminder` at its `fire_at` (its `due`). Setting the same reminder and
+    /// due again is fine. A moved reminder gets a new alarm; one left at an old time finds the
+    /// reminder not due (or no longer pending) and does nothing.
     async fn set(&self, reminder: &Reminder) -> Result<(), PortError>;
-    /// Removes the alarm of reminder `id`; removing an absent alarm is fine.
-    async fn clear(&self, id: &ReminderId) -> Result<(), PortError>;
+    /// Removes the alarm of `reminder` at its current `due`; removing an absent alarm is fine.
+    async fn clear(&self, reminder: &Reminder) -> Result<(), PortError>;
     /// `eventbridge-scheduler:<group>` or `local scheduler`, for logs.
     fn describe(&self) -> String;
 }
@@ -84,7 +86,7 @@ impl ReminderAlarm for NoAlarm {
         ))
     }
 
-    async fn clear(&self, _id: &ReminderId) -> Result<(), PortError> {
+    async fn clear(&self, _reminder: &Reminder) -> Result<(), PortError> {
         Ok(())
     }
 

@@ -81,7 +81,7 @@ pub async fn cancel_by_owner(
     id: &ReminderId,
 ) -> Result<Reminder, StoreError> {
     let cancelled = store.cancel_reminder(id, "cancelled by the owner").await?;
-    if let Err(e) = alarm.clear(id).await {
+    if let Err(e) = alarm.clear(&cancelled).await {
         // A leftover alarm finds the reminder cancelled and does nothing.
         tracing::warn!(reminder = %id, error = %e, "cancelled reminder's alarm not cleared");
     }
@@ -105,7 +105,7 @@ async fn cancel(
 ) -> Result<Option<Reminder>, StoreError> {
     match store.cancel_reminder(&reminder.id, why).await {
         Ok(done) => {
-            if let Err(e) = alarm.clear(&reminder.id).await {
+            if let Err(e) = alarm.clear(&done).await {
                 // The alarm finds the reminder cancelled and does nothing.
                 tracing::warn!(reminder = %reminder.id, error = %e, "cancelled reminder's alarm not cleared");
             }
