@@ -10,7 +10,7 @@ use std::sync::Arc;
 use phone_analysis::{AnalysisSpec, Analyst, PostCallAnalysis};
 use phone_config::{Config, ConfigError, GoogleConfig, StoreChoice, keys, merge_sources};
 use phone_core::events::Events;
-use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging};
+use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging, ReminderAlarm};
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
@@ -118,12 +118,14 @@ pub fn tool_ports(config: &Config, store: &Store) -> Result<ToolPorts, Bootstrap
         owners: config.owners(),
         guest_quotas: config.guest_quotas,
         events: phone_core::events::Events::none(),
+        reminder_alarm: reminder_alarm(config),
     };
     tracing::info!(
         calendar = %ports.calendar.describe(),
         sms = %ports.messaging.describe(),
         mail = %ports.mail.describe(),
         call_control = %ports.call_control.describe(),
+        reminders = %ports.reminder_alarm.describe(),
         "tool adapters ready"
     );
     Ok(ports)
@@ -154,6 +156,34 @@ pub fn dialer(
     let dialer = Dialer::new(store.clone(), calls, settings);
     tracing::info!(dialer = %dialer.describe(), "outbound calls ready");
     Ok(Some(dialer))
+}
+
+/// Reminders' alarms: EventBridge Scheduler when `REMINDER_SCHEDULE_GROUP` (and its target
+/// and role) are set; otherwise none, and reminders are refused, until `phone-agent serve`
+/// replaces it with its local scheduler's alarm.
+fn reminder_alarm(config: &Config) -> Arc<dyn ReminderAlarm> {
+    match &config.reminder_scheduler {
+        Some(s) => Arc::new(phone_aws::LazyEventBridgeAlarm::new(
+            &s.group,
+            &s.target_arn,
+            &s.role_arn,
+            s.endpoint.as_deref(),
+        )),
+        None => Arc::new(phone_core::ports::NoAlarm),
+    }
+}
+
+/// The reminder firer of a process: the tools' calendar and alarm, delivery over the tools'
+/// messaging (texts; calls are refused until the outbound dialer is wired: see
+/// [`phone_core::ports::ReminderDelivery`]).
+pub fn reminder_firer(ports: &ToolPorts, store: &Store) -> phone_core::reminders::ReminderFirer {
+    phone_core::reminders::ReminderFirer {
+        store: store.clone(),
+        calendar: ports.calendar.clone(),
+        delivery: Arc::new(phone_core::ports::SmsDelivery::new(ports.messaging.clone())),
+        alarm: ports.reminder_alarm.clone(),
+        zone: ports.zone.clone(),
+    }
 }
 
 /// The Twilio REST adapter when `TWILIO_ACCOUNT_SID` is set, authenticated with an API key

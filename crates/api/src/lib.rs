@@ -14,6 +14,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and their types.
 //! - [`guest_limits`]: guests' daily limits on calls, minutes and texts.
 //! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
+//! - [`reminder_event`]: the reminders function's event (a schedule firing a reminder).
 //! - [`routes`]: the routers, one module per area.
 //! - [`server`]: the HTTP server loop of the long-running processes, with a header-read timeout.
 //! - [`token_sink`]: where the Google consent callback keeps the refresh token.
@@ -29,6 +30,7 @@ pub mod guest_limits;
 pub mod idempotency;
 pub mod lambda;
 pub mod openapi;
+pub mod reminder_event;
 pub mod routes;
 pub mod server;
 pub mod state;

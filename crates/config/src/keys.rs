@@ -206,3 +206,15 @@ pub const OUTBOUND_CALLS_PER_DAY: &str = "OUTBOUND_CALLS_PER_DAY";
 /// Seconds an outbound call rings before Twilio gives up with `no-answer` (Twilio's
 /// `Timeout`, 5 to 600; default 30).
 pub const OUTBOUND_RING_TIMEOUT_SECS: &str = "OUTBOUND_RING_TIMEOUT_SECS";
+
+/// EventBridge Scheduler group that reminders' one-time schedules are created in (set by
+/// template.yaml). With [`REMINDER_TARGET_ARN`] and [`REMINDER_SCHEDULER_ROLE_ARN`] it makes
+/// reminders fire through EventBridge Scheduler; without it, only `phone-agent serve`'s local
+/// scheduler fires them (docs/outbound.md, "Reminders").
+pub const REMINDER_SCHEDULE_GROUP: &str = "REMINDER_SCHEDULE_GROUP";
+/// ARN of the Lambda function a reminder's schedule invokes (the `reminders` function).
+pub const REMINDER_TARGET_ARN: &str = "REMINDER_TARGET_ARN";
+/// ARN of the role EventBridge Scheduler assumes to invoke [`REMINDER_TARGET_ARN`].
+pub const REMINDER_SCHEDULER_ROLE_ARN: &str = "REMINDER_SCHEDULER_ROLE_ARN";
+/// EventBridge Scheduler endpoint override (tests on moto; unset in AWS).
+pub const REMINDER_SCHEDULER_ENDPOINT: &str = "REMINDER_SCHEDULER_ENDPOINT";

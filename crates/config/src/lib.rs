@@ -161,6 +161,19 @@ pub struct EmailSettings {
     pub query: String,
 }
 
+/// Where reminders' EventBridge Scheduler schedules go (all three set, or none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderScheduler {
+    /// The schedule group (`REMINDER_SCHEDULE_GROUP`).
+    pub group: String,
+    /// The function a schedule invokes (`REMINDER_TARGET_ARN`).
+    pub target_arn: String,
+    /// The role the scheduler invokes it with (`REMINDER_SCHEDULER_ROLE_ARN`).
+    pub role_arn: String,
+    /// Endpoint override (`REMINDER_SCHEDULER_ENDPOINT`), for tests.
+    pub endpoint: Option<String>,
+}
+
 /// Every setting of the system. Build with [`Config::from_env`] or [`Config::from_map`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -194,6 +207,8 @@ pub struct Config {
     pub google: GoogleConfig,
     /// The email processor.
     pub email: EmailSettings,
+    /// EventBridge Scheduler for reminders; `None` outside AWS (the local scheduler fires them).
+    pub reminder_scheduler: Option<ReminderScheduler>,
     /// How long `POST /sms/incoming` waits for the agent before answering Twilio empty and
     /// texting the answer later.
     pub sms_reply_deadline: Duration,
@@ -318,6 +333,25 @@ impl Config {
                 query: src
                     .string(keys::EMAIL_QUERY)
                     .unwrap_or_else(|| phone_core::email::DEFAULT_QUERY.into()),
+            },
+            reminder_scheduler: match (
+                src.string(keys::REMINDER_SCHEDULE_GROUP),
+                src.string(keys::REMINDER_TARGET_ARN),
+                src.string(keys::REMINDER_SCHEDULER_ROLE_ARN),
+            ) {
+                (Some(group), Some(target_arn), Some(role_arn)) => Some(ReminderScheduler {
+                    group,
+                    target_arn,
+                    role_arn,
+                    endpoint: src.string(keys::REMINDER_SCHEDULER_ENDPOINT),
+                }),
+                (None, None, None) => None,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        keys::REMINDER_SCHEDULE_GROUP,
+                        "set REMINDER_SCHEDULE_GROUP, REMINDER_TARGET_ARN and REMINDER_SCHEDULER_ROLE_ARN together, or none of them",
+                    ));
+                }
             },
             owner_numbers: src.phones(keys::OWNER_NUMBERS)?,
             owner_emails: src.emails(keys::OWNER_EMAIL)?,

@@ -27,3 +27,11 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// Waits for an instant of a [`Clock`]: what a scheduler sleeps on, so a test clock can wake
+/// it by moving time instead of the test sleeping real minutes.
+#[async_trait::async_trait]
+pub trait Sleeper: Send + Sync + 'static {
+    /// Returns once the clock reads `at` or later (at once if it already does).
+    async fn sleep_until(&self, at: OffsetDateTime);
+}

@@ -10,6 +10,7 @@
 //! - [`usage`]: OpenAI Realtime token usage and its price.
 //! - [`phone`]: E.164 numbers, masked when logged.
 //! - [`quota`]: guests' daily limits (calls, minutes, texts, write tools).
+//! - [`reminders`]: reminders the owner set, fired once at their time, following their event.
 //! - [`store`]: the storage port ([`store::Records`]) and the typed [`store::Store`] built on it.
 //! - [`clock`]: the time port, so tests can pin "now".
 //! - [`analysis`]: a call's post-call analysis record.
@@ -38,6 +39,7 @@ pub mod outbound;
 pub mod phone;
 pub mod ports;
 pub mod quota;
+pub mod reminders;
 pub mod sms;
 pub mod store;
 pub mod token;

@@ -72,6 +72,8 @@ const CASES: &[Case] = &[
     Case { function: "calls", status: 401, request: || ApiGatewayV2Request::get(&format!("/calls/{CALL_SID}")) },
     Case { function: "calls", status: 404, request: || with_key(ApiGatewayV2Request::get("/calls/CAffffffffffffffffffffffffffffffff")) },
     Case { function: "agent", status: 401, request: || ApiGatewayV2Request::json("POST", "/agent", &serde_json::json!({"message": "hi"})) },
+    Case { function: "agent", status: 401, request: || ApiGatewayV2Request::get("/reminders") },
+    Case { function: "agent", status: 200, request: || with_key(ApiGatewayV2Request::get("/reminders")) },
     Case { function: "calendar", status: 401, request: || ApiGatewayV2Request::get("/calendar/events") },
     Case { function: "sms", status: 401, request: || ApiGatewayV2Request::get("/sms/list") },
     Case { function: "sms", status: 403, request: || ApiGatewayV2Request::post_form("/sms/incoming", &[("From", "+15551230001"), ("Body", "hi")]) },
@@ -330,6 +332,32 @@ async fn email_processor_answers_a_scheduled_event() {
     };
     assert_eq!(summary["listed"], 0, "{summary}");
     assert_eq!(summary["policy"], "draft", "{summary}");
+}
+
+/// The reminders function, as a schedule invokes it: the input names a reminder (here one that
+/// does not exist, so nothing is sent) and the answer says what happened; an input that is not
+/// a reminder's is an error, which Lambda reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_function_answers_a_schedules_input() {
+    let bin_dir = build_functions(&["reminders"]);
+    let env = function_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = LambdaProcess::start(&bin_dir.join("reminders"), "reminders", &env)
+        .await
+        .expect("starting reminders");
+    let outcome = function
+        .invoke(serde_json::json!({"reminder_id": "rem_000000000000000000000000"}))
+        .await;
+    let Ok(Outcome::Response(answer)) = outcome else {
+        panic!("{outcome:?}\n{}", function.stderr());
+    };
+    assert_eq!(answer["outcome"], "not_found", "{answer}");
+    let refused = function.invoke(scheduled_event()).await;
+    assert!(
+        matches!(refused, Ok(Outcome::Error { .. })),
+        "{refused:?}\n{}",
+        function.stderr()
+    );
 }
 
 /// The same binary with mail waiting in the embedded inbox (a store file) and a scripted

@@ -182,6 +182,8 @@ fn every_endpoint_has_a_route() {
         ("calls", "POST /calls"),
         ("agent", "POST /agent"),
         ("agent", "DELETE /memory/{number}"),
+        ("agent", "GET /reminders"),
+        ("agent", "DELETE /reminders/{id}"),
         ("calendar", "GET /calendar/events"),
         ("calendar", "POST /calendar/events"),
         ("calendar", "PATCH /calendar/events/{id}"),

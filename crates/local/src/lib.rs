@@ -6,6 +6,7 @@
 //! - [`SmsOutbox`], [`MailOutbox`]: messages recorded instead of sent.
 //! - [`LocalCallControl`]: hang-ups and transfers of simulated calls.
 //! - [`LocalDialer`]: outbound calls a simulated callee answers.
+//! - [`reminders`]: the local reminder scheduler ([`reminders::run_scheduler`]) and its alarm.
 
 mod calendar;
 mod call_control;
@@ -13,6 +14,7 @@ mod dialer;
 mod log;
 mod outbox;
 mod records;
+pub mod reminders;
 
 pub use calendar::LocalCalendar;
 pub use call_control::{CallAction, LocalCallControl};

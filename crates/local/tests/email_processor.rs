@@ -124,6 +124,7 @@ async fn world(from: &str) -> World {
         owners: Default::default(),
         guest_quotas: Default::default(),
         events: Default::default(),
+        reminder_alarm: Arc::new(phone_core::ports::NoAlarm),
     };
     World {
         store,

@@ -33,6 +33,7 @@ fn context(access: AccessLevel, store: &Store, writes: u32) -> (ToolContext, Arc
         email_sender: None,
         owner_number: None,
         verified_caller: false,
+        reminder_alarm: std::sync::Arc::new(phone_core::ports::NoAlarm),
         guest_quotas: GuestQuotas {
             tool_writes: Some(writes),
             ..GuestQuotas::default()

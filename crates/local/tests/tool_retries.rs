@@ -33,6 +33,7 @@ fn context(messaging: Arc<dyn Messaging>, store: Store, owner_pk: &str) -> ToolC
         email_sender: None,
         owner_number: None,
         verified_caller: true,
+        reminder_alarm: std::sync::Arc::new(phone_core::ports::NoAlarm),
         guest_quotas: Default::default(),
         events: Default::default(),
     }

@@ -37,6 +37,7 @@ fn context(voice: bool) -> (ToolContext, Arc<SmsOutbox>) {
         guest_quotas: Default::default(),
         events: Default::default(),
         verified_caller: true,
+        reminder_alarm: std::sync::Arc::new(phone_core::ports::NoAlarm),
     };
     (ctx, sms)
 }

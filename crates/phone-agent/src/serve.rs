@@ -82,6 +82,19 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
     let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    if config.reminder_scheduler.is_none() {
+        // No EventBridge Scheduler: this process fires reminders itself.
+        let alarm = phone_local::reminders::LocalAlarm::new();
+        tools.reminder_alarm = Arc::new(alarm.clone());
+        let firer = phone_api::bootstrap::reminder_firer(&tools, &store);
+        let mut stop = signal.clone();
+        tokio::spawn(phone_local::reminders::run_scheduler(
+            firer,
+            alarm,
+            Arc::new(phone_local::reminders::SystemSleeper),
+            async move { stop.deadline_passed().await },
+        ));
+    }
     // Webhooks are delivered from this process; calls are analysed here when they end.
     let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store)?;
     tools.events = events.clone();

@@ -344,3 +344,53 @@ async fn caller_hears_an_apology_when_openai_is_unreachable_and_the_owner_is_tex
     assert!(body.contains("+15550100123"), "{body}");
     assert!(body.contains("OpenAI could not be reached"), "{body}");
 }
+
+/// `serve` runs the local reminder scheduler: a reminder set through `POST /agent` is accepted
+/// (with no scheduler the tool refuses it), listed by `GET /reminders`, and cancelled by
+/// `DELETE /reminders/{id}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_accepts_lists_and_cancels_reminders() {
+    let server = serve_with("ws://127.0.0.1:9", &[("OWNER_NUMBERS", "+14155550123")]).await;
+    let http = reqwest::Client::new();
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let at = format!(
+        "{:04}-{:02}-{:02}T09:00",
+        tomorrow.year(),
+        u8::from(tomorrow.month()),
+        tomorrow.day()
+    );
+    let set: serde_json::Value = http
+        .post(format!("{}/agent", server.base))
+        .bearer_auth(API_KEY)
+        .header("Idempotency-Key", "reminder-1")
+        .json(&serde_json::json!({"action": "schedule_reminder",
+            "params": {"channel": "sms", "message": "renew the parking permit", "at": at}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = set["scheduled"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not scheduled: {set}"))
+        .to_owned();
+    let listed: serde_json::Value = http
+        .get(format!("{}/reminders", server.base))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["reminders"][0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed["reminders"][0]["status"], "pending");
+    let cancelled = http
+        .delete(format!("{}/reminders/{id}", server.base))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+}

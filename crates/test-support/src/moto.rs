@@ -1,4 +1,4 @@
-//! `moto_server` (the DynamoDB and Secrets Manager emulator from PyPI `moto[server]`) on a free
+//! `moto_server` (the DynamoDB, Secrets Manager and EventBridge Scheduler emulator from PyPI `moto[server]`) on a free
 //! loopback port.
 //!
 //! When moto is not installed the AWS tests are skipped with a loud message, except in CI (`CI`
@@ -224,6 +224,18 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .credentials_provider(credentials())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// An EventBridge Scheduler client for the moto at `endpoint`, configured like
+/// [`dynamodb_client`].
+pub fn scheduler_client(endpoint: &str) -> aws_sdk_scheduler::Client {
+    let config = aws_sdk_scheduler::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_scheduler::Client::from_conf(config)
 }
 
 /// A name no other test in this process uses (tables, secrets, files): `prefix-<pid>-<n>`.

@@ -75,7 +75,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
 
 /// Starts a host; `tweak` adjusts the configuration.
 pub async fn start_with(mode: Mode, tweak: impl FnOnce(&mut StreamHostConfig)) -> Host {
-    start_full(mode, tweak, false, None).await
+    start_full(mode, tweak, false, None, Reminders::default()).await
 }
 
 /// A host whose calls have the tools and go to GPT-Live at `live_url` (`VOICE_ENGINE=live`).
@@ -90,19 +90,50 @@ pub async fn start_live(live_url: &str) -> Host {
         },
         true,
         None,
+        Reminders::default(),
     )
     .await
 }
 
 /// A host whose calls have the tools, on the embedded adapters.
 pub async fn start_with_tools() -> Host {
-    start_full(Mode::Strict, |_| {}, true, None).await
+    start_full(Mode::Strict, |_| {}, true, None, Reminders::default()).await
 }
 
 /// A host whose calls have the tools, with this calendar (e.g. Google's adapter on a loopback
 /// Google server) and the embedded adapters for the rest.
 pub async fn start_with_calendar(calendar: Arc<dyn Calendar>) -> Host {
-    start_full(Mode::Strict, |_| {}, true, Some(calendar)).await
+    start_full(
+        Mode::Strict,
+        |_| {},
+        true,
+        Some(calendar),
+        Reminders::default(),
+    )
+    .await
+}
+
+/// The store's clock and the tools' reminder alarm.
+pub struct Reminders {
+    pub clock: Arc<dyn phone_core::Clock>,
+    pub alarm: Arc<dyn phone_core::ports::ReminderAlarm>,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            alarm: Arc::new(phone_core::ports::NoAlarm),
+        }
+    }
+}
+
+/// A host whose calls have the tools, its store on `clock` and reminders set on `alarm`.
+pub async fn start_with_reminders(
+    clock: Arc<dyn phone_core::Clock>,
+    alarm: Arc<dyn phone_core::ports::ReminderAlarm>,
+) -> Host {
+    start_full(Mode::Strict, |_| {}, true, None, Reminders { clock, alarm }).await
 }
 
 async fn start_full(
@@ -110,6 +141,7 @@ async fn start_full(
     tweak: impl FnOnce(&mut StreamHostConfig),
     tools: bool,
     calendar: Option<Arc<dyn Calendar>>,
+    reminders: Reminders,
 ) -> Host {
     let openai = RealtimeTestServer::start(mode).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -119,7 +151,7 @@ async fn start_full(
     tweak(&mut config);
     let store = Store::new(
         Arc::new(LocalRecords::in_memory()),
-        Arc::new(SystemClock),
+        reminders.clock,
         Default::default(),
     );
     let (drain, signal) = drain::channel();
@@ -134,6 +166,7 @@ async fn start_full(
         owners: Default::default(),
         guest_quotas: Default::default(),
         events: Default::default(),
+        reminder_alarm: reminders.alarm,
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
     tokio::spawn(stream_host::serve(listener, state.clone()));

@@ -2,7 +2,8 @@
 //!
 //! - `{"message": "...", "session_id"?: "..."}` runs the agent (the model plus the tools), with
 //!   the session's history kept in the store.
-//! - `{"action": "list_events" | "create_event" | "update_event" | "delete_event", "params": {...}}`
+//! - `{"action": "list_events" | "create_event" | "update_event" | "delete_event" |
+//!   "schedule_reminder" | "list_reminders" | "cancel_reminder", "params": {...}}`
 //!   runs that tool without the model.
 
 use axum::extract::State;
@@ -130,11 +131,14 @@ pub struct Forgotten {
     pub items_erased: u64,
 }
 
-const ACTIONS: [&str; 4] = [
+const ACTIONS: [&str; 7] = [
     "list_events",
     "create_event",
     "update_event",
     "delete_event",
+    "schedule_reminder",
+    "list_reminders",
+    "cancel_reminder",
 ];
 
 /// Runs the text agent on a message, or a calendar tool directly.

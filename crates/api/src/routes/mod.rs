@@ -10,6 +10,7 @@ pub mod messages;
 pub mod outbound;
 pub mod post_call;
 pub mod recording;
+pub mod reminders;
 pub mod sms_incoming;
 pub mod stream_ended;
 pub mod tool_call;
@@ -25,6 +26,7 @@ pub fn all(state: AppState) -> Router {
         .merge(health::routes(state.clone()))
         .merge(calls::routes(state.clone()))
         .merge(console::routes(state.clone()))
+        .merge(reminders::routes(state.clone()))
         .merge(voice::routes(state.clone()))
         .merge(calendar::routes(state.clone()))
         .merge(messages::sms_routes(state.clone()))

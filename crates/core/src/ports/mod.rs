@@ -11,6 +11,7 @@ mod error;
 mod mail;
 mod messaging;
 mod outbound;
+mod reminders;
 
 pub use calendar::{
     Calendar, CalendarEvent, EventPatch, NewEvent, Reminder, ReminderMethod, TimeRange,
@@ -24,3 +25,4 @@ pub use error::PortError;
 pub use mail::{EmailMessage, Mail, OutgoingEmail, SentEmail};
 pub use messaging::{Messaging, SmsMessage, SmsQuery};
 pub use outbound::{OutboundCallRequest, OutboundCalls, PlacedCall};
+pub use reminders::{NoAlarm, ReminderAlarm, ReminderDelivery, SmsDelivery};

@@ -173,6 +173,17 @@ impl Keys {
         )
     }
 
+    /// Partition of every reminder (sort keys [`Keys::reminder`]): one owner's reminders are
+    /// few, and a scheduler scans them all.
+    pub const REMINDERS: &'static str = "REMINDERS";
+    /// Prefix of reminder sort keys.
+    pub const REMINDER_PREFIX: &'static str = "REM#";
+
+    /// `REM#<reminder id>`.
+    pub fn reminder(id: &crate::reminders::ReminderId) -> String {
+        format!("{}{id}", Self::REMINDER_PREFIX)
+    }
+
     /// `IDEM#<key>`.
     pub fn idempotency(key: &str) -> String {
         format!("IDEM#{key}")

@@ -15,6 +15,6 @@ pub use error::StoreError;
 pub use keys::Keys;
 pub use records::{Guard, Item, Page, PageRequest, PutMode, Records};
 pub use typed::{
-    Created, DeliveryStatus, DueRetry, EffectClaim, PinAttempt, Retention, Store,
+    Created, DeliveryStatus, DueRetry, EffectClaim, PinAttempt, ReminderClaim, Retention, Store,
     TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY, ToolCallRecord, WebhookDelivery,
 };

@@ -1,6 +1,6 @@
 //! Which tools each access level may run, per channel, and the instructions that go with it.
 //!
-//! - Owner: every tool, except the two that exist to reach the owner (`request_booking`,
+//! - Owner: every tool (the reminder tools among them), except the two that exist to reach the owner (`request_booking`,
 //!   `leave_message`); call control only on calls.
 //! - Guest (the receptionist): free/busy (`find_free_time`: free slots, never titles, attendees
 //!   or descriptions), `request_booking`, `leave_message`, `send_sms` to their own number only,
@@ -191,6 +191,16 @@ mod tests {
             assert!(voice.contains(&tool), "{tool}");
         }
         assert!(!voice.contains(&"request_booking"));
+        let text = names(AccessLevel::Owner, Channel::Text);
+        for tool in ["schedule_reminder", "list_reminders", "cancel_reminder"] {
+            assert!(voice.contains(&tool) && text.contains(&tool), "{tool}");
+            for channel in [Channel::Voice, Channel::Text, Channel::Email] {
+                assert!(
+                    !names(AccessLevel::Guest, channel).contains(&tool),
+                    "{tool}"
+                );
+            }
+        }
         let text = names(AccessLevel::Owner, Channel::Text);
         assert!(!text.contains(&"end_call"));
         assert!(!text.contains(&"press_digits"), "no keypad by text");

@@ -5,6 +5,7 @@
 //! - [`messages`]: `send_sms`, `send_email`, `forget_me`.
 //! - [`call`]: `end_call`, `transfer_call`, `press_digits` (voice only).
 //! - [`guest`]: `request_booking`, `leave_message` (what a guest does to reach the owner).
+//! - [`reminders`]: `schedule_reminder`, `list_reminders`, `cancel_reminder` (owner only).
 //! - [`clock_time`]: local wall times in the configured zone.
 //! - [`access`]: which tools each access level may run ([`catalog_for`]), and the
 //!   instructions that go with it.
@@ -31,6 +32,7 @@ pub mod call;
 pub mod clock_time;
 pub mod guest;
 pub mod messages;
+pub mod reminders;
 mod retries;
 
 use std::sync::Arc;
@@ -43,7 +45,7 @@ use crate::access::{AccessLevel, Owners};
 use crate::call::{CallSession, CallSid};
 use crate::events::{EventType, Events};
 use crate::phone::PhoneNumber;
-use crate::ports::{Calendar, Mail, Messaging, PortError, ToolSpec};
+use crate::ports::{Calendar, Mail, Messaging, PortError, ReminderAlarm, ToolSpec};
 use crate::quota::{GuestQuotas, QuotaKind, QuotaTake, quota_identity};
 use crate::store::{Created, Keys, PutMode, Store, ToolCallRecord};
 pub use access::{Channel, access_instructions, catalog_for, chat_tools_for, realtime_tools_for};
@@ -163,6 +165,9 @@ pub struct ToolPorts {
     pub guest_quotas: GuestQuotas,
     /// Where `tool.called` and `call.transferred` go (the customer's webhooks).
     pub events: Events,
+    /// Arranges for reminders to fire: EventBridge Scheduler, the local scheduler, or
+    /// [`crate::ports::NoAlarm`] (reminders refused).
+    pub reminder_alarm: Arc<dyn ReminderAlarm>,
 }
 
 /// What a voice call gets for its access level ([`ToolPorts::for_call`]).
@@ -214,6 +219,7 @@ impl ToolPorts {
             email_sender: None,
             owner_number: self.owners.notify_number().cloned(),
             guest_quotas: self.guest_quotas,
+            reminder_alarm: self.reminder_alarm.clone(),
             // A call's context is built from its row ([`ToolPorts::for_call`]), which knows
             // better; elsewhere only the owner's identity counts as established
             // (docs/security.md, "Memory").
@@ -276,6 +282,8 @@ pub struct ToolContext {
     pub verified_caller: bool,
     /// Where `tool.called` and `call.transferred` go (the customer's webhooks).
     pub events: Events,
+    /// Sets and clears reminders' alarms.
+    pub reminder_alarm: Arc<dyn ReminderAlarm>,
 }
 
 impl ToolContext {
@@ -321,6 +329,7 @@ pub fn catalog() -> Vec<ToolDef> {
     let mut all = calendar::definitions();
     all.extend(messages::definitions());
     all.extend(guest::definitions());
+    all.extend(reminders::definitions());
     all.extend(call::definitions());
     all
 }
@@ -632,6 +641,9 @@ async fn dispatch(ctx: &ToolContext, name: &str, arguments: &str, call_id: &str)
         "forget_me" => messages::forget_me(ctx, arguments).await,
         "request_booking" => guest::request_booking(ctx, arguments, call_id).await,
         "leave_message" => guest::leave_message(ctx, arguments, call_id).await,
+        "schedule_reminder" => reminders::schedule_reminder(ctx, arguments, call_id).await,
+        "list_reminders" => reminders::list_reminders(ctx, arguments).await,
+        "cancel_reminder" => reminders::cancel_reminder(ctx, arguments).await,
         "end_call" => call::end_call(ctx, arguments),
         "transfer_call" => call::transfer_call(ctx, arguments),
         "press_digits" => call::press_digits(arguments),

@@ -15,6 +15,7 @@ mod paging;
 mod quota;
 mod recent_calls;
 mod records;
+mod reminders;
 mod typed;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use paging::*;
 pub use quota::*;
 pub use recent_calls::*;
 pub use records::*;
+pub use reminders::*;
 pub use typed::*;
 
 /// A clock tests move by hand, for a [`Store`] whose expiry a test controls.
@@ -58,6 +60,24 @@ impl Clock for TestClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.0.load(Ordering::SeqCst))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// A scheduler sleeping on a test clock wakes when a test moves the clock past its instant
+/// (checked every few real milliseconds), never after real minutes.
+#[async_trait::async_trait]
+impl phone_core::clock::Sleeper for TestClock {
+    async fn sleep_until(&self, at: OffsetDateTime) {
+        while self.now() < at {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl TestClock {
+    /// Moves the clock to `unix` seconds (forward or back).
+    pub fn set(&self, unix: i64) {
+        self.0.store(unix, Ordering::SeqCst);
     }
 }
 
@@ -141,6 +161,9 @@ macro_rules! store_suite {
             turn_latencies_round_trip_with_percentiles_and_recording,
             recent_calls_list_newest_first_once_each,
             outbound_requests_retries_and_outcomes,
+            reminders_are_created_once_listed_and_cancelled_once,
+            reminder_claims_have_one_winner,
+            moved_reminders_never_fire_at_their_old_time,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

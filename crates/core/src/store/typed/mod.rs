@@ -1,6 +1,6 @@
 //! The typed store: domain operations expressed once over [`Records`]. Call rows are in
 //! `calls`, caller memory in `memory`, "forget me" in `forget`, settling and deduplicating tool
-//! calls in `tools`, guests' daily counters in `quota`; transcripts, tool call records, idempotency keys and SMS opt-out are here.
+//! calls in `tools`, guests' daily counters in `quota`, reminders in `reminders`; transcripts, tool call records, idempotency keys and SMS opt-out are here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +16,13 @@ mod memory;
 mod outbound;
 mod post_call;
 mod quota;
+mod reminders;
 mod tools;
 
 pub use calls::PinAttempt;
 pub use outbound::DueRetry;
 pub use post_call::{DeliveryStatus, WebhookDelivery};
+pub use reminders::ReminderClaim;
 pub use tools::{EffectClaim, TOOL_EFFECT_WINDOW, TOOL_PENDING_EXPIRY};
 
 use super::{Item, Keys, Page, PageRequest, PutMode, Records, StoreError};

@@ -21,5 +21,20 @@ pub(in crate::tools) async fn delete_event(
     let args: DeleteArgs = parse_args("delete_event", arguments)?;
     bounded("event_id", &args.event_id, 1024)?;
     ctx.calendar.delete_event(&args.event_id).await?;
-    Ok(ToolOutcome::ok(json!({"deleted": args.event_id})))
+    let mut answer = json!({"deleted": args.event_id});
+    match crate::reminders::cancel_for_event(&ctx.store, &*ctx.reminder_alarm, &args.event_id).await
+    {
+        Ok(cancelled) if !cancelled.is_empty() => {
+            answer["reminders_cancelled"] = cancelled
+                .iter()
+                .map(|r| crate::tools::reminders::reminder_view(&ctx.zone, r))
+                .collect();
+        }
+        Ok(_) => {}
+        Err(e) => {
+            // Its reminders find the event gone when due, and cancel themselves then.
+            tracing::error!(error = %e, "reminders of a deleted event could not be cancelled");
+        }
+    }
+    Ok(ToolOutcome::ok(answer))
 }

@@ -74,7 +74,27 @@ pub(in crate::tools) async fn update_event(
     } else if args.end.is_some() || args.duration_minutes.is_some() {
         return Err(ToolOutcome::error("to change the length, give `start` too"));
     }
+    let moves = patch.start.is_some() || patch.title.is_some();
     let updated = ctx.calendar.update_event(&args.event_id, &patch).await?;
+    let mut answer = json!({"updated": view(ctx, &updated)});
+    if moves {
+        match crate::reminders::follow_event(&ctx.store, &*ctx.reminder_alarm, &updated).await {
+            Ok(moved) if !moved.is_empty() => {
+                answer["reminders_moved"] = moved
+                    .iter()
+                    .map(|r| crate::tools::reminders::reminder_view(&ctx.zone, r))
+                    .collect();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // The event moved; its reminders are re-checked against it at fire time.
+                tracing::error!(error = %e, "reminders could not follow their event");
+                answer["reminders_note"] = json!(
+                    "reminders tied to this event could not be moved now; they are re-checked against the event when due"
+                );
+            }
+        }
+    }
     remember(
         ctx,
         "event_updated",
@@ -86,5 +106,5 @@ pub(in crate::tools) async fn update_event(
         &updated,
     )
     .await;
-    Ok(ToolOutcome::ok(json!({"updated": view(ctx, &updated)})))
+    Ok(ToolOutcome::ok(answer))
 }
