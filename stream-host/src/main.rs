@@ -9,8 +9,8 @@ use stream_host::{HostState, StreamHostConfig, drain};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     phone_config::logging::init();
-    let config = phone_api::bootstrap::load_config().await?;
-    let records = phone_api::bootstrap::open_records(&config).await?;
+    let config = phone_wiring::load_config().await?;
+    let records = phone_wiring::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let host_config = StreamHostConfig::from_config(&config)?;
     let grace = host_config.drain;
@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         controller.drain(grace);
     });
     tracing::info!(%addr, "stream host listening");
-    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let tools = phone_wiring::tool_ports(&config, &store)?;
     stream_host::serve(
         listener,
         HostState::with_tools(host_config, store, signal, Some(tools)),

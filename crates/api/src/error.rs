@@ -1,10 +1,8 @@
 //! The error every handler returns, rendered as `{"error": {"code", "message"}}`.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use phone_core::StoreError;
-use serde_json::json;
 
 /// A failed request: the status says whose fault it is, the message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +93,6 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (self.status(), Json(body)).into_response()
+        phone_http::layers::error_response(self.status(), self.code(), &self.to_string())
     }
 }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use phone_config::Config;
-use phone_core::Store;
 use phone_core::ports::ChatModel;
 use phone_core::tools::ToolPorts;
-
-use crate::background::Background;
+use phone_core::{Store, SystemClock};
+use phone_http::InFlight;
+use phone_wiring::BootstrapError;
 
 /// Configuration and adapters, cheap to clone into each request.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct AppState {
     /// The text agent's model; `POST /agent` messages answer 503 without it.
     pub chat: Option<Arc<dyn ChatModel>>,
     /// Work left running after a response (late SMS answers); a Lambda waits for it.
-    pub background: Background,
+    pub background: InFlight,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,7 +43,7 @@ impl AppState {
             store,
             tools: None,
             chat: None,
-            background: Background::default(),
+            background: InFlight::unbounded(),
         }
     }
 
@@ -58,4 +58,19 @@ impl AppState {
         self.chat = Some(chat);
         self
     }
+}
+
+/// The configuration (environment and secret), the store and every adapter, built by
+/// `phone_wiring`: the state of a Lambda, once per cold start.
+pub async fn load() -> Result<AppState, BootstrapError> {
+    let config = phone_wiring::load_config().await?;
+    let records = phone_wiring::open_records(&config).await?;
+    let store = Store::new(records, Arc::new(SystemClock), config.retention);
+    let tools = phone_wiring::tool_ports(&config, &store)?;
+    let chat = phone_wiring::chat_model(&config)?;
+    let mut state = AppState::new(config, store).with_tools(tools);
+    if let Some(chat) = chat {
+        state = state.with_chat(chat);
+    }
+    Ok(state)
 }

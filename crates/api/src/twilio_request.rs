@@ -21,7 +21,7 @@ use secrecy::ExposeSecret;
 use crate::{ApiError, AppState};
 
 /// Largest webhook body accepted. Twilio's forms are a few kB; anything bigger is not Twilio.
-pub const MAX_WEBHOOK_BYTES: usize = crate::body_limit::MAX_BODY_BYTES;
+pub const MAX_WEBHOOK_BYTES: usize = phone_http::layers::MAX_BODY_BYTES;
 
 /// The decoded form fields of a verified Twilio webhook, in the order they arrived.
 #[derive(Debug, Clone)]

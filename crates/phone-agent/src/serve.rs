@@ -39,7 +39,7 @@ pub struct LocalServer {
     /// The server task; ends after a drain.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Work left running after a response (late SMS answers), awaited before exit.
-    pub background: phone_api::background::Background,
+    pub background: phone_http::InFlight,
 }
 
 /// How long `serve` waits at exit for late SMS answers still being written.
@@ -74,38 +74,37 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     local_defaults(&mut config, addr);
-    let records = phone_api::bootstrap::open_records(&config).await?;
+    let records = phone_wiring::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
-    let tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let tools = phone_wiring::tool_ports(&config, &store)?;
     let host = HostState::with_tools(
         StreamHostConfig::from_config(&config)?,
         store.clone(),
-        signal.clone(),
+        signal,
         Some(tools.clone()),
     );
     let mut state = AppState::new(config.clone(), store.clone()).with_tools(tools);
-    if let Some(chat) = phone_api::bootstrap::chat_model(&config)? {
+    if let Some(chat) = phone_wiring::chat_model(&config)? {
         state = state.with_chat(chat);
     }
-    let google_auth = phone_api::bootstrap::google_auth(&config).await;
+    let google_auth = phone_wiring::google_auth(&config).await;
     let background = state.background.clone();
     let app = phone_api::routes::all(state.clone())
         .merge(phone_api::routes::google_auth::routes(state, google_auth))
         .merge(stream_host::stream_routes(host.clone()));
-    let header_read_timeout = config.header_read_timeout;
-    let task = tokio::spawn(async move {
-        let mut signal = signal;
-        // A client has `HEADER_READ_TIMEOUT_SECS` to send its request headers (slowloris).
-        phone_api::server::serve(listener, app, header_read_timeout, async move {
-            signal.deadline_passed().await;
-            let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-            while host.active_calls() > 0 && tokio::time::Instant::now() < give_up {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        })
-        .await
-    });
+    // A client has `HEADER_READ_TIMEOUT_SECS` to send its request headers (slowloris), and
+    // a request `REQUEST_TIMEOUT_SECS` to be answered.
+    let timeouts = phone_http::ServerTimeouts {
+        header_read: config.header_read_timeout,
+        request: config.request_timeout,
+    };
+    let task = tokio::spawn(phone_http::serve(
+        listener,
+        app,
+        timeouts,
+        stream_host::drained(host),
+    ));
     Ok(LocalServer {
         addr,
         config,
@@ -118,7 +117,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
 
 /// Starts the server, prints what to give Twilio, and runs until ctrl-c (then drains).
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = phone_api::bootstrap::load_config()
+    let config = phone_wiring::load_config()
         .await
         .context("reading configuration")?;
     let server = start(&args, config).await?;
@@ -130,20 +129,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     server.drain.drain(server.config.stream.drain);
     let served = server.task.await.context("server task")?.context("serving");
-    let late = server.background.pending();
+    let late = server.background.len();
     if late > 0 {
         println!(
             "waiting up to {} s for {late} late SMS answer(s)",
             BACKGROUND_GRACE.as_secs()
         );
-        if tokio::time::timeout(BACKGROUND_GRACE, server.background.idle())
-            .await
-            .is_err()
-        {
-            eprintln!(
-                "{} late SMS answer(s) still unsent at exit",
-                server.background.pending()
-            );
+        if let Err(unsent) = server.background.idle_within(BACKGROUND_GRACE).await {
+            eprintln!("{unsent} late SMS answer(s) still unsent at exit");
         }
     }
     served

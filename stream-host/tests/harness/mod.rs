@@ -67,6 +67,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         host_id: "test-host".into(),
         prices: PriceTable::default(),
         header_read_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(10),
     }
 }
 

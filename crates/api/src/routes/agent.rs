@@ -19,12 +19,10 @@ use crate::{ApiError, AppState};
 
 /// The agent router.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/agent", post(agent))
-            .route("/memory/{number}", axum::routing::delete(forget))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/agent", post(agent))
+        .route("/memory/{number}", axum::routing::delete(forget))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]

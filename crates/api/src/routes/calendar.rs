@@ -13,12 +13,10 @@ use crate::{ApiError, AppState};
 
 /// The calendar router.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/calendar/events", get(list).post(create))
-            .route("/calendar/events/{id}", patch(update).delete(remove))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/calendar/events", get(list).post(create))
+        .route("/calendar/events/{id}", patch(update).delete(remove))
+        .with_state(state)
 }
 
 fn object(body: Value) -> Result<Map<String, Value>, ApiError> {

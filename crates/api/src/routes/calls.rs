@@ -32,11 +32,9 @@ pub struct CallReport {
 
 /// The router serving `GET /calls/{callSid}`.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/calls/{call_sid}", get(get_call))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/calls/{call_sid}", get(get_call))
+        .with_state(state)
 }
 
 async fn get_call(

@@ -34,11 +34,9 @@ pub struct StoreHealth {
 
 /// The router serving `GET /health`.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/health", get(health))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/health", get(health))
+        .with_state(state)
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {

@@ -43,14 +43,12 @@ use crate::{ApiError, AppState, guest_limits};
 
 /// The router serving the voice webhooks.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/voice/incoming", post(incoming))
-            .route("/voice/pin", post(pin))
-            .route(stream_ended::PATH, post(stream_ended::stream_ended))
-            .route("/voice/status", post(status))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/voice/incoming", post(incoming))
+        .route("/voice/pin", post(pin))
+        .route(stream_ended::PATH, post(stream_ended::stream_ended))
+        .route("/voice/status", post(status))
+        .with_state(state)
 }
 
 /// Seconds the PIN prompt waits after the last key.
