@@ -34,6 +34,8 @@ pub struct Host {
     pub state: HostState,
     pub drain: DrainController,
     pub openai: RealtimeTestServer,
+    /// The server task: it ends once a drain has run its course.
+    pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
@@ -133,7 +135,7 @@ async fn start_full(
         guest_quotas: Default::default(),
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
-    tokio::spawn(stream_host::serve(listener, state.clone()));
+    let serving = tokio::spawn(stream_host::serve(listener, state.clone()));
     Host {
         base: format!("http://{addr}"),
         stream_url,
@@ -141,6 +143,7 @@ async fn start_full(
         state,
         drain,
         openai,
+        serving,
     }
 }
 
