@@ -16,7 +16,6 @@ use crate::bridge::{Bridge, CallPlan, OutboundPlan};
 use crate::engine::Engine;
 use crate::engine::live::LiveEngine;
 use crate::engine::realtime::RealtimeEngine;
-use crate::limits::CallSlot;
 use crate::machine::Outcome;
 use crate::openai;
 use crate::start::wait_for_start;
@@ -25,7 +24,7 @@ use phone_config::VoiceEngine;
 use phone_core::tools::access_instructions;
 
 /// Runs one call to its end. Holding `_slot` keeps the call counted until this returns.
-pub async fn run(state: HostState, socket: WebSocket, _slot: CallSlot) {
+pub async fn run(state: HostState, socket: WebSocket, _slot: phone_http::Entry) {
     let span = tracing::info_span!("call", call_sid = tracing::field::Empty);
     run_call(state, socket).instrument(span).await
 }

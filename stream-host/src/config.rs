@@ -78,6 +78,9 @@ pub struct StreamHostConfig {
     pub prices: PriceTable,
     /// Time a client has to send its request line and headers (slowloris).
     pub header_read_timeout: Duration,
+    /// Time any HTTP request may take to be answered; a call's socket, once upgraded, is not
+    /// bound by it.
+    pub request_timeout: Duration,
 }
 
 /// The default persona.
@@ -165,6 +168,7 @@ impl StreamHostConfig {
             host_id: std::env::var("HOSTNAME").unwrap_or_else(|_| "stream-host".into()),
             prices: config.prices.clone(),
             header_read_timeout: config.header_read_timeout,
+            request_timeout: config.request_timeout,
         })
     }
 }

@@ -53,6 +53,16 @@ impl DrainSignal {
         matches!(*self.rx.borrow(), Phase::Draining { .. })
     }
 
+    /// Resolves once a drain has started (never while serving).
+    pub async fn started(&mut self) {
+        while !self.is_draining() {
+            if self.rx.changed().await.is_err() {
+                // Controller gone: nobody can ever start a drain.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     /// Resolves when the drain deadline passes (never while serving).
     pub async fn deadline_passed(&mut self) {
         loop {

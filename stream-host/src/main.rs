@@ -12,8 +12,8 @@ const AFTER_CALL_GRACE: std::time::Duration = std::time::Duration::from_secs(20)
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     phone_config::logging::init();
-    let config = phone_api::bootstrap::load_config().await?;
-    let records = phone_api::bootstrap::open_records(&config).await?;
+    let config = phone_wiring::load_config().await?;
+    let records = phone_wiring::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let host_config = StreamHostConfig::from_config(&config)?;
     let grace = host_config.drain;
@@ -28,12 +28,12 @@ async fn main() -> anyhow::Result<()> {
         controller.drain(grace);
     });
     tracing::info!(%addr, "stream host listening");
-    let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let mut tools = phone_wiring::tool_ports(&config, &store)?;
     // The host is long-running: it delivers webhooks and analyses calls itself, off the call
     // path (docs/observability.md).
-    let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store)?;
+    let (events, outbox, post_call) = phone_wiring::post_call(&config, &store)?;
     tools.events = events.clone();
-    let background = phone_api::background::Background::default();
+    let background = phone_http::InFlight::unbounded();
     let host = HostState::with_tools(host_config, store, signal, Some(tools)).with_post_call(
         stream_host::PostCall {
             events,
@@ -42,14 +42,8 @@ async fn main() -> anyhow::Result<()> {
         },
     );
     stream_host::serve(listener, host).await?;
-    if tokio::time::timeout(AFTER_CALL_GRACE, background.idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            pending = background.pending(),
-            "call analyses unfinished at exit"
-        );
+    if let Err(pending) = background.idle_within(AFTER_CALL_GRACE).await {
+        tracing::warn!(pending, "call analyses unfinished at exit");
     }
     if let Some(outbox) = outbox
         && !outbox.flush(AFTER_CALL_GRACE).await

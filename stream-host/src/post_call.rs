@@ -2,12 +2,12 @@
 //! stream is proven and connected, `call.ended` once the outcome is stored, then the post-call
 //! analysis in the background. None of it waits on a webhook receiver or the analysis model:
 //! events are queued ([`phone_core::events::Events`]) and the analysis is a tracked background
-//! task (`Background`), started after Twilio's socket is closed.
+//! task (`InFlight`), started after Twilio's socket is closed.
 
 use phone_analysis::PostCallAnalysis;
-use phone_api::background::Background;
 use phone_core::events::{EventType, Events};
 use phone_core::{CallSession, CallSid, Cost, StreamEnd};
+use phone_http::InFlight;
 use serde_json::json;
 
 use crate::HostState;
@@ -21,7 +21,7 @@ pub struct PostCall {
     /// The analysis run when each call ends; `None`: calls are not analysed.
     pub analysis: Option<PostCallAnalysis>,
     /// Tracks the analyses still running, so an exit can wait for them.
-    pub background: Background,
+    pub background: InFlight,
 }
 
 impl HostState {
@@ -35,7 +35,7 @@ impl HostState {
     }
 
     /// Analyses still running.
-    pub fn background(&self) -> Option<Background> {
+    pub fn background(&self) -> Option<InFlight> {
         self.inner.post_call.get().map(|p| p.background.clone())
     }
 }

@@ -87,7 +87,7 @@ async fn upgrade(
         }
         return (StatusCode::FORBIDDEN, "invalid signature").into_response();
     }
-    let Some(slot) = state.inner.slots.try_acquire() else {
+    let Some(slot) = state.inner.calls.try_enter() else {
         tracing::warn!(
             max = state.inner.config.max_calls,
             "media stream refused: host at capacity"

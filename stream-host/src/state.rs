@@ -10,8 +10,9 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::config::StreamHostConfig;
+use phone_http::InFlight;
+
 use crate::drain::DrainSignal;
-use crate::limits::CallSlots;
 
 /// Shared state, cheap to clone.
 #[derive(Clone)]
@@ -23,7 +24,8 @@ pub(crate) struct Inner {
     /// Shared with each call's core and engine adapter (one pointer per call, no copy).
     pub(crate) config: Arc<StreamHostConfig>,
     pub(crate) store: Store,
-    pub(crate) slots: CallSlots,
+    /// Calls in progress, capped at `max_calls`; a drain waits for them.
+    pub(crate) calls: InFlight,
     pub(crate) drain: DrainSignal,
     pub(crate) validator: RequestValidator,
     pub(crate) tools: Option<ToolPorts>,
@@ -85,12 +87,12 @@ impl HostState {
         if let Some(shared) = &config.twilio_webhook_shared_key {
             validator = validator.with_shared_key(shared.expose_secret());
         }
-        let slots = CallSlots::new(config.max_calls);
+        let calls = InFlight::with_max(config.max_calls);
         Self {
             inner: Arc::new(Inner {
                 config: Arc::new(config),
                 store,
-                slots,
+                calls,
                 drain,
                 validator,
                 offered: OfferedTools::new(tools.as_ref()),
@@ -104,6 +106,6 @@ impl HostState {
 
     /// Calls in progress on this host.
     pub fn active_calls(&self) -> usize {
-        self.inner.slots.active()
+        self.inner.calls.len()
     }
 }

@@ -87,9 +87,7 @@ async fn stack(now: OffsetDateTime) -> Stack {
         Arc::new(clock.clone()),
         Default::default(),
     );
-    let dialer = phone_api::bootstrap::dialer(&config, &store)
-        .unwrap()
-        .unwrap();
+    let dialer = phone_wiring::dialer(&config, &store).unwrap().unwrap();
     let (_controller, signal) = drain::channel();
     std::mem::forget(_controller);
     let host = HostState::new(

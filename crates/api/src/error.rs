@@ -1,6 +1,5 @@
 //! The error every handler returns, rendered as `{"error": {"code", "message"}}`.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use phone_core::StoreError;
@@ -128,12 +127,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        };
-        (self.status(), Json(body)).into_response()
+        // The same shape as the HTTP layers' own errors (413, 504, panics): [`ErrorBody`].
+        phone_http::layers::error_response(self.status(), self.code(), &self.to_string())
     }
 }

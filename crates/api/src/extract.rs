@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
-use crate::body_limit::MAX_BODY_BYTES;
+use phone_http::layers::MAX_BODY_BYTES;
 
 /// A JSON request body: 415 without `Content-Type: application/json`, 413 over the body limit,
 /// 400 for anything that does not parse as `T`.

@@ -1,5 +1,7 @@
-//! Serving a router as a Lambda function whose handlers may leave work running after they have
-//! answered ([`Background`]), e.g. a late SMS answer.
+//! Serving a router as a Lambda function, with the layers of `phone_http::layers` (request id,
+//! tracing, panic to 500, request timeout, body limit): [`run`]. A function whose handlers may
+//! leave work running after they have answered ([`AppState::background`], e.g. a late SMS
+//! answer) uses [`run_with_background`].
 //!
 //! Lambda freezes the execution environment once the runtime has posted the response and every
 //! extension has asked for its next event. An internal extension (registered by this process,
@@ -15,7 +17,7 @@ use lambda_extension::{Extension, LambdaEvent, NextEvent};
 use tokio::sync::{Mutex, mpsc};
 use tower::ServiceExt;
 
-use crate::background::Background;
+use crate::AppState;
 
 /// Name the extension registers under (shown in Lambda's logs).
 const EXTENSION_NAME: &str = "phone-agent-background";
@@ -25,9 +27,19 @@ const EXTENSION_NAME: &str = "phone-agent-background";
 #[error("lambda: {0}")]
 pub struct LambdaError(String);
 
-/// Runs `router` under the Lambda runtime, and holds each invocation open (after its response
-/// has been sent) until `background` is idle.
-pub async fn run_http(router: Router, background: Background) -> Result<(), LambdaError> {
+/// Runs `router`, with the layers, under the Lambda runtime.
+pub async fn run(router: Router, state: &AppState) -> Result<(), LambdaError> {
+    let router = phone_http::layers::apply(router, state.config.request_timeout);
+    lambda_http::run(router)
+        .await
+        .map_err(|e| LambdaError(format!("runtime: {e}")))
+}
+
+/// Runs `router`, with the layers, under the Lambda runtime, and holds each invocation open
+/// (after its response has been sent) until `state.background` is idle.
+pub async fn run_with_background(router: Router, state: &AppState) -> Result<(), LambdaError> {
+    let router = phone_http::layers::apply(router, state.config.request_timeout);
+    let background = state.background.clone();
     // One message per answered request, so the extension knows the invocation it is holding
     // has been answered before it waits for the work that answer left behind.
     let (answered, answers) = mpsc::unbounded_channel::<()>();

@@ -1,11 +1,10 @@
 //! The HTTP side of phone-agent: one axum router per area, shared by the Lambda binaries
-//! (through `lambda_http::run`) and the long-running servers (through [`server::serve`], which
-//! adds a header-read timeout).
+//! (through [`lambda`]) and `phone-agent serve` (through `phone_http::serve`, which adds a
+//! header-read timeout). Both entry points add the layers of `phone_http::layers` (request
+//! id, tracing, panic to 500, request timeout, 64 KiB body limit) once; the routers here do not.
+//! The adapters the handlers act through are built by `phone_wiring`.
 //!
 //! - [`auth`]: the API key, as a route layer on every REST router.
-//! - [`background`]: work left running after a response, which a Lambda waits for.
-//! - [`body_limit`]: the 64 KiB limit on every request body.
-//! - [`bootstrap`]: cold-start work: configuration (environment + secret), the store.
 //! - [`email_processor`]: one run of the email processor over the configured adapters.
 //! - [`lambda`]: a router as a Lambda function that waits for its background work.
 //! - [`state`]: what every handler shares.
@@ -16,13 +15,8 @@
 //! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
 //! - [`reminder_event`]: the reminders function's event (a schedule firing a reminder).
 //! - [`routes`]: the routers, one module per area.
-//! - [`server`]: the HTTP server loop of the long-running processes, with a header-read timeout.
-//! - [`token_sink`]: where the Google consent callback keeps the refresh token.
 
 pub mod auth;
-pub mod background;
-pub mod body_limit;
-pub mod bootstrap;
 pub mod email_processor;
 pub mod error;
 pub mod extract;
@@ -32,9 +26,7 @@ pub mod lambda;
 pub mod openapi;
 pub mod reminder_event;
 pub mod routes;
-pub mod server;
 pub mod state;
-pub mod token_sink;
 pub mod twilio_request;
 
 pub use error::ApiError;

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use phone_config::Config;
-use phone_core::Store;
 use phone_core::outbound::dialer::Dialer;
 use phone_core::ports::ChatModel;
 use phone_core::tools::ToolPorts;
-
-use crate::background::Background;
+use phone_core::{Store, SystemClock};
+use phone_http::InFlight;
+use phone_wiring::BootstrapError;
 
 /// Configuration and adapters, cheap to clone into each request.
 #[derive(Clone)]
@@ -22,7 +22,7 @@ pub struct AppState {
     /// The text agent's model; `POST /agent` messages answer 503 without it.
     pub chat: Option<Arc<dyn ChatModel>>,
     /// Work left running after a response (late SMS answers); a Lambda waits for it.
-    pub background: Background,
+    pub background: InFlight,
     /// Where events for the customer's webhooks go.
     pub events: phone_core::events::Events,
     /// The post-call analysis; `POST /calls/{sid}/analysis` answers 503 without it.
@@ -52,7 +52,7 @@ impl AppState {
             store,
             tools: None,
             chat: None,
-            background: Background::default(),
+            background: InFlight::unbounded(),
             events: phone_core::events::Events::none(),
             post_call: None,
             dialer: None,
@@ -87,4 +87,34 @@ impl AppState {
         self.chat = Some(chat);
         self
     }
+}
+
+/// The configuration (environment and secret), the store and every adapter, built by
+/// `phone_wiring`: the state of a Lambda, once per cold start.
+pub async fn load() -> Result<AppState, BootstrapError> {
+    let config = phone_wiring::load_config().await?;
+    let records = phone_wiring::open_records(&config).await?;
+    let store = Store::new(records, Arc::new(SystemClock), config.retention);
+    let tools = phone_wiring::tool_ports(&config, &store)?;
+    let chat = phone_wiring::chat_model(&config)?;
+    // In Lambda no outbox task may outlive a request (the environment is frozen after it), so
+    // the functions emit no events; the analysis re-run (`POST /calls/{sid}/analysis`) runs
+    // within its request.
+    let post_call = phone_analysis::PostCallAnalysis::new(
+        phone_wiring::analysis_spec(&config)?,
+        phone_wiring::analyst(&config)?,
+        store.clone(),
+        phone_core::events::Events::none(),
+    );
+    let dialer = phone_wiring::dialer(&config, &store)?;
+    let mut state = AppState::new(config, store)
+        .with_tools(tools)
+        .with_post_call(phone_core::events::Events::none(), post_call);
+    if let Some(chat) = chat {
+        state = state.with_chat(chat);
+    }
+    if let Some(dialer) = dialer {
+        state = state.with_dialer(dialer);
+    }
+    Ok(state)
 }

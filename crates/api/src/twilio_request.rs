@@ -22,7 +22,7 @@ use secrecy::ExposeSecret;
 use crate::{ApiError, AppState};
 
 /// Largest webhook body accepted. Twilio's forms are a few kB; anything bigger is not Twilio.
-pub const MAX_WEBHOOK_BYTES: usize = crate::body_limit::MAX_BODY_BYTES;
+pub const MAX_WEBHOOK_BYTES: usize = phone_http::layers::MAX_BODY_BYTES;
 
 /// The only content type Twilio posts webhooks in.
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";

@@ -48,10 +48,10 @@ async fn start(openai: &ChatTestServer) -> Server {
         Arc::new(SystemClock),
         config.retention,
     );
-    let mut tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let mut tools = phone_wiring::tool_ports(&config, &store).unwrap();
     let mail = Arc::new(MailOutbox::new(store.clone()));
     tools.mail = mail.clone();
-    let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
+    let chat = phone_wiring::chat_model(&config).unwrap().unwrap();
     let state = AppState::new(config, store.clone())
         .with_tools(tools)
         .with_chat(chat);

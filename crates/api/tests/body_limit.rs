@@ -1,13 +1,14 @@
-//! The 64 KiB body limit over a real socket: every router refuses a larger body with 413 in the
-//! API's JSON error shape, whether the size is declared (`Content-Length`) or not (chunked).
+//! The 64 KiB body limit over a real socket: every router, served with the layers as `serve`
+//! serves it, refuses a larger body with 413 in the API's JSON error shape, whether the size is
+//! declared (`Content-Length`) or not (chunked).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_api::AppState;
-use phone_api::body_limit::MAX_BODY_BYTES;
 use phone_config::Config;
 use phone_core::{Store, SystemClock};
+use phone_http::layers::MAX_BODY_BYTES;
 use phone_local::LocalRecords;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,10 +32,19 @@ async fn start() -> String {
         Arc::new(SystemClock),
         config.retention,
     );
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
     let state = AppState::new(config, store).with_tools(tools);
     let app = phone_api::routes::all(state);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let timeouts = phone_http::ServerTimeouts {
+        header_read: std::time::Duration::from_secs(10),
+        request: std::time::Duration::from_secs(10),
+    };
+    tokio::spawn(phone_http::serve(
+        listener,
+        app,
+        timeouts,
+        std::future::pending(),
+    ));
     base
 }
 

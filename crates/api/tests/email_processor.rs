@@ -51,7 +51,7 @@ async fn state(gmail: &GmailTestServer, openai: &ChatTestServer, policy: Option<
         Arc::new(SystemClock),
         config.retention,
     );
-    let mut tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let mut tools = phone_wiring::tool_ports(&config, &store).unwrap();
     assert_eq!(
         tools.mail.describe(),
         "gmail",
@@ -60,7 +60,7 @@ async fn state(gmail: &GmailTestServer, openai: &ChatTestServer, policy: Option<
     // The calendar side is the embedded calendar (whatever Google credentials select), so the
     // test can count events without a Calendar test server.
     tools.calendar = Arc::new(LocalCalendar::new(store.clone()));
-    let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
+    let chat = phone_wiring::chat_model(&config).unwrap().unwrap();
     AppState::new(config, store)
         .with_tools(tools)
         .with_chat(chat)

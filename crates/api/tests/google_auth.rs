@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_api::AppState;
-use phone_api::token_sink::{EnvFileSink, RefreshTokenSink, SecretsManagerSink};
 use phone_config::Config;
 use phone_core::{Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::google_server::{self, GoogleTestServer};
 use phone_test_support::moto;
+use phone_wiring::token_sink::{EnvFileSink, RefreshTokenSink, SecretsManagerSink};
 
 const API_KEY: &str = "auth-test-key";
 const STATE_KEY: &str = "0123456789abcdef0123456789abcdef-state";
@@ -48,7 +48,7 @@ async fn start(sink: Arc<dyn RefreshTokenSink>, with_state_key: bool) -> Flow {
         env.insert("OAUTH_STATE_SECRET".into(), STATE_KEY.into());
     }
     let config = Config::from_map(&env).unwrap();
-    let auth = phone_api::bootstrap::google_auth_with_sink(&config, sink);
+    let auth = phone_wiring::google_auth_with_sink(&config, sink);
     let store = Store::new(
         Arc::new(LocalRecords::in_memory()),
         Arc::new(SystemClock),

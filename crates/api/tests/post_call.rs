@@ -50,7 +50,7 @@ async fn analysis_and_webhook_failures_are_visible_over_rest() {
         )
         .await
         .unwrap();
-    let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store).unwrap();
+    let (events, outbox, post_call) = phone_wiring::post_call(&config, &store).unwrap();
     let outbox = outbox.expect("WEBHOOK_URLS set: an outbox");
     let state = AppState::new(config, store).with_post_call(events.clone(), post_call);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -53,7 +53,7 @@ async fn serve(env: &[(&str, &str)]) -> (String, AppState) {
         TestClock::at(NOW),
         config.retention,
     );
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
     let state = AppState::new(config, store).with_tools(tools);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -229,7 +229,7 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     assert_eq!(input, json!({"reminder_id": id}));
 
     // EventBridge invokes the function with that input at 08:00 UTC.
-    let firer = phone_api::bootstrap::reminder_firer(&tools, &state.store);
+    let firer = phone_wiring::reminder_firer(&tools, &state.store);
     let early = phone_api::reminder_event::fire_event(&firer, input.clone())
         .await
         .unwrap();

@@ -38,8 +38,8 @@ async fn start_with(openai: Option<&ChatTestServer>, extra: &[(&str, &str)]) -> 
         Arc::new(SystemClock),
         config.retention,
     );
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
-    let chat = phone_api::bootstrap::chat_model(&config).unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
+    let chat = phone_wiring::chat_model(&config).unwrap();
     let mut state = AppState::new(config, store).with_tools(tools);
     if let Some(chat) = chat {
         state = state.with_chat(chat);
@@ -343,7 +343,7 @@ async fn configuration_switches_adapters_to_twilio_and_google() {
         Arc::new(SystemClock),
         config.retention,
     );
-    let ports = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let ports = phone_wiring::tool_ports(&config, &store).unwrap();
     assert!(
         ports.messaging.describe().contains("twilio"),
         "{}",
@@ -357,8 +357,7 @@ async fn configuration_switches_adapters_to_twilio_and_google() {
     );
     assert_eq!(ports.calendar.describe(), "google:primary");
     let local =
-        phone_api::bootstrap::tool_ports(&Config::from_map(&BTreeMap::new()).unwrap(), &store)
-            .unwrap();
+        phone_wiring::tool_ports(&Config::from_map(&BTreeMap::new()).unwrap(), &store).unwrap();
     assert!(local.messaging.describe().contains("local"));
     assert!(local.mail.describe().contains("local"));
     assert!(local.calendar.describe().contains("local"));

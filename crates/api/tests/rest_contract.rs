@@ -24,7 +24,7 @@ async fn start() -> String {
         Arc::new(SystemClock),
         config.retention,
     );
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
     let state = AppState::new(config, store).with_tools(tools);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

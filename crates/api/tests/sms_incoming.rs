@@ -58,8 +58,8 @@ async fn start_on(
         .collect();
     let config = Config::from_map(&env).unwrap();
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
-    let chat = phone_api::bootstrap::chat_model(&config).unwrap().unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
+    let chat = phone_wiring::chat_model(&config).unwrap().unwrap();
     let state = AppState::new(config, store.clone())
         .with_tools(tools)
         .with_chat(chat);

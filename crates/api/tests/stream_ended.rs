@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use phone_api::AppState;
-use phone_api::background::Background;
 use phone_api::routes::stream_ended::{PATH, SORRY_CALL_BACK, SORRY_TEXT_BACK, SORRY_TRANSFER};
 use phone_config::Config;
 use phone_core::ports::{Messaging, SmsMessage, SmsQuery};
 use phone_core::{CallSid, Store, StreamEnd, SystemClock};
+use phone_http::InFlight;
 use phone_local::LocalRecords;
 use phone_twilio::signature::compute_signature;
 use phone_twilio::twiml::escape;
@@ -24,7 +24,7 @@ struct Server {
     base: String,
     store: Store,
     messaging: Arc<dyn Messaging>,
-    background: Background,
+    background: InFlight,
     http: reqwest::Client,
 }
 
@@ -48,7 +48,7 @@ async fn start(extra: &[(&str, &str)]) -> Server {
         Arc::new(SystemClock),
         config.retention,
     );
-    let tools = phone_api::bootstrap::tool_ports(&config, &store).unwrap();
+    let tools = phone_wiring::tool_ports(&config, &store).unwrap();
     let messaging = tools.messaging.clone();
     let state = AppState::new(config, store.clone()).with_tools(tools);
     let background = state.background.clone();

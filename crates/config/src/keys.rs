@@ -148,6 +148,10 @@ pub const AGENT_DEADLINE_SECS: &str = "AGENT_DEADLINE_SECS";
 /// Seconds an HTTP client has to send a request's line and headers to `phone-agent serve` or
 /// the stream host before the connection is closed (slowloris; default 10).
 pub const HEADER_READ_TIMEOUT_SECS: &str = "HEADER_READ_TIMEOUT_SECS";
+/// Seconds any HTTP request may take before it is answered 504 `timeout` (default 29: API
+/// Gateway's limit is 30 s; above `AGENT_DEADLINE_SECS`, so `POST /agent` gives its own answer
+/// first). A WebSocket upgrade is answered at once; the call it starts is not cut by this.
+pub const REQUEST_TIMEOUT_SECS: &str = "REQUEST_TIMEOUT_SECS";
 /// The owner's phone numbers, E.164, comma-separated. A caller from one of them is the owner
 /// only with full STIR/SHAKEN attestation or the PIN; a texter from one of them is the owner.
 /// Booking requests, guests' messages and failed-call notices are texted to the first.

@@ -2,7 +2,7 @@
 //!
 //! - [`Config`] is read from a flat map of `KEY → value`: the process environment locally, and
 //!   in AWS the environment overlaid with one Secrets Manager secret (a JSON object with the
-//!   same keys), loaded once per cold start by the caller (see `phone-api`'s bootstrap).
+//!   same keys), loaded once per cold start by the caller (see `phone-wiring`).
 //! - Every key is documented in [`keys`]; a missing or malformed value gives one
 //!   [`ConfigError`] naming the key.
 //! - Secrets are [`secrecy::SecretString`]: `Debug` prints `[REDACTED]`, so a `Config` can be
@@ -217,6 +217,8 @@ pub struct Config {
     pub agent_deadline: Duration,
     /// How long a client has to send a request's line and headers to a long-running server.
     pub header_read_timeout: Duration,
+    /// How long any HTTP request may take before it is answered 504.
+    pub request_timeout: Duration,
     /// The owner's numbers (`OWNER_NUMBERS`), in the order given; the first is texted booking
     /// requests, guests' messages, and when a call fails with no transfer number.
     pub owner_numbers: Vec<PhoneNumber>,
@@ -396,6 +398,15 @@ impl Config {
                 }
             },
             outbound: outbound_settings(&src)?,
+            request_timeout: match src.u64(keys::REQUEST_TIMEOUT_SECS, 29)? {
+                secs @ 1..=900 => Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        keys::REQUEST_TIMEOUT_SECS,
+                        "expected 1 to 900 seconds",
+                    ));
+                }
+            },
             stream: StreamSettings {
                 max_calls: src.u64(keys::STREAM_MAX_CALLS, 500)? as usize,
                 max_call: Duration::from_secs(src.u64(keys::MAX_CALL_SECS, 1800)?),

@@ -45,10 +45,12 @@ fn request_deadlines_default_below_their_limits_and_refuse_values_past_them() {
     let config = Config::from_map(&BTreeMap::new()).unwrap();
     assert_eq!(config.agent_deadline, Duration::from_secs(25));
     assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(config.request_timeout, Duration::from_secs(29));
     for (key, value) in [
         ("AGENT_DEADLINE_SECS", "29"),
         ("AGENT_DEADLINE_SECS", "0"),
         ("HEADER_READ_TIMEOUT_SECS", "0"),
+        ("REQUEST_TIMEOUT_SECS", "0"),
     ] {
         let err = Config::from_map(&map(&[(key, value)])).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");

@@ -27,7 +27,7 @@ pub struct EmailArgs {
 
 /// Runs the processor once and prints its summary and the embedded outbox.
 pub async fn run(args: EmailArgs) -> anyhow::Result<()> {
-    let state = phone_api::bootstrap::app_state().await?;
+    let state = phone_api::state::load().await?;
     let local = phone_local::MailOutbox::new(state.store.clone());
     let ports = state.tools.as_ref().context("tool adapters")?;
     let embedded = ports.mail.describe() == local.describe();

@@ -40,7 +40,7 @@ pub struct LocalServer {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Work left running after a response (late SMS answers, post-call analyses), awaited
     /// before exit.
-    pub background: phone_api::background::Background,
+    pub background: phone_http::InFlight,
     /// The webhook outbox when `WEBHOOK_URLS` is set, flushed before exit.
     pub outbox: Option<phone_webhooks::WebhookOutbox>,
 }
@@ -78,15 +78,15 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     local_defaults(&mut config, addr);
-    let records = phone_api::bootstrap::open_records(&config).await?;
+    let records = phone_wiring::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
-    let mut tools = phone_api::bootstrap::tool_ports(&config, &store)?;
+    let mut tools = phone_wiring::tool_ports(&config, &store)?;
     if config.reminder_scheduler.is_none() {
         // No EventBridge Scheduler: this process fires reminders itself.
         let alarm = phone_local::reminders::LocalAlarm::new();
         tools.reminder_alarm = Arc::new(alarm.clone());
-        let firer = phone_api::bootstrap::reminder_firer(&tools, &store);
+        let firer = phone_wiring::reminder_firer(&tools, &store);
         let mut stop = signal.clone();
         tokio::spawn(phone_local::reminders::run_scheduler(
             firer,
@@ -96,7 +96,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         ));
     }
     // Webhooks are delivered from this process; calls are analysed here when they end.
-    let (events, outbox, post_call) = phone_api::bootstrap::post_call(&config, &store)?;
+    let (events, outbox, post_call) = phone_wiring::post_call(&config, &store)?;
     tools.events = events.clone();
     let mut state = AppState::new(config.clone(), store.clone())
         .with_tools(tools.clone())
@@ -112,31 +112,30 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
         analysis: Some(post_call),
         background: state.background.clone(),
     });
-    if let Some(chat) = phone_api::bootstrap::chat_model(&config)? {
+    if let Some(chat) = phone_wiring::chat_model(&config)? {
         state = state.with_chat(chat);
     }
-    if let Some(dialer) = phone_api::bootstrap::dialer(&config, &store)? {
+    if let Some(dialer) = phone_wiring::dialer(&config, &store)? {
         tokio::spawn(run_retries(dialer.clone(), signal.clone()));
         state = state.with_dialer(dialer);
     }
-    let google_auth = phone_api::bootstrap::google_auth(&config).await;
+    let google_auth = phone_wiring::google_auth(&config).await;
     let background = state.background.clone();
     let app = phone_api::routes::all(state.clone())
         .merge(phone_api::routes::google_auth::routes(state, google_auth))
         .merge(stream_host::stream_routes(host.clone()));
-    let header_read_timeout = config.header_read_timeout;
-    let task = tokio::spawn(async move {
-        let mut signal = signal;
-        // A client has `HEADER_READ_TIMEOUT_SECS` to send its request headers (slowloris).
-        phone_api::server::serve(listener, app, header_read_timeout, async move {
-            signal.deadline_passed().await;
-            let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-            while host.active_calls() > 0 && tokio::time::Instant::now() < give_up {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        })
-        .await
-    });
+    // A client has `HEADER_READ_TIMEOUT_SECS` to send its request headers (slowloris), and
+    // a request `REQUEST_TIMEOUT_SECS` to be answered.
+    let timeouts = phone_http::ServerTimeouts {
+        header_read: config.header_read_timeout,
+        request: config.request_timeout,
+    };
+    let task = tokio::spawn(phone_http::serve(
+        listener,
+        app,
+        timeouts,
+        stream_host::drained(host),
+    ));
     Ok(LocalServer {
         addr,
         config,
@@ -172,7 +171,7 @@ async fn run_retries(dialer: phone_core::outbound::dialer::Dialer, drain: drain:
 
 /// Starts the server, prints what to give Twilio, and runs until ctrl-c (then drains).
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = phone_api::bootstrap::load_config()
+    let config = phone_wiring::load_config()
         .await
         .context("reading configuration")?;
     let server = start(&args, config).await?;
@@ -184,20 +183,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     server.drain.drain(server.config.stream.drain);
     let served = server.task.await.context("server task")?.context("serving");
-    let late = server.background.pending();
+    let late = server.background.len();
     if late > 0 {
         println!(
             "waiting up to {} s for {late} late SMS answer(s) or call analyses",
             BACKGROUND_GRACE.as_secs()
         );
-        if tokio::time::timeout(BACKGROUND_GRACE, server.background.idle())
-            .await
-            .is_err()
-        {
-            eprintln!(
-                "{} late SMS answer(s) or analyses unfinished at exit",
-                server.background.pending()
-            );
+        if let Err(unsent) = server.background.idle_within(BACKGROUND_GRACE).await {
+            eprintln!("{unsent} late SMS answer(s) or analyses unfinished at exit");
         }
     }
     if let Some(outbox) = &server.outbox

@@ -4,8 +4,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
+    let state = phone_api::state::load().await?;
     let app = phone_api::routes::agent::routes(state.clone())
-        .merge(phone_api::routes::reminders::routes(state));
-    lambda_http::run(app).await
+        .merge(phone_api::routes::reminders::routes(state.clone()));
+    phone_api::lambda::run(app, &state).await?;
+    Ok(())
 }

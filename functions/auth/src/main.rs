@@ -5,7 +5,12 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
-    let google = phone_api::bootstrap::google_auth(&state.config).await;
-    lambda_http::run(phone_api::routes::google_auth::routes(state, google)).await
+    let state = phone_api::state::load().await?;
+    let google = phone_wiring::google_auth(&state.config).await;
+    phone_api::lambda::run(
+        phone_api::routes::google_auth::routes(state.clone(), google),
+        &state,
+    )
+    .await?;
+    Ok(())
 }

@@ -4,8 +4,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
-    let router = phone_api::routes::calls::routes(state.clone())
-        .merge(phone_api::routes::console::routes(state));
-    lambda_http::run(router).await
+    let state = phone_api::state::load().await?;
+    let app = phone_api::routes::calls::routes(state.clone())
+        .merge(phone_api::routes::console::routes(state.clone()));
+    phone_api::lambda::run(app, &state).await?;
+    Ok(())
 }

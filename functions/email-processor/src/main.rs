@@ -8,7 +8,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
+    let state = phone_api::state::load().await?;
     let state = &state;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         let summary = phone_api::email_processor::run_once(state).await?;

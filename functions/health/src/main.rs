@@ -3,6 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
-    lambda_http::run(phone_api::routes::health::routes(state)).await
+    let state = phone_api::state::load().await?;
+    phone_api::lambda::run(phone_api::routes::health::routes(state.clone()), &state).await?;
+    Ok(())
 }

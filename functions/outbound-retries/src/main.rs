@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     phone_config::logging::init();
-    let state = phone_api::bootstrap::app_state().await?;
+    let state = phone_api::state::load().await?;
     let dialer = state
         .dialer
         .clone()

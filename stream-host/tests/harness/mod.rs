@@ -34,6 +34,8 @@ pub struct Host {
     pub state: HostState,
     pub drain: DrainController,
     pub openai: RealtimeTestServer,
+    /// The server task: it ends once a drain has run its course.
+    pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
@@ -70,6 +72,7 @@ pub fn config(stream_url: &str, openai_url: &str) -> StreamHostConfig {
         host_id: "test-host".into(),
         prices: PriceTable::default(),
         header_read_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(10),
     }
 }
 
@@ -169,7 +172,7 @@ async fn start_full(
         reminder_alarm: reminders.alarm,
     });
     let state = HostState::with_tools(config, store.clone(), signal, ports);
-    tokio::spawn(stream_host::serve(listener, state.clone()));
+    let serving = tokio::spawn(stream_host::serve(listener, state.clone()));
     Host {
         base: format!("http://{addr}"),
         stream_url,
@@ -177,6 +180,7 @@ async fn start_full(
         state,
         drain,
         openai,
+        serving,
     }
 }
 

@@ -23,16 +23,14 @@ use crate::{ApiError, AppState};
 
 /// The agent router.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/agent", post(agent))
-            .route("/memory/{number}", axum::routing::delete(forget))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::auth::require_api_key,
-            ))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/agent", post(agent))
+        .route("/memory/{number}", axum::routing::delete(forget))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_api_key,
+        ))
+        .with_state(state)
 }
 
 /// The body of `POST /agent`: a message for the text agent, or a tool to run directly.

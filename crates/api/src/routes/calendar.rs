@@ -102,16 +102,14 @@ pub struct EventChange {
 
 /// The calendar router.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/calendar/events", get(list).post(create))
-            .route("/calendar/events/{id}", patch(update).delete(remove))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::auth::require_api_key,
-            ))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/calendar/events", get(list).post(create))
+        .route("/calendar/events/{id}", patch(update).delete(remove))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_api_key,
+        ))
+        .with_state(state)
 }
 
 fn object(body: Value) -> Result<Map<String, Value>, ApiError> {

@@ -117,18 +117,16 @@ pub struct ListQuery {
 /// The router serving `GET /calls`, `GET /calls/{callSid}` and `POST /calls`, with the routes of
 /// [`super::post_call`].
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/calls", get(list_calls).post(place_call))
-            .route("/calls/{call_sid}", get(get_call))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                // The API key; or, for the reads only, the console's session cookie.
-                crate::routes::console::session::require_read_access,
-            ))
-            .with_state(state.clone()),
-    )
-    .merge(super::post_call::routes(state))
+    Router::new()
+        .route("/calls", get(list_calls).post(place_call))
+        .route("/calls/{call_sid}", get(get_call))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            // The API key; or, for the reads only, the console's session cookie.
+            crate::routes::console::session::require_read_access,
+        ))
+        .with_state(state.clone())
+        .merge(super::post_call::routes(state))
 }
 
 /// Recent calls, newest first, paged; `live` while a call has no end.

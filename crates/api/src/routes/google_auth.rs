@@ -6,48 +6,22 @@
 //! Google's consent screen with offline access, forced consent and a signed, expiring `state`;
 //! the callback accepts only such a state, and each one once (its nonce is recorded in the store
 //! until it expires), exchanges the code and stores the refresh token through a
-//! [`RefreshTokenSink`].
+//! `phone_wiring::token_sink::RefreshTokenSink`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use phone_google::{ConsentConfig, OAuthError, StateSigner};
+use phone_google::OAuthError;
 use serde::Deserialize;
 
 use crate::error::ErrorBody;
-use crate::token_sink::RefreshTokenSink;
 use crate::{ApiError, AppState};
 
-/// How long a consent flow may take from redirect to callback.
-pub const STATE_LIFETIME: Duration = Duration::from_secs(600);
-
-/// Everything the two routes need; built by `bootstrap::google_auth`.
-pub struct GoogleAuth {
-    /// Client credentials, token endpoint and consent screen.
-    pub consent: ConsentConfig,
-    /// Signs and checks `state`.
-    pub signer: StateSigner,
-    /// `{PUBLIC_BASE_URL}/auth/google/callback`, registered with the OAuth client.
-    pub redirect_uri: String,
-    /// For the code exchange (it has a timeout).
-    pub http: reqwest::Client,
-    /// Where the refresh token goes.
-    pub sink: Arc<dyn RefreshTokenSink>,
-}
-
-impl std::fmt::Debug for GoogleAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GoogleAuth")
-            .field("redirect_uri", &self.redirect_uri)
-            .field("sink", &self.sink.describe())
-            .finish_non_exhaustive()
-    }
-}
+pub use phone_wiring::{GoogleAuth, STATE_LIFETIME};
 
 /// The routes' state: the app (for the API key) and the Google flow, or why it is not set up.
 #[derive(Clone)]
@@ -70,16 +44,14 @@ pub fn routes(app: AppState, google: Result<GoogleAuth, String>) -> Router {
         google: google.map(Arc::new),
     };
     // Only starting the flow needs the API key; the callback's credential is its signed state.
-    crate::body_limit::limited(
-        Router::new()
-            .route("/auth/google", get(start))
-            .route_layer(axum::middleware::from_fn_with_state(
-                app,
-                crate::auth::require_api_key,
-            ))
-            .route("/auth/google/callback", get(callback))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/auth/google", get(start))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app,
+            crate::auth::require_api_key,
+        ))
+        .route("/auth/google/callback", get(callback))
+        .with_state(state)
 }
 
 fn flow(state: &AuthState) -> Result<&GoogleAuth, ApiError> {

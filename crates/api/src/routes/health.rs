@@ -37,12 +37,10 @@ pub struct StoreHealth {
 /// The router serving `GET /health` and `GET /openapi.json` (the API's contract, served by
 /// the `health` function and by `phone-agent serve`).
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/health", get(health))
-            .route("/openapi.json", get(openapi))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .with_state(state)
 }
 
 /// Version, and whether the store answers.

@@ -18,32 +18,28 @@ use crate::{ApiError, AppState};
 
 /// The SMS router (`sms` Lambda), with the incoming-message webhook.
 pub fn sms_routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/sms/send", post(send_sms))
-            .route("/sms/list", get(list_sms))
-            .route("/sms/details/{sid}", get(sms_details))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::auth::require_api_key,
-            ))
-            .with_state(state.clone())
-            .merge(super::sms_incoming::routes(state)),
-    )
+    Router::new()
+        .route("/sms/send", post(send_sms))
+        .route("/sms/list", get(list_sms))
+        .route("/sms/details/{sid}", get(sms_details))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_api_key,
+        ))
+        .with_state(state.clone())
+        .merge(super::sms_incoming::routes(state))
 }
 
 /// The email router (`email` Lambda).
 pub fn email_routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/email/send", post(send_email))
-            .route("/email/inbox", get(inbox))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::auth::require_api_key,
-            ))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/email/send", post(send_email))
+        .route("/email/inbox", get(inbox))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_api_key,
+        ))
+        .with_state(state)
 }
 
 fn port_error(e: PortError) -> ApiError {

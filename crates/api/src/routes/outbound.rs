@@ -32,13 +32,11 @@ use crate::{ApiError, AppState};
 
 /// The router serving the outbound call webhooks.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route(VOICE_PATH, post(answered))
-            .route(STATUS_PATH, post(status))
-            .route(AMD_PATH, post(amd))
-            .with_state(state),
-    )
+    Router::new()
+        .route(VOICE_PATH, post(answered))
+        .route(STATUS_PATH, post(status))
+        .route(AMD_PATH, post(amd))
+        .with_state(state)
 }
 
 /// `?outbound=OB…`, which the dialer put in every URL it gave Twilio.

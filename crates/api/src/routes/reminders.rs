@@ -19,12 +19,10 @@ const MAX_CURSOR: usize = 1024;
 
 /// The reminders router (served by the `calls` function in AWS, and by `serve`).
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/reminders", get(list))
-            .route("/reminders/{id}", delete(cancel))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/reminders", get(list))
+        .route("/reminders/{id}", delete(cancel))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]

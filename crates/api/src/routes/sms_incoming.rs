@@ -42,11 +42,9 @@ use crate::{ApiError, AppState};
 
 /// The router.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/sms/incoming", post(incoming))
-            .with_state(state),
-    )
+    Router::new()
+        .route("/sms/incoming", post(incoming))
+        .with_state(state)
 }
 
 /// Longest the agent may work on one message, texted late or not: the sms Lambda's 29 s

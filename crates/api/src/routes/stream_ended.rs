@@ -15,7 +15,7 @@
 //!
 //! Signature-checked by [`SignedForm`] like every Twilio webhook. The SMS is claimed once per
 //! CallSid in the store's idempotency keys before it is sent, so a retried webhook never texts
-//! twice; it is sent after the answer (in [`crate::background::Background`]) so the caller does
+//! twice; it is sent after the answer (in `AppState::background`) so the caller does
 //! not wait on it.
 
 use std::time::Duration;

@@ -49,19 +49,17 @@ use crate::{ApiError, AppState, guest_limits};
 
 /// The router serving the voice webhooks.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route("/voice/incoming", post(incoming))
-            .route("/voice/pin", post(pin))
-            .route(stream_ended::PATH, post(stream_ended::stream_ended))
-            .route("/voice/status", post(status))
-            .route(
-                super::recording::PATH,
-                post(super::recording::recording_status),
-            )
-            .with_state(state.clone())
-            .merge(super::outbound::routes(state)),
-    )
+    Router::new()
+        .route("/voice/incoming", post(incoming))
+        .route("/voice/pin", post(pin))
+        .route(stream_ended::PATH, post(stream_ended::stream_ended))
+        .route("/voice/status", post(status))
+        .route(
+            super::recording::PATH,
+            post(super::recording::recording_status),
+        )
+        .with_state(state.clone())
+        .merge(super::outbound::routes(state))
 }
 
 /// Seconds the PIN prompt waits after the last key.

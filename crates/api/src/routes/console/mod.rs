@@ -50,16 +50,14 @@ const STYLE_CSS: &str = include_str!("assets/style.css");
 
 /// The router serving the console's pages, assets, login and logout.
 pub fn routes(state: AppState) -> Router {
-    crate::body_limit::limited(
-        Router::new()
-            .route(BASE, get(page))
-            .route("/console/calls/{call_sid}", get(call_page))
-            .route("/console/login", get(login_page).post(login))
-            .route("/console/logout", axum::routing::post(logout))
-            .route("/console/assets/{file}", get(asset))
-            .layer(axum::middleware::map_response(security_headers))
-            .with_state(state),
-    )
+    Router::new()
+        .route(BASE, get(page))
+        .route("/console/calls/{call_sid}", get(call_page))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", axum::routing::post(logout))
+        .route("/console/assets/{file}", get(asset))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
 }
 
 /// Adds the policy headers to every console response.

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 server loop of the long-running processes (`phone-agent serve`, the stream
-//! host): `axum::serve` with a header-read timeout.
+//! host): `axum::serve` with a header-read timeout, serving the router with the layers of
+//! [`crate::layers`].
 //!
 //! `axum::serve` (0.8) sets no timer on hyper's connection builder, so hyper's header-read
 //! timeout never runs: a client that opens a connection and sends its request line and headers
@@ -12,7 +13,7 @@
 //!
 //! Every accepted socket gets `TCP_NODELAY` (a 20 ms audio frame must leave at once). Shutdown
 //! is axum's: when `shutdown` resolves, stop accepting, ask every connection to finish its
-//! request and close, and return once they have.
+//! request and close, and return once they have (counted by an [`InFlight`]).
 
 use std::future::Future;
 use std::pin::pin;
@@ -25,20 +26,33 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Serves `app` on `listener` until `shutdown` resolves and every connection has closed.
+use crate::tasks::InFlight;
+
+/// The timeouts of a long-running server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerTimeouts {
+    /// How long a client has to send a request's line and headers (slowloris).
+    pub header_read: Duration,
+    /// How long a request may take to be answered ([`crate::layers::apply`]).
+    pub request: Duration,
+}
+
+/// Serves `app`, with the layers of [`crate::layers`], on `listener` until `shutdown` resolves
+/// and every connection has closed.
 pub async fn serve<F>(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    timeouts: ServerTimeouts,
     shutdown: F,
 ) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send,
 {
-    // `stop` tells connections to wind down; each holds a `done` receiver, so `closed()` on
-    // the sender resolves when the last one has ended.
+    let app = crate::layers::apply(app, timeouts.request);
+    let header_read_timeout = timeouts.header_read;
+    // `stop` tells connections to wind down; `connections` counts them until they have.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, done_rx) = watch::channel(());
+    let connections = InFlight::unbounded();
     let mut shutdown = pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -58,8 +72,8 @@ where
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
         let service = TowerToHyperService::new(app.clone());
-        let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
-        tokio::spawn(async move {
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -84,12 +98,10 @@ where
                     }
                 }
             }
-            drop(done);
         });
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    drop(done_rx);
-    done_tx.closed().await;
+    connections.idle().await;
     Ok(())
 }

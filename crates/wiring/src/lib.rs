@@ -1,4 +1,11 @@
-//! Cold-start work, done once per process: configuration and the store.
+//! The composition root: every adapter built from the configuration, once per process (per
+//! Lambda cold start). The HTTP crate (`phone-api`), the stream host and `phone-agent` all
+//! build their adapters here, so none of them depends on another for it.
+//!
+//! - configuration: [`load_config`]; the store: [`open_records`];
+//! - the tools' adapters: [`tool_ports`]; the text agent's model: [`chat_model`];
+//! - the Google consent flow and where it keeps the refresh token: [`google_auth`],
+//!   [`token_sink`].
 //!
 //! Locally the environment is the whole configuration and the store is the embedded one unless
 //! `TABLE_NAME` is set. In AWS, `CONFIG_SECRET_ID` names a Secrets Manager secret whose JSON
@@ -14,12 +21,13 @@ use phone_core::ports::{Calendar, CallControl, ChatModel, Mail, Messaging, Remin
 use phone_core::store::Records;
 use phone_core::tools::ToolPorts;
 use phone_core::tools::clock_time::LocalZone;
-use phone_core::{Store, StoreError, SystemClock};
+use phone_core::{Store, StoreError};
+use phone_google::{ConsentConfig, StateSigner};
 use phone_webhooks::{Deliverer, RetrySchedule, WebhookOutbox, WebhookSecret};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::AppState;
-use crate::routes::google_auth::{GoogleAuth, STATE_LIFETIME};
+pub mod token_sink;
+
 use crate::token_sink::{EnvFileSink, RefreshTokenSink, SecretsManagerSink};
 
 /// Why the process could not start.
@@ -273,6 +281,32 @@ struct GoogleAdapters {
     mail: Arc<dyn Mail>,
 }
 
+/// How long a consent flow may take from redirect to callback.
+pub const STATE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Everything the `/auth/google` routes need; built by [`google_auth`].
+pub struct GoogleAuth {
+    /// Client credentials, token endpoint and consent screen.
+    pub consent: ConsentConfig,
+    /// Signs and checks `state`.
+    pub signer: StateSigner,
+    /// `{PUBLIC_BASE_URL}/auth/google/callback`, registered with the OAuth client.
+    pub redirect_uri: String,
+    /// For the code exchange (it has a timeout).
+    pub http: reqwest::Client,
+    /// Where the refresh token goes.
+    pub sink: Arc<dyn RefreshTokenSink>,
+}
+
+impl std::fmt::Debug for GoogleAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleAuth")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("sink", &self.sink.describe())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The Google consent flow of `/auth/google`, storing the refresh token in the configuration
 /// secret when `CONFIG_SECRET_ID` is set (AWS), else in the `LOCAL_ENV_FILE` dotenv file.
 /// The error names what is missing; the routes answer 503 with it.
@@ -317,14 +351,14 @@ pub fn google_auth_with_sink(
         .as_deref()
         .ok_or_else(|| missing(keys::PUBLIC_BASE_URL))?;
     Ok(GoogleAuth {
-        consent: phone_google::ConsentConfig {
+        consent: ConsentConfig {
             creds: google_credentials(g, client_id, client_secret),
             auth_url: g
                 .auth_url
                 .clone()
                 .unwrap_or_else(|| phone_google::oauth::DEFAULT_AUTH_URL.into()),
         },
-        signer: phone_google::StateSigner::new(state_key, STATE_LIFETIME),
+        signer: StateSigner::new(state_key, STATE_LIFETIME),
         redirect_uri: format!("{}/auth/google/callback", base.trim_end_matches('/')),
         http: google_http()?,
         sink,
@@ -416,33 +450,4 @@ pub fn analyst(config: &Config) -> Result<Analyst, BootstrapError> {
         phone_openai::OpenAiChat::new(&config.openai.api_base_url, key, &config.openai.text_model)
             .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
     Ok(Analyst::Model(Arc::new(chat)))
-}
-
-/// Configuration and store, ready for the routers.
-pub async fn app_state() -> Result<AppState, BootstrapError> {
-    let config = load_config().await?;
-    let records = open_records(&config).await?;
-    let store = Store::new(records, Arc::new(SystemClock), config.retention);
-    let tools = tool_ports(&config, &store)?;
-    let chat = chat_model(&config)?;
-    // In Lambda no outbox task may outlive a request (the environment is frozen after it), so
-    // the functions emit no events; the analysis re-run (`POST /calls/{sid}/analysis`) runs
-    // within its request.
-    let post_call = PostCallAnalysis::new(
-        analysis_spec(&config)?,
-        analyst(&config)?,
-        store.clone(),
-        Events::none(),
-    );
-    let dialer = dialer(&config, &store)?;
-    let mut state = AppState::new(config, store)
-        .with_tools(tools)
-        .with_post_call(Events::none(), post_call);
-    if let Some(chat) = chat {
-        state = state.with_chat(chat);
-    }
-    if let Some(dialer) = dialer {
-        state = state.with_dialer(dialer);
-    }
-    Ok(state)
 }
