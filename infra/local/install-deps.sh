@@ -3,6 +3,7 @@
 #   - moto[server]: the DynamoDB / Secrets Manager emulator the AWS adapter tests talk to;
 #   - twilio, openai: the official Python libraries, used as independent oracles for request
 #     signatures, Realtime event shapes and the default models' lifecycle;
+#   - cargo-lambda, zig (PyPI wheels) and the aarch64 Rust target: the arm64 Lambda build;
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
 #     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
 #     lock file changed since the last install.
@@ -43,6 +44,18 @@ if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$lock_sum" ]; then
   echo "==> installing the Node test oracle (npm ci in $oracles)"
   (cd "$oracles" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sum" >"$lock_stamp"
+fi
+
+# The arm64 Lambda build (infra/lambda-build.sh): cargo-lambda and zig as prebuilt wheels from
+# PyPI (seconds; `cargo install cargo-lambda` takes ~17 min on 2 cores) and the Rust target.
+if ! cargo lambda --version >/dev/null 2>&1 || ! python3 -c "import ziglang" >/dev/null 2>&1; then
+  echo "==> installing cargo-lambda and zig (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda>=1.9" "ziglang>=0.13"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  echo "==> installing the aarch64-unknown-linux-gnu Rust target"
+  rustup target add aarch64-unknown-linux-gnu
 fi
 
 for component in rustfmt clippy; do

@@ -2,7 +2,7 @@
 # The README's test command: installs what it needs, then runs formatting, lint, the template
 # checks and every test (the store suite against the embedded store and against moto's DynamoDB,
 # signature and event oracles, loopback Twilio/OpenAI/Google test servers, the Lambda entry
-# points under a Runtime API emulator).
+# points under a Runtime API emulator), then the arm64 release build of every Lambda function.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,3 +26,6 @@ bash infra/validate.sh
 
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
+
+echo "==> arm64 release build of every Lambda function (what sam build runs)"
+bash infra/lambda-build.sh
