@@ -3,9 +3,8 @@
 #   1. cfn-lint on template.yaml and infra/stream-host/fargate.yaml
 #   2. sam validate --lint on template.yaml (SAM transform + cfn-lint), with a dummy region
 #   3. systemd-analyze verify on the stream host unit (when systemd-analyze exists)
-#   4. opt-in (--cross-build or VALIDATE_CROSS_BUILD=1): cargo lambda build --release --arm64
-#      of every function, the exact build `sam build` runs. Slow (see docs/deploy.md), so off
-#      by default.
+#   4. opt-in (--cross-build or VALIDATE_CROSS_BUILD=1): infra/lambda-build.sh, the arm64
+#      build `sam build` runs (infra/local/test.sh runs it as its own step).
 # Installs cfn-lint and aws-sam-cli with pip when missing (idempotent). The template-vs-crates
 # check and the Lambda entry-point tests are Rust tests (crates/deploy-checks), run by
 # `cargo test`.
@@ -62,23 +61,8 @@ else
 fi
 
 if [ "$cross_build" = "1" ]; then
-    step "cargo lambda build --release --arm64 (every function)"
-    if ! command -v cargo-lambda >/dev/null 2>&1; then
-        step "cargo install --locked cargo-lambda"
-        cargo install --locked cargo-lambda
-    fi
-    if ! python3 -m ziglang version >/dev/null 2>&1 && ! command -v zig >/dev/null 2>&1; then
-        pip_install python-zig ziglang
-    fi
-    packages=()
-    for manifest in functions/*/Cargo.toml; do
-        packages+=(-p "$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1)")
-    done
-    # Its own target dir: an aarch64 release build shares nothing with the dev build.
-    CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$PWD/target-lambda}" \
-        cargo lambda build --release --arm64 "${packages[@]}"
-    ls -l "${LAMBDA_TARGET_DIR:-$PWD/target-lambda}"/lambda/*/bootstrap
+    bash infra/lambda-build.sh
 else
-    echo "    (cross-build skipped: pass --cross-build to run cargo lambda build --release --arm64)"
+    echo "    (cross-build skipped here: infra/lambda-build.sh runs it, and test.sh calls that)"
 fi
 echo "==> deployment checks passed"

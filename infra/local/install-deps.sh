@@ -8,6 +8,7 @@
 #     webhooks;
 #   - schemathesis: checks the REST contract (docs/openapi.json) against `phone-agent serve`
 #     (infra/local/schemathesis.sh);
+#   - cargo-lambda, zig (PyPI wheels) and the aarch64 Rust target: the arm64 Lambda build;
 #   - npm twilio (infra/local/oracles): the official Node library, the oracle for SharedKey
 #     (HMAC-SHA256) webhook signatures. `npm ci` runs only when node_modules is missing or the
 #     lock file changed since the last install.
@@ -66,6 +67,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "chromium is missing and apt-get is not available: the console's browser test will skip" >&2
   fi
+fi
+
+# The arm64 Lambda build (infra/lambda-build.sh): cargo-lambda and zig as prebuilt wheels from
+# PyPI (seconds; `cargo install cargo-lambda` takes ~17 min on 2 cores) and the Rust target.
+if ! cargo lambda --version >/dev/null 2>&1 || ! python3 -c "import ziglang" >/dev/null 2>&1; then
+  echo "==> installing cargo-lambda and zig (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda>=1.9" "ziglang>=0.13"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  echo "==> installing the aarch64-unknown-linux-gnu Rust target"
+  rustup target add aarch64-unknown-linux-gnu
 fi
 
 for component in rustfmt clippy; do

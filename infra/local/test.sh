@@ -2,7 +2,8 @@
 # The README's test command: installs what it needs, then runs formatting, lint, the template
 # checks and every test (the store suite against the embedded store and against moto's DynamoDB,
 # signature and event oracles, loopback Twilio/OpenAI/Google test servers, the Lambda entry
-# points under a Runtime API emulator), then Schemathesis over the REST contract.
+# points under a Runtime API emulator), then Schemathesis over the REST contract and the arm64
+# release build of every Lambda function.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,3 +30,6 @@ cargo test --workspace --no-fail-fast
 
 echo "==> schemathesis: the REST contract (docs/openapi.json) against phone-agent serve"
 PHONE_AGENT_BIN="$CARGO_TARGET_DIR/debug/phone-agent" bash infra/local/schemathesis.sh
+
+echo "==> arm64 release build of every Lambda function (what sam build runs)"
+bash infra/lambda-build.sh

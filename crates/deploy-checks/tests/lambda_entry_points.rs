@@ -6,50 +6,15 @@
 //! Adding a function is one line in `CASES`.
 
 use std::path::PathBuf;
-use std::process::Command;
-
 use std::sync::Arc;
 
+use phone_deploy_checks::fixtures::{
+    self, CALL_SID, Profile, function_env, scheduled_event, signed_call_webhook, signed_form,
+    unsigned_call_webhook, with_key,
+};
 use phone_test_support::lambda_runtime::{API_DOMAIN, ApiGatewayV2Request, LambdaProcess, Outcome};
 use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
 use phone_test_support::twilio_rest_server::TwilioRestServer;
-use serde_json::Value;
-
-const AUTH_TOKEN: &str = "deploy-checks-auth-token";
-const API_KEY: &str = "deploy-checks-api-key";
-const CALL_SID: &str = "CA0123456789abcdef0123456789abcdef";
-
-/// The configuration every function is started with: no `TABLE_NAME` (the embedded in-memory
-/// store), no secret, and the public URLs a deployment would have.
-fn function_env() -> Vec<(&'static str, String)> {
-    vec![
-        ("PUBLIC_BASE_URL", format!("https://{API_DOMAIN}")),
-        (
-            "STREAM_PUBLIC_URL",
-            "wss://stream.example.test/voice/stream".into(),
-        ),
-        (
-            "TWILIO_ACCOUNT_SID",
-            "AC0123456789abcdef0123456789abcdef".into(),
-        ),
-        ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.into()),
-        ("API_KEY", API_KEY.into()),
-        ("TIME_ZONE", "Europe/Paris".into()),
-        // Google client credentials (no refresh token yet): the auth function can start a
-        // consent flow; no function calls Google here.
-        (
-            "GOOGLE_CLIENT_ID",
-            "client.apps.googleusercontent.com".into(),
-        ),
-        ("GOOGLE_CLIENT_SECRET", "client-secret".into()),
-        (
-            "OAUTH_STATE_SECRET",
-            "deploy-checks-state-key-0123456789abcdef".into(),
-        ),
-        ("LOG_FORMAT", "json".into()),
-        ("RUST_LOG", "warn".into()),
-    ]
-}
 
 /// One request to one function and the status it must answer with.
 struct Case {
@@ -64,11 +29,11 @@ struct Case {
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     Case { function: "health", status: 200, request: || ApiGatewayV2Request::get("/health") },
-    Case { function: "voice", status: 403, request: || unsigned_form("/voice/incoming") },
-    Case { function: "voice", status: 403, request: || unsigned_form("/voice/status") },
-    Case { function: "voice", status: 200, request: || signed_form("/voice/incoming", &incoming_call()) },
-    Case { function: "voice", status: 403, request: || unsigned_form("/voice/stream-ended") },
-    Case { function: "voice", status: 200, request: || signed_form("/voice/stream-ended", &incoming_call()) },
+    Case { function: "voice", status: 403, request: || unsigned_call_webhook("/voice/incoming") },
+    Case { function: "voice", status: 403, request: || unsigned_call_webhook("/voice/status") },
+    Case { function: "voice", status: 200, request: || signed_call_webhook("/voice/incoming", CALL_SID) },
+    Case { function: "voice", status: 403, request: || unsigned_call_webhook("/voice/stream-ended") },
+    Case { function: "voice", status: 200, request: || signed_call_webhook("/voice/stream-ended", CALL_SID) },
     Case { function: "calls", status: 401, request: || ApiGatewayV2Request::get(&format!("/calls/{CALL_SID}")) },
     Case { function: "calls", status: 404, request: || with_key(ApiGatewayV2Request::get("/calls/CAffffffffffffffffffffffffffffffff")) },
     Case { function: "agent", status: 401, request: || ApiGatewayV2Request::json("POST", "/agent", &serde_json::json!({"message": "hi"})) },
@@ -83,64 +48,8 @@ const CASES: &[Case] = &[
     Case { function: "auth", status: 403, request: || ApiGatewayV2Request::get("/auth/google/callback?code=4/x&state=forged.1.AAAA") },
 ];
 
-fn incoming_call() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-        ("CallSid", CALL_SID),
-        ("CallStatus", "ringing"),
-        ("Direction", "inbound"),
-        ("From", "+15551230001"),
-        ("To", "+15551230002"),
-    ]
-}
-
-/// A Twilio-shaped webhook with no `X-Twilio-Signature`: must be refused.
-fn unsigned_form(path: &str) -> ApiGatewayV2Request {
-    ApiGatewayV2Request::post_form(path, &incoming_call())
-}
-
-/// A webhook signed as Twilio signs it: over the public URL it called and the form fields.
-fn signed_form(path: &str, fields: &[(&str, &str)]) -> ApiGatewayV2Request {
-    let params: Vec<(String, String)> = fields
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let url = format!("https://{API_DOMAIN}{path}");
-    let signature = phone_twilio::signature::compute_signature(AUTH_TOKEN, &url, &params);
-    ApiGatewayV2Request::post_form(path, fields).header("x-twilio-signature", &signature)
-}
-
-fn with_key(request: ApiGatewayV2Request) -> ApiGatewayV2Request {
-    request.header("authorization", &format!("Bearer {API_KEY}"))
-}
-
-/// Builds the function binaries (the dev profile `cargo build --workspace --bins` already
-/// produced, so usually nothing to do) and returns the directory they are in.
 fn build_functions(names: &[&str]) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut build = Command::new(&cargo);
-    build.current_dir(root).arg("build").arg("--quiet");
-    for name in names {
-        build.args(["-p", name]);
-    }
-    let status = build.status().expect("running cargo build");
-    assert!(status.success(), "cargo build of {names:?} failed");
-    // `cargo metadata` knows the target directory whatever sets it (CARGO_TARGET_DIR,
-    // .cargo/config.toml, the default).
-    let metadata = Command::new(&cargo)
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .expect("running cargo metadata");
-    assert!(metadata.status.success(), "cargo metadata failed");
-    let metadata: Value = serde_json::from_slice(&metadata.stdout).expect("metadata JSON");
-    PathBuf::from(
-        metadata["target_directory"]
-            .as_str()
-            .expect("target_directory"),
-    )
-    .join("debug")
+    fixtures::build_functions(names, Profile::Debug)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,7 +123,7 @@ async fn signed_incoming_call_gets_connect_stream_twiml() {
         .await
         .expect("starting voice");
     let reply = voice
-        .invoke_http(&signed_form("/voice/incoming", &incoming_call()))
+        .invoke_http(&signed_call_webhook("/voice/incoming", CALL_SID))
         .await
         .expect("invoking voice");
     assert_eq!(reply.status, 200, "{}\n{}", reply.text(), voice.stderr());
@@ -299,20 +208,6 @@ async fn late_sms_answer_is_texted_after_the_response() {
     assert!(sms.settled(std::time::Duration::from_secs(30)).await);
     assert_eq!(twilio.messages().len(), 1);
     assert_eq!(openai.requests().len(), 1);
-}
-
-fn scheduled_event() -> Value {
-    serde_json::json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "account": "123456789012",
-        "time": "2026-11-24T08:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/poll"],
-        "detail": {}
-    })
 }
 
 /// The scheduled (non-HTTP) function on the embedded defaults with an empty inbox: an

@@ -23,8 +23,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -111,6 +111,10 @@ struct Runtime {
     init_error: StdMutex<Option<Value>>,
     /// Registered extensions.
     extensions: extensions::Extensions,
+    /// When the function first asked for an event: the end of its init phase.
+    first_next: OnceLock<Instant>,
+    /// Woken on the first `next`.
+    ready: tokio::sync::Notify,
 }
 
 /// A function binary running under the emulated Runtime API. The child is killed on drop.
@@ -121,6 +125,8 @@ pub struct LambdaProcess {
     stderr: Arc<StdMutex<String>>,
     next_id: AtomicU64,
     server: tokio::task::JoinHandle<()>,
+    /// Just before the child was spawned: the start of its init phase.
+    spawned_at: Instant,
     /// `host:port` of the emulated Runtime API.
     pub runtime_api: SocketAddr,
 }
@@ -143,6 +149,8 @@ impl LambdaProcess {
             in_flight: StdMutex::new(HashMap::new()),
             init_error: StdMutex::new(None),
             extensions: extensions::Extensions::default(),
+            first_next: OnceLock::new(),
+            ready: tokio::sync::Notify::new(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let runtime_api = listener.local_addr()?;
@@ -187,6 +195,7 @@ impl LambdaProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let spawned_at = Instant::now();
         let mut child = command.spawn()?;
 
         // Keep the function's log to explain a failure; tracing writes to stderr or stdout
@@ -210,8 +219,53 @@ impl LambdaProcess {
             stderr,
             next_id: AtomicU64::new(1),
             server,
+            spawned_at,
             runtime_api,
         })
+    }
+
+    /// Waits for the function's first `GET …/invocation/next` and returns its init time, as
+    /// Lambda counts it: from the process start to that first request (the cold-start work
+    /// `main` does before the runtime loop). Errors as [`Self::invoke`] does if the function
+    /// fails to start.
+    pub async fn init_duration(&self) -> Result<Duration, InvokeError> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let ready = self.runtime.ready.notified();
+            if let Some(at) = self.runtime.first_next.get() {
+                return Ok(at.saturating_duration_since(self.spawned_at));
+            }
+            self.check_alive().await?;
+            if started.elapsed() > INVOKE_TIMEOUT {
+                return Err(InvokeError::Timeout(INVOKE_TIMEOUT, self.stderr()));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), ready).await;
+        }
+    }
+
+    /// An error if the function reported an init failure or its process has ended.
+    async fn check_alive(&self) -> Result<(), InvokeError> {
+        let init = self
+            .runtime
+            .init_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(body) = init {
+            return Err(InvokeError::Init {
+                body,
+                stderr: self.stderr(),
+            });
+        }
+        if let Ok(Some(status)) = self.child.lock().await.try_wait() {
+            // Give the stderr reader a moment to drain the pipe.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Err(InvokeError::Exited {
+                status,
+                stderr: self.stderr(),
+            });
+        }
+        Ok(())
     }
 
     /// Hands `event` to the function and waits for what it posts back.
@@ -236,26 +290,7 @@ impl LambdaProcess {
                 }
                 _ = poll.tick() => {}
             }
-            let init = self
-                .runtime
-                .init_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            if let Some(body) = init {
-                return Err(InvokeError::Init {
-                    body,
-                    stderr: self.stderr(),
-                });
-            }
-            if let Ok(Some(status)) = self.child.lock().await.try_wait() {
-                // Give the stderr reader a moment to drain the pipe.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return Err(InvokeError::Exited {
-                    status,
-                    stderr: self.stderr(),
-                });
-            }
+            self.check_alive().await?;
             if started.elapsed() > INVOKE_TIMEOUT {
                 return Err(InvokeError::Timeout(INVOKE_TIMEOUT, self.stderr()));
             }
@@ -312,6 +347,9 @@ impl Drop for LambdaProcess {
 /// `GET …/invocation/next`: blocks until an event is queued, then hands it over with the
 /// headers Lambda sends.
 async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    if runtime.first_next.set(Instant::now()).is_ok() {
+        runtime.ready.notify_waiters();
+    }
     // As in Lambda, the previous invocation lasts until every extension is done with it.
     runtime.extensions.before_invoke().await;
     let Some(pending) = runtime.queue.lock().await.recv().await else {
