@@ -163,7 +163,9 @@ fn functions_are_built_by_cargo_lambda_for_arm64_custom_runtime() {
 fn every_endpoint_has_a_route() {
     let expected = [
         ("health", "GET /health"),
+        ("health", "GET /openapi.json"),
         ("voice", "POST /voice/incoming"),
+        ("voice", "POST /voice/recording"),
         ("voice", "POST /voice/status"),
         ("voice", "POST /voice/stream-ended"),
         ("voice", "POST /voice/outbound"),
