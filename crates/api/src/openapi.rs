@@ -4,15 +4,24 @@
 //!
 //! What every operation shares is added here once, from what the routers apply to all of them:
 //! 401 where the API key layer runs, 413 (the body limit), 415 where a JSON body is read, 500
-//! and 503 (a store that fails or does not answer).
+//! and 503 (a store that fails or does not answer). Two security schemes: the API key (every
+//! REST route) and the console's session cookie (the call reads also accept it).
 
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::SCHEME;
-use crate::routes::{agent, calendar, calls, google_auth, health, messages};
+use crate::routes::console::session::COOKIE_NAME;
+use crate::routes::{
+    agent, calendar, calls, google_auth, health, messages, post_call, reminders,
+};
+
+/// The session cookie's scheme name in the document (`GET /calls`, `GET /calls/{call_sid}`).
+const COOKIE_SCHEME: &str = "console_session";
 
 /// The whole document: every REST route (the Twilio webhooks are signed forms for Twilio, not
 /// part of this contract; docs/api.md describes them).
@@ -29,7 +38,9 @@ use crate::routes::{agent, calendar, calls, google_auth, health, messages};
     security(("api_key" = [])),
     tags(
         (name = "health", description = "Liveness and this document"),
-        (name = "calls", description = "Call reports"),
+        (name = "calls", description = "Call reports, outbound calls and post-call analysis"),
+        (name = "webhooks", description = "Deliveries of the signed event webhooks"),
+        (name = "reminders", description = "The owner's reminders"),
         (name = "calendar", description = "The calendar tools over REST"),
         (name = "messages", description = "SMS and email"),
         (name = "agent", description = "The text agent, and forgetting a caller"),
@@ -44,6 +55,8 @@ pub fn document() -> Document {
     for part in [
         health::Paths::openapi(),
         calls::Paths::openapi(),
+        post_call::Paths::openapi(),
+        reminders::Paths::openapi(),
         calendar::Paths::openapi(),
         messages::Paths::openapi(),
         agent::Paths::openapi(),
@@ -79,6 +92,14 @@ impl Modify for Shared {
                     .description(Some("The API_KEY of the deployment"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            COOKIE_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                COOKIE_NAME,
+                "The console's session cookie (set by `POST /console/login`); accepted by the \
+                 call reads only, and only when there is no `Authorization` header",
+            ))),
         );
         let global = doc.security.clone().unwrap_or_default();
         for item in doc.paths.paths.values_mut() {
