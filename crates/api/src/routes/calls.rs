@@ -9,7 +9,7 @@
 //! `POST /calls` and the routes of [`super::post_call`], served by the same function, write and
 //! need the API key.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,7 +22,7 @@ use phone_core::{CallSession, CallSid, LatencyReport, PhoneNumber, StoreError, T
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryArgs};
 use crate::idempotency::{IdempotencyKey, IdempotencyKeyHeader};
 use crate::{ApiError, AppState};
 
@@ -71,7 +71,7 @@ pub enum CallOrOutbound {
     /// `GET /calls/CA…`.
     Call(Box<CallReport>),
     /// `GET /calls/OB…`.
-    Outbound(OutboundReport),
+    Outbound(Box<OutboundReport>),
 }
 
 /// The body of `POST /calls`.
@@ -161,7 +161,7 @@ pub fn routes(state: AppState) -> Router {
     ))]
 async fn list_calls(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    QueryArgs(q): QueryArgs<ListQuery>,
 ) -> Result<Json<CallList>, ApiError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIST);
     if !(1..=MAX_LIST).contains(&limit) {
@@ -218,7 +218,7 @@ async fn get_call(
         let id =
             OutboundId::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("id: {e}")))?;
         let report = outbound_report(&state, &id).await?;
-        return to_json(&CallOrOutbound::Outbound(report));
+        return to_json(&CallOrOutbound::Outbound(Box::new(report)));
     }
     let sid = CallSid::parse(&call_sid)
         .map_err(|e| ApiError::BadRequest(format!("callSid: {e} (or an outbound id OB…)")))?;
@@ -312,9 +312,7 @@ async fn place_call(
         context: body.context,
         time_zone: body.time_zone,
     };
-    request
-        .validate()
-        .map_err(|e| ApiError::BadRequest(e.0))?;
+    request.validate().map_err(|e| ApiError::BadRequest(e.0))?;
     let dialer = state.dialer.as_ref().ok_or_else(|| {
         ApiError::Unavailable("outbound calls need PUBLIC_BASE_URL on this deployment".into())
     })?;

@@ -2,7 +2,7 @@
 //! stores the new one), `GET /webhooks/deliveries` lists webhook deliveries newest first, a
 //! page at a time. Both take the REST API key.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use phone_core::analysis::CallAnalysis;
@@ -11,6 +11,7 @@ use phone_core::{CallSid, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
+use crate::extract::QueryArgs;
 use crate::{ApiError, AppState};
 
 /// Default and largest page of `GET /webhooks/deliveries`.
@@ -90,7 +91,7 @@ pub struct DeliveryPage {
     ))]
 async fn list_deliveries(
     State(state): State<AppState>,
-    Query(q): Query<PageQuery>,
+    QueryArgs(q): QueryArgs<PageQuery>,
 ) -> Result<Json<DeliveryPage>, ApiError> {
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {

@@ -1,7 +1,7 @@
 //! `GET /reminders` and `DELETE /reminders/{id}`: the owner's reminders over REST (the same
 //! ones `schedule_reminder`, `list_reminders` and `cancel_reminder` handle by voice and SMS).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use phone_core::StoreError;
@@ -10,6 +10,7 @@ use phone_core::store::PageRequest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
+use crate::extract::QueryArgs;
 use crate::{ApiError, AppState};
 
 /// Largest page of `GET /reminders`.
@@ -52,7 +53,7 @@ pub struct ReminderPage {
 }
 
 /// The owner's reminders in id order, a page at a time.
-#[utoipa::path(get, path = "/reminders", tag = "reminders",
+#[utoipa::path(get, path = "/reminders", tag = "reminders", operation_id = "list_reminders",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of reminders", body = ReminderPage),
@@ -60,7 +61,7 @@ pub struct ReminderPage {
     ))]
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    QueryArgs(q): QueryArgs<ListQuery>,
 ) -> Result<Json<ReminderPage>, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -98,7 +99,7 @@ async fn list(
 }
 
 /// Cancels a pending reminder (and its schedule).
-#[utoipa::path(delete, path = "/reminders/{id}", tag = "reminders",
+#[utoipa::path(delete, path = "/reminders/{id}", tag = "reminders", operation_id = "cancel_reminder",
     params(("id" = String, Path, description = "The reminder's id", pattern = "^rem_[0-9a-f]{24}$")),
     responses(
         (status = 200, description = "The cancelled reminder", body = Reminder),
