@@ -1,10 +1,9 @@
 //! `Authorization: Bearer <API_KEY>` on every REST route, as a route layer
 //! ([`require_api_key`]): a request without the key never reaches a handler, and handlers do
-//! not mention it.
+//! not mention it. The console's read layer shares the check ([`check_api_key`]).
 
-use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use secrecy::ExposeSecret;
@@ -17,7 +16,7 @@ pub const SCHEME: &str = "api_key";
 
 /// Whether `headers` carry the configured API key (constant-time). No key configured means
 /// nobody is allowed in: fail closed.
-fn verify(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
+pub fn check_api_key(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
     let Some(expected) = state.config.api_key.as_ref() else {
         tracing::warn!("REST request refused: API_KEY is not configured");
         return Err(ApiError::Unauthorized);
@@ -47,23 +46,6 @@ pub async fn require_api_key(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    verify(request.headers(), &state)?;
+    check_api_key(request.headers(), &state)?;
     Ok(next.run(request).await)
-}
-
-/// The same check as an extractor, for handlers written before the layer (other branches'
-/// routes until they move to it). New routes use [`require_api_key`].
-#[derive(Debug, Clone, Copy)]
-pub struct ApiKeyAuth;
-
-impl<S> FromRequestParts<S> for ApiKeyAuth
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        verify(&parts.headers, &AppState::from_ref(state)).map(|()| Self)
-    }
 }

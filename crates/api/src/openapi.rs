@@ -4,15 +4,23 @@
 //!
 //! What every operation shares is added here once, from what the routers apply to all of them:
 //! 401 where the API key layer runs, 413 (the body limit), 415 where a JSON body is read, 500
-//! and 503 (a store that fails or does not answer).
+//! and 503 (a store that fails or does not answer). Two security schemes: the API key (every
+//! REST route) and the console's session cookie (the call reads also accept it).
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::SCHEME;
-use crate::routes::{agent, calendar, calls, google_auth, health, messages};
+use crate::routes::console::session::COOKIE_NAME;
+use crate::routes::{agent, calendar, calls, google_auth, health, messages, post_call, reminders};
+
+/// The session cookie's scheme name in the document (`GET /calls`, `GET /calls/{call_sid}`).
+const COOKIE_SCHEME: &str = "console_session";
 
 /// The whole document: every REST route (the Twilio webhooks are signed forms for Twilio, not
 /// part of this contract; docs/api.md describes them).
@@ -29,7 +37,9 @@ use crate::routes::{agent, calendar, calls, google_auth, health, messages};
     security(("api_key" = [])),
     tags(
         (name = "health", description = "Liveness and this document"),
-        (name = "calls", description = "Call reports"),
+        (name = "calls", description = "Call reports, outbound calls and post-call analysis"),
+        (name = "webhooks", description = "Deliveries of the signed event webhooks"),
+        (name = "reminders", description = "The owner's reminders"),
         (name = "calendar", description = "The calendar tools over REST"),
         (name = "messages", description = "SMS and email"),
         (name = "agent", description = "The text agent, and forgetting a caller"),
@@ -44,6 +54,8 @@ pub fn document() -> Document {
     for part in [
         health::Paths::openapi(),
         calls::Paths::openapi(),
+        post_call::Paths::openapi(),
+        reminders::Paths::openapi(),
         calendar::Paths::openapi(),
         messages::Paths::openapi(),
         agent::Paths::openapi(),
@@ -52,7 +64,68 @@ pub fn document() -> Document {
         doc.merge(part);
     }
     Shared.modify(&mut doc);
+    add_links(&mut doc);
     doc
+}
+
+/// OpenAPI links from a response to the operations its ids feed, so a client (and
+/// Schemathesis's stateful phase) can follow them: a placed call to its report and its first
+/// attempt's, a listed call to its report, a listed reminder to its cancellation.
+fn add_links(doc: &mut Document) {
+    let links: [(&str, &str, &str, &str, &str, &str); 4] = [
+        (
+            "place_call",
+            "201",
+            "GetOutboundCall",
+            "get_call",
+            "call_sid",
+            "$response.body#/id",
+        ),
+        (
+            "place_call",
+            "201",
+            "GetFirstAttempt",
+            "get_call",
+            "call_sid",
+            "$response.body#/attempts/0",
+        ),
+        (
+            "list_calls",
+            "200",
+            "GetCall",
+            "get_call",
+            "call_sid",
+            "$response.body#/calls/0/call_sid",
+        ),
+        (
+            "list_reminders",
+            "200",
+            "CancelReminder",
+            "cancel_reminder",
+            "id",
+            "$response.body#/reminders/0/id",
+        ),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            for (from, status, name, to, param, value) in links {
+                if op.operation_id.as_deref() != Some(from) {
+                    continue;
+                }
+                if let Some(RefOr::T(response)) = op.responses.responses.get_mut(status) {
+                    response.links.insert(
+                        name.to_owned(),
+                        RefOr::T(
+                            LinkBuilder::new()
+                                .operation_id(to)
+                                .parameter(param, value)
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a final newline, exactly as docs/openapi.json holds it.
@@ -62,7 +135,9 @@ pub fn json() -> String {
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
-    text
+    // utoipa 5.5 serialises a Link's `operationId` as `operation_id`; the spec's name is the
+    // camelCase one (links are the only objects with that field, and their value is a string).
+    text.replace("\"operation_id\": \"", "\"operationId\": \"")
 }
 
 /// Adds the security scheme and the responses every operation shares.
@@ -79,6 +154,14 @@ impl Modify for Shared {
                     .description(Some("The API_KEY of the deployment"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            COOKIE_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                COOKIE_NAME,
+                "The console's session cookie (set by `POST /console/login`); accepted by the \
+                 call reads only, and only when there is no `Authorization` header",
+            ))),
         );
         let global = doc.security.clone().unwrap_or_default();
         for item in doc.paths.paths.values_mut() {
@@ -110,7 +193,17 @@ fn add_shared(op: &mut Operation, global: &[SecurityRequirement]) {
             .entry(status.to_owned())
             .or_insert_with(|| error_response(description));
     };
-    if secured {
+    let cookie = op
+        .security
+        .iter()
+        .flatten()
+        .any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(COOKIE_SCHEME).is_some()));
+    if cookie {
+        add(
+            "401",
+            "Missing or wrong `Authorization: Bearer <API_KEY>`, and no valid console session cookie",
+        );
+    } else if secured {
         add("401", "Missing or wrong `Authorization: Bearer <API_KEY>`");
     }
     if op.request_body.is_some() {

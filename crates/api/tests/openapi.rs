@@ -80,6 +80,33 @@ async fn the_api_serves_the_document_without_a_key() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is missing");
     }
+    // This round's routes, the console cookie as the reads' second scheme, and the links the
+    // stateful checks follow (spelt `operationId`, as OpenAPI names it).
+    for path in [
+        "/calls",
+        "/calls/{call_sid}/analysis",
+        "/webhooks/deliveries",
+        "/reminders",
+        "/reminders/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["console_session"]["in"],
+        "cookie"
+    );
+    assert_eq!(
+        doc["paths"]["/calls"]["get"]["security"][1]["console_session"],
+        serde_json::json!([])
+    );
+    assert!(doc["paths"]["/calls"]["post"]["security"].is_null());
+    let link = &doc["paths"]["/calls"]["post"]["responses"]["201"]["links"]["GetOutboundCall"];
+    assert_eq!(link["operationId"], "get_call");
+    assert_eq!(
+        doc["paths"]["/calls/{call_sid}"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/CallOrOutbound"
+    );
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"][0], "error");
     // A REST route lists 401 (the key layer); /health does not need the key.

@@ -105,3 +105,54 @@ async fn schema_violating_requests_are_refused_in_the_json_shape() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+/// `POST /calls` judges the request before the deployment: a bad body is the client's 400 even
+/// where outbound calls are not configured (this state has no PUBLIC_BASE_URL, so no dialer),
+/// which answers a good body 503. Before, every body got the 503.
+#[tokio::test]
+async fn a_bad_outbound_call_is_a_400_even_without_a_dialer() {
+    let base = start().await;
+    let http = reqwest::Client::new();
+    let calls = format!("{base}/calls");
+    let good = json!({"to": "+14155550123", "purpose": "Confirm", "instructions": "Ask."});
+    for bad in [
+        json!({"to": "4155550123", "purpose": "Confirm", "instructions": "Ask."}),
+        json!({"to": "+14155550123", "purpose": " ", "instructions": "Ask."}),
+        json!({"to": "+14155550123", "purpose": "x".repeat(301), "instructions": "Ask."}),
+        json!({"to": "+14155550123", "purpose": "Confirm", "instructions": "Ask.", "time_zone": "Mars/Base"}),
+        json!({"to": "+14155550123", "purpose": "Confirm"}),
+        json!({"to": "+14155550123", "purpose": "Confirm", "instructions": "Ask.", "colour": "red"}),
+    ] {
+        assert_eq!(
+            send(http.post(&calls).json(&bad)).await,
+            (400, "bad_request".into()),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        send(http.post(&calls).json(&good)).await,
+        (503, "unavailable".into())
+    );
+}
+
+/// The paged lists of this round's routes refuse a query that does not parse (a repeated or
+/// non-numeric `limit`, an unknown parameter) in the JSON error shape, not axum's plain text.
+#[tokio::test]
+async fn list_queries_that_do_not_parse_are_json_400s() {
+    let base = start().await;
+    let http = reqwest::Client::new();
+    for url in [
+        format!("{base}/calls?limit=null&limit=null"),
+        format!("{base}/calls?limit=x"),
+        format!("{base}/reminders?limit=1&colour=red"),
+        format!("{base}/reminders?limit=-1"),
+        format!("{base}/webhooks/deliveries?limit=1&colour=red"),
+        format!("{base}/webhooks/deliveries?limit=1&limit=2"),
+    ] {
+        assert_eq!(
+            send(http.get(&url)).await,
+            (400, "bad_request".into()),
+            "{url}"
+        );
+    }
+}

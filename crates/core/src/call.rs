@@ -257,7 +257,12 @@ pub struct CallSession {
     pub max_call_secs: Option<u32>,
     /// Per-turn latency percentiles, written when the stream ends (the turns themselves are
     /// `LATENCY#` rows). Absent until then.
+    ///
+    /// Documented as an open object: on a row (`GET /calls`, an outbound report's `calls`) it
+    /// is a `LatencyPercentiles`, and `GET /calls/{call_sid}` replaces it with the report's
+    /// `LatencyReport` under the same name, which one schema could not describe in both places.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub latency: Option<LatencyPercentiles>,
     /// The call's Twilio recording, when `RECORDING=dual` and Twilio reported it. Absent
     /// otherwise.

@@ -9,7 +9,7 @@
 //! `POST /calls` and the routes of [`super::post_call`], served by the same function, write and
 //! need the API key.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -22,8 +22,8 @@ use phone_core::{CallSession, CallSid, LatencyReport, PhoneNumber, StoreError, T
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorBody;
-use crate::extract::JsonBody;
-use crate::idempotency::IdempotencyKey;
+use crate::extract::{JsonBody, QueryArgs};
+use crate::idempotency::{IdempotencyKey, IdempotencyKeyHeader};
 use crate::{ApiError, AppState};
 
 /// Most turns and tool calls returned; a call long enough to exceed this is cut, and says so.
@@ -53,7 +53,7 @@ pub struct CallReport {
 
 /// The response of `POST /calls` and of `GET /calls/{id}` for an outbound request: the
 /// request (`status`, `outcome`, `attempts`, `next_attempt_at`) and each attempt's call row.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OutboundReport {
     /// The request.
     #[serde(flatten)]
@@ -62,21 +62,40 @@ pub struct OutboundReport {
     pub calls: Vec<CallSession>,
 }
 
+/// What `GET /calls/{id}` answers: a call's report for a CallSid, an outbound request's for an
+/// outbound id. Serialised as the report itself (no tag); the two never match each other's
+/// schema, so the document's `oneOf` holds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum CallOrOutbound {
+    /// `GET /calls/CA…`.
+    Call(Box<CallReport>),
+    /// `GET /calls/OB…`.
+    Outbound(Box<OutboundReport>),
+}
+
 /// The body of `POST /calls`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "+14155550123", "purpose": "Confirm Tuesday's 3 pm dentist appointment", "instructions": "Ask whether the appointment still stands; thank them and hang up."}))]
 pub struct PlaceCallBody {
-    /// The number to call, E.164.
+    /// The number to call, E.164: `+` then 7 to 15 digits (spaces, dashes, dots and
+    /// parentheses are ignored).
+    #[schema(example = "+14155550123")]
     pub to: String,
-    /// Why the assistant calls, one line (at most 300 characters).
+    /// Why the assistant calls, one line (at most 300 characters, not blank).
+    #[schema(min_length = 1, max_length = 300)]
     pub purpose: String,
-    /// What the assistant should do and say (at most 4000 characters).
+    /// What the assistant should do and say (at most 4000 characters, not blank).
+    #[schema(min_length = 1, max_length = 4000)]
     pub instructions: String,
     /// Facts the assistant may use (at most 4000 characters).
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub context: Option<String>,
     /// The callee's IANA time zone for quiet hours (default: `TIME_ZONE`).
     #[serde(default)]
+    #[schema(example = "America/New_York")]
     pub time_zone: Option<String>,
 }
 
@@ -131,6 +150,7 @@ pub fn routes(state: AppState) -> Router {
 
 /// Recent calls, newest first, paged; `live` while a call has no end.
 #[utoipa::path(get, path = "/calls", tag = "calls",
+    security(("api_key" = []), ("console_session" = [])),
     params(
         ("limit" = Option<u32>, Query, description = "Calls per page, 1 to 100 (default 25)", minimum = 1, maximum = 100),
         ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
@@ -141,7 +161,7 @@ pub fn routes(state: AppState) -> Router {
     ))]
 async fn list_calls(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    QueryArgs(q): QueryArgs<ListQuery>,
 ) -> Result<Json<CallList>, ApiError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIST);
     if !(1..=MAX_LIST).contains(&limit) {
@@ -178,13 +198,17 @@ async fn list_calls(
     }))
 }
 
-/// A call's row with its statistics, usage, cost, transcript and tool calls.
+/// A call's row with its statistics, usage, cost, transcript and tool calls; or, for an
+/// outbound id, the outbound request with its attempts' rows.
 #[utoipa::path(get, path = "/calls/{call_sid}", tag = "calls",
-    params(("call_sid" = String, Path, description = "Twilio's CallSid", pattern = "^CA[0-9a-fA-F]{32}$")),
+    security(("api_key" = []), ("console_session" = [])),
+    params(("call_sid" = String, Path,
+        description = "Twilio's CallSid (`CA…`: the call's report) or an outbound id (`OB…`: the request and its attempts)",
+        pattern = "^(CA[0-9a-fA-F]{32}|OB[0-9a-f]{32})$")),
     responses(
-        (status = 200, description = "The call (for an outbound request's id `OB…`, not in this document's pattern: the request and its attempts' rows)", body = CallReport),
-        (status = 400, description = "Not a CallSid", body = ErrorBody),
-        (status = 404, description = "No such call", body = ErrorBody),
+        (status = 200, description = "A `CallReport` for a CallSid, an `OutboundReport` for an outbound id", body = CallOrOutbound),
+        (status = 400, description = "Neither a CallSid nor an outbound id", body = ErrorBody),
+        (status = 404, description = "No such call or outbound request", body = ErrorBody),
     ))]
 async fn get_call(
     State(state): State<AppState>,
@@ -194,7 +218,7 @@ async fn get_call(
         let id =
             OutboundId::parse(&call_sid).map_err(|e| ApiError::BadRequest(format!("id: {e}")))?;
         let report = outbound_report(&state, &id).await?;
-        return to_json(&report);
+        return to_json(&CallOrOutbound::Outbound(Box::new(report)));
     }
     let sid = CallSid::parse(&call_sid)
         .map_err(|e| ApiError::BadRequest(format!("callSid: {e} (or an outbound id OB…)")))?;
@@ -221,7 +245,7 @@ async fn get_call(
         .store
         .list_call_webhook_deliveries(&sid, &PageRequest::first(MAX_ITEMS))
         .await?;
-    to_json(&CallReport {
+    to_json(&CallOrOutbound::Call(Box::new(CallReport {
         analysis,
         webhook_deliveries: deliveries.items,
         cost_usd: call.cost.total_usd(),
@@ -230,7 +254,7 @@ async fn get_call(
         truncated: turns.next.is_some() || tools.next.is_some() || latencies.next.is_some(),
         transcript: turns.items,
         tool_calls: tools.items,
-    })
+    })))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Json<serde_json::Value>, ApiError> {
@@ -256,17 +280,29 @@ async fn outbound_report(state: &AppState, id: &OutboundId) -> Result<OutboundRe
     Ok(OutboundReport { request, calls })
 }
 
+/// The assistant calls someone: the call policy admits the request (do-not-call list, quiet
+/// hours, daily cap), then Twilio dials it, with answering machine detection and retries.
+#[utoipa::path(post, path = "/calls", tag = "calls",
+    params(IdempotencyKeyHeader),
+    request_body = PlaceCallBody,
+    responses(
+        (status = 201, description = "Admitted and dialled (or being dialled): the request and its first attempt", body = OutboundReport),
+        (status = 200, description = "A replay: the request this Idempotency-Key created before", body = OutboundReport),
+        (status = 400, description = "A bad field (number, lengths, time zone), named in the message", body = ErrorBody),
+        (status = 409, description = "The same Idempotency-Key is still running", body = ErrorBody),
+        (status = 422, description = "Refused by the call policy (the code is the rule: `do_not_call`, `quiet_hours`, `daily_cap`), or the Idempotency-Key was used for another request (`idempotency_key_reused`)", body = ErrorBody),
+        (status = 502, description = "Twilio refused or failed to place the call", body = ErrorBody),
+        (status = 503, description = "Outbound calls are not configured on this deployment (no PUBLIC_BASE_URL), or the store is unavailable", body = ErrorBody),
+    ))]
 async fn place_call(
     State(state): State<AppState>,
     key: IdempotencyKey,
     JsonBody(arguments): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let dialer = state.dialer.as_ref().ok_or_else(|| {
-        ApiError::Unavailable("outbound calls need PUBLIC_BASE_URL on this deployment".into())
-    })?;
+    // The request is checked before the deployment: a bad one is the client's fault (400)
+    // wherever it is sent.
     let body: PlaceCallBody = serde_json::from_value(arguments.clone())
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
-    key.bind(&state.store, "place_call", &arguments).await?;
     let to =
         PhoneNumber::parse(&body.to).map_err(|e| ApiError::BadRequest(format!("`to`: {e}")))?;
     let request = NewOutboundCall {
@@ -276,6 +312,11 @@ async fn place_call(
         context: body.context,
         time_zone: body.time_zone,
     };
+    request.validate().map_err(|e| ApiError::BadRequest(e.0))?;
+    let dialer = state.dialer.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("outbound calls need PUBLIC_BASE_URL on this deployment".into())
+    })?;
+    key.bind(&state.store, "place_call", &arguments).await?;
     let id = if key.supplied() {
         OutboundId::for_idempotency_key(key.as_str())
     } else {
@@ -302,7 +343,7 @@ async fn place_call(
     Ok((status, to_json(&report)?))
 }
 
-/// The handler's path, for the OpenAPI document.
+/// The handlers' paths, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_calls, get_call))]
+#[openapi(paths(list_calls, get_call, place_call))]
 pub(crate) struct Paths;

@@ -1,7 +1,7 @@
 //! `GET /reminders` and `DELETE /reminders/{id}`: the owner's reminders over REST (the same
 //! ones `schedule_reminder`, `list_reminders` and `cancel_reminder` handle by voice and SMS).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use phone_core::StoreError;
@@ -9,7 +9,8 @@ use phone_core::reminders::{Reminder, ReminderId};
 use phone_core::store::PageRequest;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ApiKeyAuth;
+use crate::error::ErrorBody;
+use crate::extract::QueryArgs;
 use crate::{ApiError, AppState};
 
 /// Largest page of `GET /reminders`.
@@ -22,18 +23,28 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/reminders", get(list))
         .route("/reminders/{id}", delete(cancel))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_api_key,
+        ))
         .with_state(state)
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /reminders`.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Reminders per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    #[param(min_length = 1, max_length = 1024)]
     after: Option<String>,
 }
 
 /// The response of `GET /reminders`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReminderPage {
     /// Reminders in id order (pending, fired, failed and cancelled ones).
     pub reminders: Vec<Reminder>,
@@ -41,10 +52,16 @@ pub struct ReminderPage {
     pub next: Option<String>,
 }
 
+/// The owner's reminders in id order, a page at a time.
+#[utoipa::path(get, path = "/reminders", tag = "reminders", operation_id = "list_reminders",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of reminders", body = ReminderPage),
+        (status = 400, description = "Bad `limit` or `after`, or an unknown query parameter", body = ErrorBody),
+    ))]
 async fn list(
-    _auth: ApiKeyAuth,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    QueryArgs(q): QueryArgs<ListQuery>,
 ) -> Result<Json<ReminderPage>, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -81,8 +98,17 @@ async fn list(
     }))
 }
 
+/// Cancels a pending reminder (and its schedule).
+#[utoipa::path(delete, path = "/reminders/{id}", tag = "reminders", operation_id = "cancel_reminder",
+    params(("id" = String, Path, description = "The reminder's id", pattern = "^rem_[0-9a-f]{24}$")),
+    responses(
+        (status = 200, description = "The cancelled reminder", body = Reminder),
+        (status = 400, description = "Not a reminder id", body = ErrorBody),
+        (status = 404, description = "No such reminder", body = ErrorBody),
+        (status = 409, description = "The reminder is no longer pending (fired, failed or already cancelled)", body = ErrorBody),
+        (status = 503, description = "Tools are not configured on this deployment, or the store is unavailable", body = ErrorBody),
+    ))]
 async fn cancel(
-    _auth: ApiKeyAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Reminder>, ApiError> {
@@ -103,3 +129,8 @@ async fn cancel(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The handlers' paths, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, cancel))]
+pub(crate) struct Paths;

@@ -37,6 +37,7 @@ pub const VOICEMAIL_MAX_SECS: u64 = 20;
 /// a CallSid, so it goes into the webhook URLs of every attempt.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^OB[0-9a-f]{32}$", example = "OB0123456789abcdef0123456789abcdef")]
 pub struct OutboundId(String);
 
 /// Why a string is not an [`OutboundId`].
@@ -211,7 +212,7 @@ impl OutboundOutcome {
 }
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboundStatus {
     /// Recorded, being dialled.
@@ -277,7 +278,7 @@ impl NewOutboundCall {
 }
 
 /// The stored request (`OUTBOUND#<id>` / `META`): what was asked, and where it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutboundCall {
     /// Our id.
     pub id: OutboundId,

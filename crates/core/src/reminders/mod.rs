@@ -34,8 +34,9 @@ pub const MAX_MINUTES_BEFORE: u32 = 40_320;
 /// A reminder's id: `rem_` and 24 hex digits, derived from the conversation and the
 /// idempotency key of the request that set it, so a retried request finds the same reminder.
 /// Also the name of its EventBridge schedule (letters, digits, `_`; at most 64 characters).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^rem_[0-9a-f]{24}$", example = "rem_0123456789abcdef01234567")]
 pub struct ReminderId(String);
 
 /// Why a string is not a [`ReminderId`].
@@ -93,7 +94,7 @@ impl From<ReminderId> for String {
 }
 
 /// How a reminder reaches the owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReminderChannel {
     /// A phone call that speaks the message.
@@ -113,7 +114,7 @@ impl ReminderChannel {
 }
 
 /// Where a reminder is in its life. Only a pending one can fire, move or be cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReminderStatus {
     /// Waiting for its time.
@@ -139,7 +140,7 @@ impl ReminderStatus {
 }
 
 /// The calendar event a reminder is tied to: it fires `minutes_before` its start, and follows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventLink {
     /// The calendar's event id (as `list_events` gave it).
     pub event_id: String,
@@ -160,7 +161,7 @@ impl EventLink {
 }
 
 /// One reminder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reminder {
     /// Its id (and schedule name).
     pub id: ReminderId,

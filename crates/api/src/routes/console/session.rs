@@ -21,7 +21,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::auth::ApiKeyAuth;
+use crate::auth::check_api_key;
 use crate::{ApiError, AppState};
 
 /// Name of the session cookie.
@@ -174,9 +174,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            return ApiKeyAuth::from_request_parts(parts, state)
-                .await
-                .map(|_| Self);
+            return check_api_key(&parts.headers, &AppState::from_ref(state)).map(|()| Self);
         }
         if has_session(parts, &AppState::from_ref(state)) {
             Ok(Self)
@@ -200,7 +198,7 @@ pub async fn require_read_access(
     ) {
         ReadAuth::from_request_parts(&mut parts, &state).await?;
     } else {
-        ApiKeyAuth::from_request_parts(&mut parts, &state).await?;
+        check_api_key(&parts.headers, &state)?;
     }
     Ok(next
         .run(axum::extract::Request::from_parts(parts, body))
