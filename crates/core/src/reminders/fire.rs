@@ -68,8 +68,8 @@ impl ReminderFirer {
                 self.delivery.text(&claimed.to, &body).await
             }
             ReminderChannel::Call => {
-                let spoken = claimed.text(|at| self.zone.show(at));
-                self.delivery.call(&claimed.to, &spoken).await
+                let words = claimed.words(|at| self.zone.show(at));
+                self.delivery.call(&claimed, &words).await
             }
         };
         let outcome = match &delivered {
