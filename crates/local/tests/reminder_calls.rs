@@ -111,13 +111,7 @@ impl World {
     /// "Call me at `at` about `message`", as the model would ask; the reminder's id.
     async fn call_me(&self, message: &str, at: &str, call_id: &str) -> String {
         let args = json!({"channel": "call", "message": message, "at": at});
-        let set = run_tool(
-            &self.ctx,
-            "schedule_reminder",
-            &args.to_string(),
-            call_id,
-        )
-        .await;
+        let set = run_tool(&self.ctx, "schedule_reminder", &args.to_string(), call_id).await;
         assert!(!set.is_error, "{}", set.result);
         set.result["scheduled"]["id"].as_str().unwrap().to_owned()
     }
@@ -189,12 +183,20 @@ async fn the_call_policy_refuses_reminder_calls_and_the_reminder_records_the_rul
     };
     let w = world(Some(policy));
     // Quiet hours: 22:30 in Paris is outside 08:00-21:00.
-    let late = w.call_me("take the pills", "2026-11-24T22:30", "late").await;
+    let late = w
+        .call_me("take the pills", "2026-11-24T22:30", "late")
+        .await;
     // Do not call: the owner's number texted STOP.
-    let stopped = w.call_me("water the plants", "2026-11-24T12:00", "stopped").await;
+    let stopped = w
+        .call_me("water the plants", "2026-11-24T12:00", "stopped")
+        .await;
     // The daily cap of one: the first call goes out, the second is refused.
-    let first = w.call_me("call the bank", "2026-11-24T12:10", "first").await;
-    let second = w.call_me("call the vet", "2026-11-24T12:20", "second").await;
+    let first = w
+        .call_me("call the bank", "2026-11-24T12:10", "first")
+        .await;
+    let second = w
+        .call_me("call the vet", "2026-11-24T12:20", "second")
+        .await;
 
     w.clock.advance(2 * 3600);
     let owner = PhoneNumber::parse(OWNER).unwrap();
@@ -229,7 +231,11 @@ async fn the_call_policy_refuses_reminder_calls_and_the_reminder_records_the_rul
         assert!(r.delivery_id.is_none(), "{id}: never reported as delivered");
         assert!(r.error.as_deref().unwrap_or("").contains(rule), "{r:?}");
     }
-    assert_eq!(w.dialer.dialed().len(), 1, "only the first call was dialled");
+    assert_eq!(
+        w.dialer.dialed().len(),
+        1,
+        "only the first call was dialled"
+    );
 }
 
 #[tokio::test]

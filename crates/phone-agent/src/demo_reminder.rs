@@ -78,7 +78,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let response = http
         .post(format!("{base}/agent"))
         .bearer_auth(&api_key)
-        .header("Idempotency-Key", format!("demo-reminder-{}", std::process::id()))
+        .header(
+            "Idempotency-Key",
+            format!("demo-reminder-{}", std::process::id()),
+        )
         .json(&json!({"action": "schedule_reminder", "params": params}))
         .send()
         .await
@@ -155,10 +158,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         callee: Callee::Human,
         assistant_number: ASSISTANT_NUMBER.into(),
     };
-    let plan = call::plan(
-        vec![Callee::Human.opening().await],
-        Duration::from_secs(60),
-    );
+    let plan = call::plan(vec![Callee::Human.opening().await], Duration::from_secs(60));
     let record = args
         .record
         .clone()
@@ -228,5 +228,8 @@ fn local_time_in(zone: &str, ahead: Duration) -> anyhow::Result<String> {
     let at = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::try_from(ahead)?)
         .context("time overflow")?;
-    Ok(at.to_zoned_datetime(tz).strftime("%Y-%m-%dT%H:%M:%S").to_string())
+    Ok(at
+        .to_zoned_datetime(tz)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string())
 }

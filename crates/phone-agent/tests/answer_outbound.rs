@@ -71,8 +71,10 @@ async fn the_simulated_machine_answers_an_outbound_call_and_a_voicemail_is_left(
     let placed: Value = http
         .post(format!("{base}/calls"))
         .bearer_auth(API_KEY)
-        .json(&json!({"to": "+15550100777", "purpose": "your parcel delivery",
-            "instructions": "Say the parcel comes tomorrow."}))
+        .json(
+            &json!({"to": "+15550100777", "purpose": "your parcel delivery",
+            "instructions": "Say the parcel comes tomorrow."}),
+        )
         .send()
         .await
         .unwrap()
@@ -105,10 +107,15 @@ async fn the_simulated_machine_answers_an_outbound_call_and_a_voicemail_is_left(
         String::from_utf8_lossy(&answered.stderr)
     );
     assert!(
-        out.contains(&format!("answer: POST /voice/outbound?outbound={ob} (signed) -> 200")),
+        out.contains(&format!(
+            "answer: POST /voice/outbound?outbound={ob} (signed) -> 200"
+        )),
         "{out}"
     );
-    assert!(out.contains("AnsweredBy=machine_end_beep (signed) -> 204"), "{out}");
+    assert!(
+        out.contains("AnsweredBy=machine_end_beep (signed) -> 204"),
+        "{out}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let request = loop {

@@ -97,7 +97,10 @@ async fn the_reminder_demo_calls_the_owner_who_hears_the_greeting_with_the_purpo
     assert_eq!(calls[0]["direction"], "outbound");
     assert_eq!(calls[0]["answered_by"], "human");
     let sid = calls[0]["call_sid"].as_str().unwrap();
-    assert!(console.ends_with(sid), "the console URL is the call's: {console}");
+    assert!(
+        console.ends_with(sid),
+        "the console URL is the call's: {console}"
+    );
 
     // Its transcript starts with the greeting naming the reminder.
     let call = get(&http, &format!("{base}/calls/{sid}"), key).await;

@@ -12,7 +12,7 @@ use crate::tools::clock_time::LocalZone;
 /// What happened when a reminder was asked to fire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FireOutcome {
-    /// Delivered; the SMS or call sid.
+    /// Delivered; the SMS sid or the outbound call request's id (`OB…`).
     Delivered(String),
     /// Claimed, but delivery failed; recorded as failed, not retried.
     Failed(String),

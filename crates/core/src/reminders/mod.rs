@@ -195,7 +195,7 @@ pub struct Reminder {
     /// When a scheduler claimed it.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub fired_at: Option<OffsetDateTime>,
-    /// The delivery's id: the SMS sid or the call sid.
+    /// The delivery's id: the SMS sid, or the outbound call request's id (`OB…`).
     #[serde(default)]
     pub delivery_id: Option<String>,
     /// Why delivery failed.

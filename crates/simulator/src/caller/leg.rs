@@ -11,7 +11,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::webhook::{StreamInstruction, new_sid, post_signed};
-use super::{CallError, CallEvent, CallPlan, CallSummary, Emitter, EndedBy, after, monitor, stream};
+use super::{
+    CallError, CallEvent, CallPlan, CallSummary, Emitter, EndedBy, after, monitor, stream,
+};
 use crate::audio;
 
 /// One answered call, as Twilio knows it.

@@ -10,6 +10,9 @@
 //! the caller still there, it requests the `<Connect action>` as Twilio does and reports what
 //! the caller hears next. With the REST API key it also follows the call's transcript and tool
 //! calls live through `GET /calls/{sid}`.
+//!
+//! [`answer_outbound`] plays the callee of an outbound call the server placed through its local
+//! dialer, with Twilio's outbound webhooks and answering-machine verdict ([`outbound`]).
 
 mod after;
 pub mod callee;

@@ -221,8 +221,14 @@ impl Amd {
             "MachineDetectionDuration".into(),
             self.answered.elapsed().as_millis().to_string(),
         ));
-        let (status, body) =
-            post_signed(&self.http, &self.send_to, &self.sign_for, &self.auth_token, &form).await?;
+        let (status, body) = post_signed(
+            &self.http,
+            &self.send_to,
+            &self.sign_for,
+            &self.auth_token,
+            &form,
+        )
+        .await?;
         out.emit(CallEvent::Note(format!(
             "answering machine detection: POST {AMD_PATH} AnsweredBy={answered_by} (signed) -> {status}"
         )));
