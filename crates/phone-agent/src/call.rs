@@ -172,7 +172,9 @@ pub fn print_live(mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Jo
                     action,
                     parameters,
                 } => format!(
-                    "answer: {webhook} (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect{}><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    "{}: {webhook} (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect{}><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    // An inbound call rings the server; an outbound one is answered by the callee.
+                    if webhook.contains("/voice/outbound") { "answer" } else { "ring" },
                     action
                         .map(|a| format!(" action=\"{a}\""))
                         .unwrap_or_default(),
