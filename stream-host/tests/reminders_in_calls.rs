@@ -33,7 +33,12 @@ impl ReminderDelivery for RecordingDelivery {
     async fn text(&self, _to: &PhoneNumber, _body: &str) -> Result<String, PortError> {
         Err(PortError::Invalid("this test expects a call".into()))
     }
-    async fn call(&self, to: &PhoneNumber, message: &str) -> Result<String, PortError> {
+    async fn call(
+        &self,
+        reminder: &phone_core::reminders::Reminder,
+        message: &str,
+    ) -> Result<String, PortError> {
+        let to = &reminder.to;
         let at = self
             .clock
             .lock()

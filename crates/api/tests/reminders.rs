@@ -229,7 +229,7 @@ async fn on_aws_a_reminder_is_an_eventbridge_schedule_whose_input_fires_it_once(
     assert_eq!(input, json!({"reminder_id": id}));
 
     // EventBridge invokes the function with that input at 08:00 UTC.
-    let firer = phone_wiring::reminder_firer(&tools, &state.store);
+    let firer = phone_wiring::reminder_firer(&tools, &state.store, state.dialer.clone());
     let early = phone_api::reminder_event::fire_event(&firer, input.clone())
         .await
         .unwrap();

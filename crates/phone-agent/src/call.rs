@@ -10,7 +10,8 @@ use phone_core::keypad::{Key, KeySequence};
 use phone_simulator::audio::{self, mulaw, speech};
 use phone_simulator::caller::callee::Callee;
 use phone_simulator::caller::{
-    CallEvent, CallPlan, CallSummary, CallTarget, Cue, Emitter, EndedBy, NextVerb, Utterance,
+    CallEvent, CallPlan, CallSummary, CallTarget, Cue, Emitter, EndedBy, NextVerb, OutboundTarget,
+    Utterance,
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -67,6 +68,16 @@ pub struct CallArgs {
     /// e.g. `1234#`.
     #[arg(long, value_name = "KEYS")]
     pub press: Option<String>,
+    /// Answer an outbound call the server placed through its local dialer (`POST /calls`, a
+    /// reminder) instead of ringing it: its request id `OB…`, or `latest` for the newest one
+    /// waiting. Plays `--callee` (default human) and sends what Twilio would: the signed
+    /// status callbacks, the voice webhook, the AMD verdict and the media stream. Needs
+    /// --server and --api-key.
+    #[arg(long, value_name = "OB…|latest")]
+    pub answer_outbound: Option<String>,
+    /// With --answer-outbound: how long to wait for the call to be placed.
+    #[arg(long, default_value_t = 0)]
+    pub wait_secs: u64,
 }
 
 /// The caller's words as 8 kHz μ-law: espeak-ng, else speech-like audio (said in the log).
@@ -155,12 +166,15 @@ pub fn print_live(mut rx: tokio::sync::mpsc::UnboundedReceiver<CallEvent>) -> Jo
             let line = match event {
                 CallEvent::Answered {
                     call_sid,
+                    webhook,
                     webhook_ms,
                     stream_url,
                     action,
                     parameters,
                 } => format!(
-                    "ring: POST /voice/incoming (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect{}><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    "{}: {webhook} (signed) -> 200 TwiML in {webhook_ms} ms for {call_sid}\n          <Connect{}><Stream url=\"{stream_url}\"> with <Parameter>s {}",
+                    // An inbound call rings the server; an outbound one is answered by the callee.
+                    if webhook.contains("/voice/outbound") { "answer" } else { "ring" },
                     action
                         .map(|a| format!(" action=\"{a}\""))
                         .unwrap_or_default(),
@@ -326,7 +340,11 @@ pub fn print_summary(summary: &CallSummary) {
 }
 
 /// Runs `call`.
-pub async fn run(args: CallArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: CallArgs) -> anyhow::Result<()> {
+    if args.answer_outbound.is_some() {
+        args.callee.get_or_insert(Callee::Human);
+        return answer(args).await;
+    }
     let utterances = utterances(&args).await?;
     let mut _local = None;
     let target = match &args.server {
@@ -367,6 +385,58 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     let _ = printer.await;
     print_summary(&summary);
     Ok(())
+}
+
+/// `call --answer-outbound`: plays the callee of an outbound call placed by a running server.
+async fn answer(args: CallArgs) -> anyhow::Result<()> {
+    let server = args
+        .server
+        .clone()
+        .context("--answer-outbound needs --server (the server that placed the call)")?;
+    let which = args.answer_outbound.clone().unwrap_or_default();
+    let target = OutboundTarget {
+        server,
+        public_url: args.public_url.clone(),
+        auth_token: args
+            .auth_token
+            .clone()
+            .context("--auth-token (or TWILIO_AUTH_TOKEN) is needed to sign as Twilio")?,
+        api_key: args
+            .api_key
+            .clone()
+            .context("--api-key (or API_KEY) is needed to find the outbound call")?,
+        outbound_id: (which != "latest").then_some(which),
+        wait: Duration::from_secs(args.wait_secs),
+        callee: args.callee.unwrap_or(Callee::Human),
+        assistant_number: args.to.clone(),
+    };
+    let utterances = utterances(&args).await?;
+    let summary = answer_outbound(
+        target,
+        plan(utterances, Duration::from_secs(args.max_seconds)),
+        args.record
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("phone-agent-callee-heard.wav")),
+    )
+    .await?;
+    print_summary(&summary);
+    Ok(())
+}
+
+/// Answers an outbound call as `target.callee`, printing the live log; what it measured.
+pub async fn answer_outbound(
+    target: OutboundTarget,
+    plan: CallPlan,
+    record: PathBuf,
+) -> anyhow::Result<CallSummary> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = print_live(rx);
+    let summary =
+        phone_simulator::caller::answer_outbound(&target, &plan, Emitter::new(tx), Some(record))
+            .await
+            .context("answering the outbound call failed")?;
+    let _ = printer.await;
+    Ok(summary)
 }
 
 /// The server's report field as text, for checks.

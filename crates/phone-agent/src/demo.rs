@@ -46,6 +46,20 @@ pub struct DemoArgs {
     /// the console.
     #[arg(long)]
     pub keep_serving: bool,
+    /// What to show: `booking` (a caller books a dentist appointment: tools, barge-in) or
+    /// `reminder` (the owner asks to be called in a few seconds; the scheduler fires, the
+    /// assistant calls out and the simulated owner answers).
+    #[arg(long, value_enum, default_value_t = Scenario::Booking)]
+    pub scenario: Scenario,
+}
+
+/// The demo's scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// An inbound call that books an appointment.
+    Booking,
+    /// A reminder call, end to end (crate::demo_reminder).
+    Reminder,
 }
 
 fn parse_engine(text: &str) -> Result<VoiceEngine, String> {
@@ -90,7 +104,17 @@ impl LocalStack {
 
     /// Like [`LocalStack::start`], with calls on `engine`.
     pub async fn start_on(engine: VoiceEngine) -> anyhow::Result<Self> {
+        Self::start_adjusted(engine, |_| {}).await
+    }
+
+    /// Like [`LocalStack::start_on`], with the settings read from the environment adjusted by
+    /// `adjust` first (the demo's own store, URLs and secrets are set after it).
+    pub async fn start_adjusted(
+        engine: VoiceEngine,
+        adjust: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> anyhow::Result<Self> {
         let mut map: BTreeMap<String, String> = std::env::vars().collect();
+        adjust(&mut map);
         map.insert(
             keys::VOICE_ENGINE.into(),
             match engine {
@@ -237,13 +261,16 @@ async fn demo_plan() -> caller::CallPlan {
 }
 
 /// One line of the final check list.
-fn check(ok: bool, what: &str, detail: String) -> bool {
+pub(crate) fn check(ok: bool, what: &str, detail: String) -> bool {
     println!("  [{}] {what}: {detail}", if ok { "ok" } else { "FAILED" });
     ok
 }
 
 /// Runs `demo`; fails unless every step of the path worked.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if args.scenario == Scenario::Reminder {
+        return crate::demo_reminder::run(args).await;
+    }
     let t0 = Instant::now();
     println!("phone-agent demo: the whole path on this machine, no accounts, no network\n");
     let stack = LocalStack::start_on(args.engine).await?;
@@ -289,7 +316,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// Says where the call just made is shown in the console, and with `--keep-serving` keeps the
 /// server up for it until ctrl-c. The demo's store is in memory, so the call is there only
 /// while this server runs.
-async fn open_console(stack: &LocalStack, call_sid: &str, keep_serving: bool) {
+pub(crate) async fn open_console(stack: &LocalStack, call_sid: &str, keep_serving: bool) {
     let url = match CallSid::parse(call_sid) {
         Ok(sid) => format!(
             "http://{}{}",
@@ -304,7 +331,7 @@ async fn open_console(stack: &LocalStack, call_sid: &str, keep_serving: bool) {
     };
     if !keep_serving {
         println!(
-            "console:  this call is at {url} while the demo's server runs; it stops now (its store is in memory).\n          Run `phone-agent demo --keep-serving` to keep it running and open that page (log in with the API key it prints)."
+            "console:  this call is at {url} while the demo's server runs; it stops now (its store is in memory).\n          Run the demo again with `--keep-serving` to keep it running and open that page (log in with the API key it prints)."
         );
         return;
     }

@@ -3,7 +3,8 @@
 //! - `serve`: every HTTP route of every function (and the stream host) in one process, on the
 //!   embedded defaults unless configured otherwise.
 //! - `call`: a simulated Twilio call against a server (or one started here).
-//! - `demo`: everything on this machine and one checked call, with no account and no network.
+//! - `demo`: everything on this machine and one checked call, with no account and no network
+//!   (`--scenario reminder`: a reminder call placed by the assistant and answered).
 //! - `load`: the stream host's load measurement through the real `serve` binary.
 //! - `email`: one run of the email processor (optionally after dropping a message into the
 //!   embedded inbox).
@@ -11,6 +12,7 @@
 
 mod call;
 mod demo;
+mod demo_reminder;
 mod email;
 mod load;
 mod serve;

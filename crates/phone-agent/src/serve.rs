@@ -82,11 +82,13 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
     let (controller, signal) = drain::channel();
     let mut tools = phone_wiring::tool_ports(&config, &store)?;
+    let dialer = phone_wiring::dialer(&config, &store)?;
     if config.reminder_scheduler.is_none() {
-        // No EventBridge Scheduler: this process fires reminders itself.
+        // No EventBridge Scheduler: this process fires reminders itself; call reminders go
+        // out through the same dialer as `POST /calls`.
         let alarm = phone_local::reminders::LocalAlarm::new();
         tools.reminder_alarm = Arc::new(alarm.clone());
-        let firer = phone_wiring::reminder_firer(&tools, &store);
+        let firer = phone_wiring::reminder_firer(&tools, &store, dialer.clone());
         let mut stop = signal.clone();
         tokio::spawn(phone_local::reminders::run_scheduler(
             firer,
@@ -115,7 +117,7 @@ pub async fn start(args: &ServeArgs, mut config: Config) -> anyhow::Result<Local
     if let Some(chat) = phone_wiring::chat_model(&config)? {
         state = state.with_chat(chat);
     }
-    if let Some(dialer) = phone_wiring::dialer(&config, &store)? {
+    if let Some(dialer) = dialer {
         tokio::spawn(run_retries(dialer.clone(), signal.clone()));
         state = state.with_dialer(dialer);
     }

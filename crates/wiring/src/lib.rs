@@ -188,14 +188,21 @@ fn reminder_alarm(config: &Config) -> Arc<dyn ReminderAlarm> {
     }
 }
 
-/// The reminder firer of a process: the tools' calendar and alarm, delivery over the tools'
-/// messaging (texts; calls are refused until the outbound dialer is wired: see
-/// [`phone_core::ports::ReminderDelivery`]).
-pub fn reminder_firer(ports: &ToolPorts, store: &Store) -> phone_core::reminders::ReminderFirer {
+/// The reminder firer of a process: the tools' calendar and alarm, texts over the tools'
+/// messaging, and calls through `dialer` (the process's outbound dialer, [`dialer`]). Without
+/// one (no `PUBLIC_BASE_URL`) a call reminder fails as not configured, never as delivered.
+pub fn reminder_firer(
+    ports: &ToolPorts,
+    store: &Store,
+    dialer: Option<phone_core::outbound::dialer::Dialer>,
+) -> phone_core::reminders::ReminderFirer {
     phone_core::reminders::ReminderFirer {
         store: store.clone(),
         calendar: ports.calendar.clone(),
-        delivery: Arc::new(phone_core::ports::SmsDelivery::new(ports.messaging.clone())),
+        delivery: Arc::new(phone_core::reminders::ChannelDelivery::new(
+            ports.messaging.clone(),
+            dialer,
+        )),
         alarm: ports.reminder_alarm.clone(),
         zone: ports.zone.clone(),
     }

@@ -29,4 +29,13 @@ pub enum PortError {
     /// The port is not configured (e.g. no transfer number).
     #[error("not configured: {0}")]
     NotConfigured(String),
+    /// A rule of ours refused the request before anything was sent (the call policy's quiet
+    /// hours, do-not-call list or daily cap); `rule` names it.
+    #[error("refused ({rule}): {message}")]
+    Refused {
+        /// The rule: `quiet_hours`, `do_not_call`, `daily_cap`.
+        rule: &'static str,
+        /// Why, for people.
+        message: String,
+    },
 }

@@ -10,22 +10,24 @@ use crate::reminders::Reminder;
 
 /// Delivers a due reminder to the owner. One method per channel.
 ///
-/// The call channel is the seam to the outbound dialer (issue #15's outbound part): an adapter
-/// implements [`ReminderDelivery::call`] by placing an outbound call whose purpose is `message`
-/// and returning its call sid. Until one is wired, [`SmsDelivery`] answers every call with
-/// [`PortError::NotConfigured`], and the reminder is recorded as failed, never as delivered.
+/// [`crate::reminders::ChannelDelivery`] texts over the messaging port and calls over the
+/// outbound dialer (docs/outbound.md, "Reminder calls"); [`SmsDelivery`] only texts, and
+/// answers every call with [`PortError::NotConfigured`], so such a reminder is recorded as
+/// failed, never as delivered.
 #[async_trait]
 pub trait ReminderDelivery: Send + Sync + 'static {
     /// Texts `body` to `to`; the SMS sid.
     async fn text(&self, to: &PhoneNumber, body: &str) -> Result<String, PortError>;
-    /// Calls `to` and speaks `message`; the call sid.
-    async fn call(&self, to: &PhoneNumber, message: &str) -> Result<String, PortError>;
+    /// Calls `reminder.to` to say `words` (the reminder's message, with its event's title and
+    /// start); the id of the delivery (the outbound call request's id, `OB…`). A refusal by
+    /// the call policy is [`PortError::Refused`] naming the rule.
+    async fn call(&self, reminder: &Reminder, words: &str) -> Result<String, PortError>;
     /// What delivers, for logs.
     fn describe(&self) -> String;
 }
 
-/// Delivery over the [`Messaging`] port: texts work; calls are refused as not configured
-/// (see [`ReminderDelivery`] for the seam).
+/// Delivery over the [`Messaging`] port alone: texts work; calls are refused as not
+/// configured.
 #[derive(Clone)]
 pub struct SmsDelivery {
     messaging: Arc<dyn Messaging>,
@@ -44,16 +46,16 @@ impl ReminderDelivery for SmsDelivery {
         Ok(self.messaging.send_sms(to, body).await?.sid)
     }
 
-    async fn call(&self, _to: &PhoneNumber, _message: &str) -> Result<String, PortError> {
+    async fn call(&self, _reminder: &Reminder, _words: &str) -> Result<String, PortError> {
         Err(PortError::NotConfigured(
-            "reminder calls need the outbound call dialer, which this build does not wire in; \
+            "reminder calls need the outbound call dialer, which this delivery does not have; \
              only text reminders are delivered"
                 .into(),
         ))
     }
 
     fn describe(&self) -> String {
-        format!("sms via {}; calls not wired", self.messaging.describe())
+        format!("sms via {}; no calls", self.messaging.describe())
     }
 }
 

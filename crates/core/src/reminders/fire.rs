@@ -12,7 +12,7 @@ use crate::tools::clock_time::LocalZone;
 /// What happened when a reminder was asked to fire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FireOutcome {
-    /// Delivered; the SMS or call sid.
+    /// Delivered; the SMS sid or the outbound call request's id (`OB…`).
     Delivered(String),
     /// Claimed, but delivery failed; recorded as failed, not retried.
     Failed(String),
@@ -68,8 +68,8 @@ impl ReminderFirer {
                 self.delivery.text(&claimed.to, &body).await
             }
             ReminderChannel::Call => {
-                let spoken = claimed.text(|at| self.zone.show(at));
-                self.delivery.call(&claimed.to, &spoken).await
+                let words = claimed.words(|at| self.zone.show(at));
+                self.delivery.call(&claimed, &words).await
             }
         };
         let outcome = match &delivered {

@@ -5,11 +5,14 @@
 //! - [`fire`]: [`ReminderFirer`], which fires a due reminder at most once, re-reading its event
 //!   first (moved: rescheduled; deleted: cancelled).
 //! - [`follow`]: a reminder follows its event when the assistant moves or deletes it.
+//! - [`delivery`]: [`ChannelDelivery`], texts over the messaging port and calls over the
+//!   outbound [`crate::outbound::dialer::Dialer`].
 //!
 //! What schedules the firing is the [`crate::ports::ReminderAlarm`] port (EventBridge Scheduler
 //! in AWS, the scheduler task of `phone-agent serve` locally); what delivers it is the
 //! [`crate::ports::ReminderDelivery`] port.
 
+pub mod delivery;
 pub mod fire;
 pub mod follow;
 
@@ -19,6 +22,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::phone::PhoneNumber;
 
+pub use delivery::ChannelDelivery;
 pub use fire::{FireOutcome, ReminderFirer};
 pub use follow::{cancel_by_owner, cancel_for_event, follow_event};
 
@@ -192,7 +196,7 @@ pub struct Reminder {
     /// When a scheduler claimed it.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub fired_at: Option<OffsetDateTime>,
-    /// The delivery's id: the SMS sid or the call sid.
+    /// The delivery's id: the SMS sid, or the outbound call request's id (`OB…`).
     #[serde(default)]
     pub delivery_id: Option<String>,
     /// Why delivery failed.
@@ -204,16 +208,21 @@ pub struct Reminder {
 }
 
 impl Reminder {
-    /// The text delivered: the message, and the event's title and start when tied to one.
+    /// The text delivered: `Reminder: ` and the [`Reminder::words`].
     pub fn text(&self, show: impl Fn(OffsetDateTime) -> String) -> String {
+        format!("Reminder: {}", self.words(show))
+    }
+
+    /// What the reminder says: the message, and the event's title and start when tied to one.
+    pub fn words(&self, show: impl Fn(OffsetDateTime) -> String) -> String {
         match &self.event {
             Some(link) => format!(
-                "Reminder: {} ({} at {})",
+                "{} ({} at {})",
                 self.message,
                 link.title,
                 show(link.event_start)
             ),
-            None => format!("Reminder: {}", self.message),
+            None => self.message.clone(),
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum CallEvent {
     Answered {
         /// The call.
         call_sid: String,
+        /// The webhook requested, e.g. `POST /voice/incoming`.
+        webhook: String,
         /// Webhook round trip.
         webhook_ms: u64,
         /// `<Stream url>`.

@@ -10,12 +10,17 @@
 //! the caller still there, it requests the `<Connect action>` as Twilio does and reports what
 //! the caller hears next. With the REST API key it also follows the call's transcript and tool
 //! calls live through `GET /calls/{sid}`.
+//!
+//! [`answer_outbound`] plays the callee of an outbound call the server placed through its local
+//! dialer, with Twilio's outbound webhooks and answering-machine verdict ([`outbound`]).
 
 mod after;
 pub mod callee;
 mod event;
+mod leg;
 mod load;
 mod monitor;
+mod outbound;
 mod playout;
 mod probe;
 mod stream;
@@ -25,14 +30,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use phone_core::keypad::Key;
-use phone_twilio::signature::compute_signature;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 pub use after::{NextVerb, parse_next};
 pub use event::{CallEvent, Emitter};
 pub use load::{EchoCallResult, echo_call};
+pub use outbound::{OutboundTarget, answer_outbound};
 pub use playout::Playout;
 pub use probe::{ForgeryProbe, probe_forgeries};
 pub use webhook::{StreamInstruction, incoming_form, new_sid, parse_twiml};
@@ -272,128 +275,26 @@ pub async fn place_call(
     let stream = parse_twiml(&body)?;
     events.emit(CallEvent::Answered {
         call_sid: call_sid.clone(),
+        webhook: "POST /voice/incoming".into(),
         webhook_ms,
         stream_url: stream.url.clone(),
         action: stream.action.clone(),
         parameters: stream.parameters.iter().map(|(k, _)| k.clone()).collect(),
     });
-
-    // Twilio signs the upgrade over the stream URL with no parameters.
-    let mut request = stream
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| CallError::WebSocket(e.to_string()))?;
-    let signature = compute_signature(&target.auth_token, &stream.url, &[]);
-    let header =
-        HeaderValue::from_str(&signature).map_err(|e| CallError::WebSocket(e.to_string()))?;
-    request.headers_mut().insert("X-Twilio-Signature", header);
-    let socket = match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => socket,
-        Err(e) => {
-            let error = CallError::WebSocket(format!("upgrade to {}: {e}", stream.url));
-            // Twilio goes on to the action with the caller still there; so does the caller.
-            events.emit(CallEvent::Note(error.to_string()));
-            if let Some(action) = &stream.action {
-                let next = after::request_action(
-                    &http,
-                    &server,
-                    &public,
-                    action,
-                    &target.auth_token,
-                    &form,
-                )
-                .await?;
-                events.emit(CallEvent::AfterStream {
-                    action: action.clone(),
-                    next,
-                });
-            }
-            return Err(error);
-        }
-    };
-    events.emit(CallEvent::StreamOpen);
-
-    let monitor = target
-        .api_key
-        .as_ref()
-        .map(|key| monitor::Monitor::start(http.clone(), &server, key, &call_sid, events.clone()));
-    let ids = stream::StreamIds {
-        account_sid: account_sid.clone(),
-        call_sid: call_sid.clone(),
-        stream_sid: new_sid("MZ"),
-        parameters: stream.parameters.clone(),
-    };
-    let stats = stream::run(socket, &ids, plan, &events).await?;
-    let ended_by = stats.ended_by.unwrap_or(EndedBy::Server);
-    events.emit(CallEvent::Ended(ended_by));
-    let duration_ms = stats.heard.len() as u64 / 8;
-    let after_stream = match (&stream.action, ended_by) {
-        // Only the server's close leaves the caller on the line for what comes next.
-        (Some(action), EndedBy::Server) => {
-            let next =
-                after::request_action(&http, &server, &public, action, &target.auth_token, &form)
-                    .await?;
-            events.emit(CallEvent::AfterStream {
-                action: action.clone(),
-                next: next.clone(),
-            });
-            Some(next)
-        }
-        _ => None,
-    };
-
-    let mut status_form = form.clone();
-    status_form.retain(|(k, _)| k != "CallStatus");
-    status_form.push(("CallStatus".into(), "completed".into()));
-    status_form.push((
-        "CallDuration".into(),
-        duration_ms.div_ceil(1000).to_string(),
-    ));
-    status_form.push(("CallbackSource".into(), "call-progress-events".into()));
-    status_form.push(("SequenceNumber".into(), "0".into()));
-    let (status, body) = webhook::post_signed(
-        &http,
-        &format!("{server}/voice/status"),
-        &format!("{public}/voice/status"),
-        &target.auth_token,
-        &status_form,
-    )
-    .await?;
-    if !(200..300).contains(&status) {
-        return Err(CallError::Rejected {
-            step: "POST /voice/status",
-            status,
-            body,
-        });
-    }
-
-    if let Some(path) = &record_to {
-        audio::write_mulaw_wav(path, &stats.heard)?;
-    }
-    let server_report = match monitor {
-        Some(m) => m.finish().await,
-        None => None,
-    };
-    Ok(CallSummary {
+    let leg = leg::Leg {
+        http,
+        server,
+        public,
+        auth_token: target.auth_token.clone(),
+        api_key: target.api_key.clone(),
         call_sid,
+        account_sid,
+        form,
+        status_path: "/voice/status".into(),
         webhook_ms,
-        frames_sent: stats.frames_sent,
-        media_received: stats.media_received,
-        audio_received_ms: stats.bytes_received / 8,
-        marks_received: stats.marks_received,
-        marks_echoed: stats.marks_echoed,
-        clears: stats.clears,
-        cleared_ms: stats.cleared_ms,
-        unknown_messages: stats.unknown_messages,
-        reply_latencies_ms: stats.reply_latencies_ms,
-        ended_by,
-        recording: record_to,
-        duration_ms,
-        server_report,
-        after_stream,
-        keys_heard: stats.keys_heard,
-    })
+        sequence: Default::default(),
+    };
+    leg.talk(&stream, plan, &events, record_to).await
 }
 
 #[cfg(test)]
