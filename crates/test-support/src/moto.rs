@@ -275,3 +275,14 @@ mod tests {
         assert!(find_on_path("sh").is_some());
     }
 }
+
+/// An SQS client for the moto at `endpoint`, configured like [`dynamodb_client`].
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
