@@ -297,7 +297,6 @@ fn the_webhook_queue_is_wired_with_least_privilege() {
     assert_eq!(send[0]["Resource"], tagged("!GetAtt WebhookQueue.Arn"));
 
     let senders = [
-        "voice",
         "calls",
         "agent",
         "calendar",
