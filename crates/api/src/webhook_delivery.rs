@@ -120,3 +120,17 @@ pub async fn load() -> Result<QueueDelivery, BootstrapError> {
     let queue = WebhookQueue::connect(&queue.url, queue.endpoint.as_deref()).await;
     Ok(QueueDelivery::new(deliverer, queue))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As many receives as the in-process schedule has attempts, and a backoff for each
+    /// receive but the last.
+    #[test]
+    fn receives_match_the_in_process_schedule() {
+        let schedule = RetrySchedule::default();
+        assert_eq!(MAX_RECEIVES, schedule.attempts());
+        assert_eq!(schedule.0.len() as u32, MAX_RECEIVES - 1);
+    }
+}
