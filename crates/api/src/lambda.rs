@@ -27,12 +27,32 @@ const EXTENSION_NAME: &str = "phone-agent-background";
 #[error("lambda: {0}")]
 pub struct LambdaError(String);
 
-/// Runs `router`, with the layers, under the Lambda runtime.
+/// Runs `router`, with the layers, under the Lambda runtime. With webhook events on (sent to
+/// the queue on background tasks), as [`run_with_background`], so that no send is frozen
+/// half-way.
 pub async fn run(router: Router, state: &AppState) -> Result<(), LambdaError> {
+    if state.events.is_enabled() {
+        return run_with_background(router, state).await;
+    }
     let router = phone_http::layers::apply(router, state.config.request_timeout);
     lambda_http::run(router)
         .await
         .map_err(|e| LambdaError(format!("runtime: {e}")))
+}
+
+/// How long a function that is not an HTTP one ([`settle`]) waits for its background work.
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits (at most [`SETTLE_LIMIT`]) for the background work of an invocation of a function
+/// that answers an event rather than a request (the email processor): its webhook events'
+/// sends. Called before the handler returns, since the environment is frozen after that.
+pub async fn settle(state: &AppState) {
+    if let Err(running) = state.background.idle_within(SETTLE_LIMIT).await {
+        tracing::warn!(
+            running,
+            "background work still running when the invocation ends"
+        );
+    }
 }
 
 /// Runs `router`, with the layers, under the Lambda runtime, and holds each invocation open

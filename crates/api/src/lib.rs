@@ -15,6 +15,8 @@
 //! - [`idempotency`]: `Idempotency-Key`, bound to the endpoint and the arguments.
 //! - [`reminder_event`]: the reminders function's event (a schedule firing a reminder).
 //! - [`routes`]: the routers, one module per area.
+//! - [`webhook_delivery`]: the `webhook-delivery` function's handler (the webhook queue's
+//!   messages, one delivery attempt per receive).
 
 pub mod auth;
 pub mod email_processor;
@@ -28,6 +30,7 @@ pub mod reminder_event;
 pub mod routes;
 pub mod state;
 pub mod twilio_request;
+pub mod webhook_delivery;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -95,21 +95,28 @@ pub async fn load() -> Result<AppState, BootstrapError> {
     let config = phone_wiring::load_config().await?;
     let records = phone_wiring::open_records(&config).await?;
     let store = Store::new(records, Arc::new(SystemClock), config.retention);
-    let tools = phone_wiring::tool_ports(&config, &store)?;
+    let mut tools = phone_wiring::tool_ports(&config, &store)?;
     let chat = phone_wiring::chat_model(&config)?;
-    // In Lambda no outbox task may outlive a request (the environment is frozen after it), so
-    // the functions emit no events; the analysis re-run (`POST /calls/{sid}/analysis`) runs
-    // within its request.
+    // No outbox task may outlive a request in Lambda (the environment is frozen after it):
+    // events go to the webhook queue, each send counted as background work that the invocation
+    // waits for after answering ([`crate::lambda::run`]); the `webhook-delivery` function,
+    // triggered by the queue, delivers them. Without the queue, no events.
+    let background = InFlight::unbounded();
+    let spawner = background.clone();
+    let events =
+        phone_wiring::queued_events(&config, Arc::new(move |task| spawner.spawn(task))).await;
+    tools.events = events.clone();
     let post_call = phone_analysis::PostCallAnalysis::new(
         phone_wiring::analysis_spec(&config)?,
         phone_wiring::analyst(&config)?,
         store.clone(),
-        phone_core::events::Events::none(),
+        events.clone(),
     );
     let dialer = phone_wiring::dialer(&config, &store)?;
     let mut state = AppState::new(config, store)
         .with_tools(tools)
-        .with_post_call(phone_core::events::Events::none(), post_call);
+        .with_post_call(events, post_call);
+    state.background = background;
     if let Some(chat) = chat {
         state = state.with_chat(chat);
     }

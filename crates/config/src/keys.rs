@@ -191,6 +191,12 @@ pub const WEBHOOK_URLS: &str = "WEBHOOK_URLS";
 /// The webhook signing secret, Standard Webhooks form `whsec_<base64 of 24 to 64 bytes>`.
 /// Required with `WEBHOOK_URLS`; kept in the configuration secret in AWS.
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+/// URL of the SQS queue webhook events go through in AWS (set by template.yaml): with
+/// `WEBHOOK_URLS`, a Lambda function sends each event there and the `webhook-delivery`
+/// function delivers it. Unset: the process delivers from its own outbox.
+pub const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";
+/// SQS endpoint override for [`WEBHOOK_QUEUE_URL`] (tests on moto; unset in AWS).
+pub const WEBHOOK_QUEUE_ENDPOINT: &str = "WEBHOOK_QUEUE_ENDPOINT";
 /// The assistant's name, in the first words of an outbound call ("Hi, this is Ava calling for
 /// …"; default `Ava`).
 pub const ASSISTANT_NAME: &str = "ASSISTANT_NAME";

@@ -32,7 +32,7 @@ pub use openai::{
 };
 pub use parse::ConfigError;
 use parse::Source;
-pub use post_call::PostCallConfig;
+pub use post_call::{PostCallConfig, WebhookQueueConfig};
 pub use recording::{DEFAULT_RECORDING_NOTICE, RecordingConfig, RecordingMode};
 
 /// The default `MAX_CALL_COST_USD`, $2.00 in nano-USD. The model cost of a normal

@@ -14,6 +14,16 @@ const MAX_SCHEMA_BYTES: usize = 64 * 1024;
 /// Most webhook URLs.
 const MAX_WEBHOOK_URLS: usize = 10;
 
+/// The SQS queue between the Lambda functions that emit events and the function that
+/// delivers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookQueueConfig {
+    /// The queue's URL (`WEBHOOK_QUEUE_URL`).
+    pub url: String,
+    /// Endpoint override (`WEBHOOK_QUEUE_ENDPOINT`), for tests.
+    pub endpoint: Option<String>,
+}
+
 /// Post-call analysis and webhook settings.
 #[derive(Debug, Clone, Default)]
 pub struct PostCallConfig {
@@ -26,6 +36,8 @@ pub struct PostCallConfig {
     /// The signing secret (`WEBHOOK_SECRET`, `whsec_…`), redacted in `Debug`; set whenever
     /// `webhook_urls` is not empty.
     pub webhook_secret: Option<SecretString>,
+    /// The SQS queue events go through in AWS (`WEBHOOK_QUEUE_URL`), if set.
+    pub webhook_queue: Option<WebhookQueueConfig>,
     /// Analyse with the offline stand-in even though an OpenAI key is set: not a key, set by
     /// `phone-agent demo` offline, whose key only opens its local Realtime stand-in.
     pub analysis_stand_in: bool,
@@ -46,6 +58,7 @@ impl PostCallConfig {
             analysis_goal: src.string(keys::ANALYSIS_GOAL),
             webhook_urls,
             webhook_secret,
+            webhook_queue: webhook_queue(src)?,
             analysis_stand_in: false,
         })
     }
@@ -78,6 +91,24 @@ fn webhook_urls(src: &Source<'_>) -> Result<Vec<String>, ConfigError> {
         }
     }
     Ok(urls)
+}
+
+fn webhook_queue(src: &Source<'_>) -> Result<Option<WebhookQueueConfig>, ConfigError> {
+    let Some(url) = src.string(keys::WEBHOOK_QUEUE_URL) else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(&url)
+        .map_err(|e| ConfigError::invalid(keys::WEBHOOK_QUEUE_URL, format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
+        return Err(ConfigError::invalid(
+            keys::WEBHOOK_QUEUE_URL,
+            "expected the queue's https:// URL",
+        ));
+    }
+    Ok(Some(WebhookQueueConfig {
+        url,
+        endpoint: src.string(keys::WEBHOOK_QUEUE_ENDPOINT),
+    }))
 }
 
 /// `whsec_` + standard base64 of 24 to 64 bytes (Standard Webhooks' secret form). The reason
@@ -170,6 +201,27 @@ mod tests {
         assert_eq!(ok.webhook_urls.len(), 2);
         assert!(!format!("{ok:?}").contains("MfKQ9r8"));
         assert!(read(&[("WEBHOOK_URLS", "ftp://a.example/")]).is_err());
+    }
+
+    #[test]
+    fn the_queue_is_an_http_url_with_an_optional_endpoint() {
+        assert_eq!(read(&[]).unwrap().webhook_queue, None);
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/phone-agent-webhooks";
+        let queue = read(&[("WEBHOOK_QUEUE_URL", url)])
+            .unwrap()
+            .webhook_queue
+            .unwrap();
+        assert_eq!(queue.url, url);
+        assert_eq!(queue.endpoint, None);
+        let moto = read(&[
+            ("WEBHOOK_QUEUE_URL", "http://127.0.0.1:5000/123456789012/q"),
+            ("WEBHOOK_QUEUE_ENDPOINT", "http://127.0.0.1:5000"),
+        ])
+        .unwrap()
+        .webhook_queue
+        .unwrap();
+        assert_eq!(moto.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(read(&[("WEBHOOK_QUEUE_URL", "phone-agent-webhooks")]).is_err());
     }
 
     #[test]

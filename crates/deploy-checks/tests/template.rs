@@ -233,3 +233,100 @@ fn every_endpoint_has_a_route() {
         "unexpected routes: {routes:?}"
     );
 }
+
+fn tagged(text: &str) -> Value {
+    serde_yaml::from_str(text).expect("a tagged YAML value")
+}
+
+/// The webhook queue (docs/observability.md "Webhooks"): the functions that run tools or the
+/// analysis may only send to it, the delivery function only consumes it, with only failed
+/// messages returned, a dead-letter queue after the in-process schedule's 4 attempts, and a
+/// visibility timeout above the delivery function's timeout.
+#[test]
+fn the_webhook_queue_is_wired_with_least_privilege() {
+    let template = template();
+    let resources = &template["Resources"];
+    assert_eq!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["WEBHOOK_QUEUE_URL"],
+        tagged("!Ref WebhookQueue")
+    );
+    assert!(
+        !serde_yaml::to_string(&template)
+            .unwrap()
+            .contains("WEBHOOK_SECRET"),
+        "WEBHOOK_SECRET belongs in the configuration secret, not the template"
+    );
+
+    let queue = &resources["WebhookQueue"]["Properties"];
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        tagged("!GetAtt WebhookDeadLetterQueue.Arn")
+    );
+    // phone_api::webhook_delivery::MAX_RECEIVES: the attempts of RetrySchedule::default().
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(4));
+    let delivery = &resources["WebhookDeliveryFunction"];
+    assert_eq!(
+        delivery["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("webhook-delivery")
+    );
+    let timeout = delivery["Properties"]["Timeout"].as_u64().expect("Timeout");
+    let visibility = queue["VisibilityTimeout"]
+        .as_u64()
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility > timeout,
+        "visibility {visibility} s <= timeout {timeout} s"
+    );
+
+    let events: Vec<&Value> = delivery["Properties"]["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["Type"].as_str(), Some("SQS"));
+    let source = &events[0]["Properties"];
+    assert_eq!(source["Queue"], tagged("!GetAtt WebhookQueue.Arn"));
+    assert_eq!(
+        source["FunctionResponseTypes"],
+        serde_yaml::from_str::<Value>("[ReportBatchItemFailures]").unwrap()
+    );
+
+    let send = &resources["WebhookSendPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(send.as_sequence().map(Vec::len), Some(1), "{send:?}");
+    assert_eq!(send[0]["Effect"].as_str(), Some("Allow"));
+    assert_eq!(send[0]["Action"].as_str(), Some("sqs:SendMessage"));
+    assert_eq!(send[0]["Resource"], tagged("!GetAtt WebhookQueue.Arn"));
+
+    let senders = [
+        "calls",
+        "agent",
+        "calendar",
+        "sms",
+        "email",
+        "email-processor",
+    ];
+    for (id, function) in template_functions(&template) {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        let policies = function["Properties"]["Policies"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        let sends = policies.contains(&tagged("!Ref WebhookSendPolicy"));
+        let polls = policies.iter().any(|p| !p["SQSPollerPolicy"].is_null());
+        assert_eq!(sends, senders.contains(&binary), "{id}: WebhookSendPolicy");
+        assert_eq!(polls, binary == "webhook-delivery", "{id}: SQSPollerPolicy");
+        if polls {
+            assert_eq!(
+                policies
+                    .iter()
+                    .find_map(|p| p.get("SQSPollerPolicy"))
+                    .map(|p| &p["QueueName"]),
+                Some(&tagged("!GetAtt WebhookQueue.QueueName")),
+                "{id}: polls only the webhook queue"
+            );
+        }
+    }
+}

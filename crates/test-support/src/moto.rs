@@ -238,6 +238,17 @@ pub fn scheduler_client(endpoint: &str) -> aws_sdk_scheduler::Client {
     aws_sdk_scheduler::Client::from_conf(config)
 }
 
+/// An SQS client for the moto at `endpoint`, configured like [`dynamodb_client`].
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
 /// A name no other test in this process uses (tables, secrets, files): `prefix-<pid>-<n>`.
 pub fn unique_name(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -48,6 +48,11 @@ pub struct Deliverer {
     schedule: RetrySchedule,
 }
 
+/// The URLs (as shown: no query or credentials) an attempt did not deliver to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("undelivered to {}", .0.join(", "))]
+pub struct Undelivered(pub Vec<String>);
+
 /// Why a deliverer could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("webhook HTTP client: {0}")]
@@ -111,30 +116,112 @@ impl Deliverer {
         self.save(&record).await;
         let attempts = self.schedule.attempts();
         for attempt in 1..=attempts {
-            let now = self.store.clock().now();
-            record.attempts = attempt;
-            record.last_attempt_at = Some(now);
-            match self.post(url, &record.id, now.unix_timestamp(), body).await {
-                Ok(()) => {
-                    record.status = DeliveryStatus::Delivered;
-                    self.save(&record).await;
-                    tracing::info!(event_id = %record.id, event = record.event.as_str(), attempt, "webhook delivered");
-                    return;
-                }
-                Err(why) => {
-                    tracing::warn!(event_id = %record.id, event = record.event.as_str(), url = %record.url, attempt, error = %why, "webhook attempt failed");
-                    record.last_error = Some(why);
-                    if attempt == attempts {
-                        record.status = DeliveryStatus::Failed;
-                    }
-                    self.save(&record).await;
-                }
+            if self
+                .attempt_once(url, &mut record, attempt, attempts, body)
+                .await
+            {
+                return;
             }
             if let Some(wait) = self.schedule.0.get(attempt as usize - 1) {
                 tokio::time::sleep(*wait).await;
             }
         }
         tracing::error!(event_id = %record.id, event = record.event.as_str(), url = %record.url, attempts, "webhook undelivered after every attempt");
+    }
+
+    /// One attempt of `event` to every URL not yet delivered, for a queue that redelivers
+    /// (the AWS delivery function: the queue's redelivery is the retry, under the same id).
+    /// `attempt` is this receive's number (1 for the first) and `attempts` the most there will
+    /// be: a failure at the last one is recorded `failed`, earlier ones `pending`. The records
+    /// are keyed by the event's own timestamp, so every receive updates the same record, and a
+    /// URL whose record says `delivered` (a duplicate receive, or another URL failing) is not
+    /// sent again. `Err` lists the URLs (as shown) still undelivered.
+    pub async fn attempt(
+        &self,
+        event: &Event,
+        attempt: u32,
+        attempts: u32,
+    ) -> Result<(), Undelivered> {
+        let body = serde_json::to_vec(&event.payload())
+            .map_err(|e| Undelivered(vec![format!("body not serialisable: {e}")]))?;
+        let sends = self.urls.iter().enumerate().map(|(index, url)| {
+            let body = &body;
+            async move {
+                let index = index as u32;
+                let known = self
+                    .store
+                    .get_webhook_delivery(&event.id, event.timestamp, index)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(event_id = %event.id, error = %e, "webhook delivery record not read");
+                        None
+                    });
+                let mut record = match known {
+                    Some(r) if r.status == DeliveryStatus::Delivered => return Ok(()),
+                    Some(r) => r,
+                    None => WebhookDelivery {
+                        id: event.id.clone(),
+                        event: event.kind,
+                        url: shown_url(url),
+                        attempts: 0,
+                        status: DeliveryStatus::Pending,
+                        last_error: None,
+                        last_attempt_at: None,
+                        call_sid: event.call_sid.clone(),
+                        created_at: event.timestamp,
+                        url_index: index,
+                    },
+                };
+                // The queue's receive count is approximate; never count backwards.
+                let attempt = attempt.max(record.attempts + 1);
+                if self.attempt_once(url, &mut record, attempt, attempts, body).await {
+                    Ok(())
+                } else {
+                    Err(record.url)
+                }
+            }
+        });
+        let failed: Vec<String> = futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Undelivered(failed))
+        }
+    }
+
+    /// Attempt number `attempt` of `attempts` to `url`, recorded; `true` once delivered.
+    async fn attempt_once(
+        &self,
+        url: &str,
+        record: &mut WebhookDelivery,
+        attempt: u32,
+        attempts: u32,
+        body: &[u8],
+    ) -> bool {
+        let now = self.store.clock().now();
+        record.attempts = attempt;
+        record.last_attempt_at = Some(now);
+        let delivered = match self.post(url, &record.id, now.unix_timestamp(), body).await {
+            Ok(()) => {
+                record.status = DeliveryStatus::Delivered;
+                tracing::info!(event_id = %record.id, event = record.event.as_str(), attempt, "webhook delivered");
+                true
+            }
+            Err(why) => {
+                tracing::warn!(event_id = %record.id, event = record.event.as_str(), url = %record.url, attempt, error = %why, "webhook attempt failed");
+                record.last_error = Some(why);
+                if attempt >= attempts {
+                    record.status = DeliveryStatus::Failed;
+                }
+                false
+            }
+        };
+        self.save(record).await;
+        delivered
     }
 
     /// One signed POST; `Err` says how it failed (never includes the secret or the URL's query).

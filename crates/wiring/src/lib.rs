@@ -399,25 +399,7 @@ pub fn post_call(
     store: &Store,
 ) -> Result<(Events, Option<WebhookOutbox>, PostCallAnalysis), BootstrapError> {
     let pc = &config.post_call;
-    let outbox = match &pc.webhook_secret {
-        Some(secret) if !pc.webhook_urls.is_empty() => {
-            let secret = WebhookSecret::parse(secret.expose_secret()).map_err(|e| {
-                BootstrapError::Config(ConfigError::Invalid {
-                    key: keys::WEBHOOK_SECRET,
-                    reason: e.to_string(),
-                })
-            })?;
-            let deliverer = Deliverer::new(
-                pc.webhook_urls.clone(),
-                secret,
-                store.clone(),
-                RetrySchedule::default(),
-            )
-            .map_err(|e| BootstrapError::Adapter(e.to_string()))?;
-            Some(WebhookOutbox::start(deliverer))
-        }
-        _ => None,
-    };
+    let outbox = webhook_deliverer(config, store)?.map(WebhookOutbox::start);
     let events = match &outbox {
         Some(outbox) => Events::new(Arc::new(outbox.clone())),
         None => Events::none(),
@@ -434,6 +416,54 @@ pub fn post_call(
         "post-call ready"
     );
     Ok((events, outbox, post_call))
+}
+
+/// The deliverer of signed webhooks when `WEBHOOK_URLS` is set (with its secret): retrying
+/// per the default schedule when it runs in-process, or one attempt per receive in the queue's
+/// delivery function ([`Deliverer::attempt`]).
+pub fn webhook_deliverer(
+    config: &Config,
+    store: &Store,
+) -> Result<Option<Deliverer>, BootstrapError> {
+    let pc = &config.post_call;
+    let Some(secret) = pc
+        .webhook_secret
+        .as_ref()
+        .filter(|_| !pc.webhook_urls.is_empty())
+    else {
+        return Ok(None);
+    };
+    let secret = WebhookSecret::parse(secret.expose_secret()).map_err(|e| {
+        BootstrapError::Config(ConfigError::Invalid {
+            key: keys::WEBHOOK_SECRET,
+            reason: e.to_string(),
+        })
+    })?;
+    Deliverer::new(
+        pc.webhook_urls.clone(),
+        secret,
+        store.clone(),
+        RetrySchedule::default(),
+    )
+    .map(Some)
+    .map_err(|e| BootstrapError::Adapter(e.to_string()))
+}
+
+/// A Lambda function's event sink: events sent to the `WEBHOOK_QUEUE_URL` queue, each send run
+/// by `spawn` (work the invocation waits for after answering), when `WEBHOOK_URLS` and the
+/// queue are set; else none (a Lambda keeps no outbox: its environment is frozen after it
+/// answers).
+pub async fn queued_events(config: &Config, spawn: phone_aws::Spawn) -> Events {
+    let pc = &config.post_call;
+    match &pc.webhook_queue {
+        Some(queue) if !pc.webhook_urls.is_empty() => {
+            let queue =
+                phone_aws::WebhookQueue::connect(&queue.url, queue.endpoint.as_deref()).await;
+            tracing::info!(queue = queue.url(), "webhook events go to the queue");
+            Events::new(Arc::new(phone_aws::SqsEventSink::new(queue, spawn)))
+        }
+        _ => Events::none(),
+    }
 }
 
 /// The operator's analysis schema and goal, checked (a schema outside the strict subset stops

@@ -11,7 +11,10 @@ async fn main() -> Result<(), Error> {
     let state = phone_api::state::load().await?;
     let state = &state;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        let summary = phone_api::email_processor::run_once(state).await?;
+        let summary = phone_api::email_processor::run_once(state).await;
+        // The run's webhook events are sent in the background: before the environment freezes.
+        phone_api::lambda::settle(state).await;
+        let summary = summary?;
         Ok::<_, Error>(serde_json::to_value(summary)?)
     }))
     .await

@@ -53,11 +53,13 @@ pub struct WebhookDelivery {
 
 impl WebhookDelivery {
     fn sort_key(&self, prefix: &str) -> String {
+        Self::key(prefix, self.created_at, &self.id, self.url_index)
+    }
+
+    fn key(prefix: &str, created_at: OffsetDateTime, id: &str, url_index: u32) -> String {
         format!(
-            "{prefix}{:020}#{}#{}",
-            self.created_at.unix_timestamp_nanos(),
-            self.id,
-            self.url_index
+            "{prefix}{:020}#{id}#{url_index}",
+            created_at.unix_timestamp_nanos()
         )
     }
 }
@@ -113,6 +115,22 @@ impl Store {
             .await?;
         }
         Ok(())
+    }
+
+    /// One delivery record, by the event's id, the record's `created_at` and the URL's index
+    /// (the queue's delivery function reads it back on each receive: a URL already delivered
+    /// is not sent to again).
+    pub async fn get_webhook_delivery(
+        &self,
+        id: &str,
+        created_at: OffsetDateTime,
+        url_index: u32,
+    ) -> Result<Option<WebhookDelivery>, StoreError> {
+        let key = WebhookDelivery::key(Keys::DELIVERY_PREFIX, created_at, id, url_index);
+        match self.records.get(Keys::WEBHOOKS, &key, self.now()).await? {
+            Some(item) => Ok(Some(from_map(item.data)?)),
+            None => Ok(None),
+        }
     }
 
     /// Deliveries of every event, newest first.
