@@ -2,6 +2,7 @@
 //! and the structured model port (`response_format: json_schema`, strict) for the post-call
 //! analysis.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +16,9 @@ use serde_json::{Value, json};
 
 /// A Chat Completions client. `Debug` does not show the key.
 pub struct OpenAiChat {
-    http: reqwest::Client,
+    /// Built on the first request: building a client loads the system's root certificates,
+    /// milliseconds of a Lambda cold start that a request which never asks the model would pay.
+    http: OnceLock<reqwest::Client>,
     base_url: String,
     api_key: SecretString,
     model: String,
@@ -36,13 +39,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 impl OpenAiChat {
     /// A client of `base_url` (`https://api.openai.com/v1`, or a test server) using `model`.
     pub fn new(base_url: &str, api_key: SecretString, model: &str) -> Result<Self, PortError> {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| PortError::NotConfigured(format!("HTTP client: {e}")))?;
         Ok(Self {
-            http,
+            http: OnceLock::new(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,
             model: model.to_owned(),
@@ -124,10 +122,23 @@ fn upstream(status: Option<u16>, message: String) -> PortError {
 }
 
 impl OpenAiChat {
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, PortError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| PortError::NotConfigured(format!("HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
     /// Posts one Chat Completions request and returns the body of a 2xx answer.
     async fn post(&self, body: &Value) -> Result<String, PortError> {
         let response = self
-            .http
+            .http()?
             .post(format!("{}/chat/completions", self.base_url))
             .bearer_auth(self.api_key.expose_secret())
             .json(body)

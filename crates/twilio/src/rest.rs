@@ -2,6 +2,7 @@
 //! `Messages.json` (send, list, fetch), `Calls/{sid}.json` (hang up, transfer with `<Dial>`)
 //! and `Calls.json` (place an outbound call, [`outbound`]).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,7 +23,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A Twilio REST client for one account. `Debug` shows no secret.
 pub struct TwilioRest {
-    http: reqwest::Client,
+    /// Built on the first request: building a client loads the system's root certificates,
+    /// milliseconds of a Lambda cold start that a webhook which never calls Twilio would pay.
+    http: OnceLock<reqwest::Client>,
     base: String,
     account_sid: String,
     username: String,
@@ -103,13 +106,8 @@ impl TwilioRest {
         password: SecretString,
         from: Option<PhoneNumber>,
     ) -> Result<Self, PortError> {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| PortError::NotConfigured(format!("HTTP client: {e}")))?;
         Ok(Self {
-            http,
+            http: OnceLock::new(),
             base: format!(
                 "{}/2010-04-01/Accounts/{account_sid}",
                 base.trim_end_matches('/')
@@ -128,6 +126,19 @@ impl TwilioRest {
             .ok_or_else(|| PortError::NotConfigured("TWILIO_FROM_NUMBER".into()))
     }
 
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, PortError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| PortError::NotConfigured(format!("HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
     async fn request(
         &self,
         method: reqwest::Method,
@@ -136,7 +147,7 @@ impl TwilioRest {
         query: &[(&str, String)],
     ) -> Result<Value, PortError> {
         let mut req = self
-            .http
+            .http()?
             .request(method, format!("{}{path}", self.base))
             .basic_auth(&self.username, Some(self.password.expose_secret()))
             .query(query);
