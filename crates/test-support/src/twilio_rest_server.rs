@@ -1,6 +1,7 @@
 //! Twilio's REST API on loopback, speaking its wire format:
 //! - `Messages.json` records every SMS posted (the form fields) and answers with a queued
-//!   message resource, so a test running a function binary can count what it texted;
+//!   message resource, so a test running a function binary can count what it texted; `GET`
+//!   lists them (Basic credentials required, `To`/`From` filters, `PageSize` 1..=1000);
 //! - `Calls.json` places an outbound call, strictly: it refuses what Twilio refuses (no Basic
 //!   credentials or wrong ones 20003; no `To` 21201 or `From` 21213; numbers not E.164
 //!   21211/21212; neither `Url` nor `Twiml` 21200; a `Url` or callback that is not an absolute
@@ -16,7 +17,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64::Engine;
@@ -40,24 +41,70 @@ pub struct TwilioRestServer {
     shared: Shared,
 }
 
-async fn create(
-    State(shared): State<Shared>,
-    Path(account): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
-) -> (StatusCode, axum::Json<Value>) {
+/// The `n`-th message posted (1-based) as Twilio's message resource.
+fn message_resource(account: &str, n: usize, form: &[(String, String)]) -> Value {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    json!({"sid": format!("SM{n:032x}"), "account_sid": account, "to": field("To"),
+        "from": field("From"), "body": field("Body"), "status": "queued",
+        "direction": "outbound-api", "num_segments": "1",
+        "date_created": "Tue, 24 Nov 2026 10:00:00 +0000", "error_code": null})
+}
+
+async fn create(
+    State(shared): State<Shared>,
+    Path(account): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> (StatusCode, axum::Json<Value>) {
     let mut all = shared.messages.lock().unwrap_or_else(|p| p.into_inner());
-    let sid = format!("SM{:032x}", all.len() + 1);
-    let body = json!({"sid": sid, "account_sid": account, "to": field("To"), "from": field("From"),
-        "body": field("Body"), "status": "queued", "direction": "outbound-api", "num_segments": "1",
-        "date_created": "Tue, 24 Nov 2026 10:00:00 +0000", "error_code": null});
+    let body = message_resource(&account, all.len() + 1, &form);
     all.push(form);
     (StatusCode::CREATED, axum::Json(body))
+}
+
+/// `GET Messages.json`: the messages posted, newest first, filtered by `To`/`From`, one page
+/// of `PageSize` (Twilio's default 50, at most 1000), with Twilio's paging fields.
+async fn list(
+    State(shared): State<Shared>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> (StatusCode, axum::Json<Value>) {
+    if basic(&headers).is_none() {
+        return refuse(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let page_size = match param("PageSize").map(str::parse::<usize>) {
+        None => 50,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        // 20007 "Page size too large" (the maximum is 1000); a size that is not a positive
+        // integer gets the same refusal here.
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, 20007, "Page size too large"),
+    };
+    let all = shared.messages.lock().unwrap_or_else(|p| p.into_inner());
+    let messages: Vec<Value> = all
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, form)| message_resource(&account, i + 1, form))
+        .filter(|m| param("To").is_none_or(|to| m["to"] == to))
+        .filter(|m| param("From").is_none_or(|from| m["from"] == from))
+        .take(page_size)
+        .collect();
+    let uri = format!("/2010-04-01/Accounts/{account}/Messages.json?PageSize={page_size}&Page=0");
+    let body = json!({"messages": messages, "page": 0, "page_size": page_size,
+        "start": 0, "end": messages.len().saturating_sub(1), "uri": uri,
+        "first_page_uri": uri, "next_page_uri": null, "previous_page_uri": null});
+    (StatusCode::OK, axum::Json(body))
 }
 
 /// Twilio's error body.
@@ -227,7 +274,10 @@ impl TwilioRestServer {
 
     async fn serve(shared: Shared) -> Self {
         let app = axum::Router::new()
-            .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
+            .route(
+                "/2010-04-01/Accounts/{account}/Messages.json",
+                post(create).get(list),
+            )
             .route(
                 "/2010-04-01/Accounts/{account}/Calls.json",
                 post(create_call),
@@ -315,5 +365,61 @@ mod tests {
         assert_eq!(code(with("Timeout", "601")), 21200);
         assert_eq!(code(with("StatusCallbackEvent", "hangup")), 21200);
         assert_eq!(code(with("Method", "PUT")), 21200);
+    }
+
+    /// Our own adapter against this server: what it sends is listed back, newest first,
+    /// filtered; Twilio's refusals for no credentials and a page too large.
+    #[tokio::test]
+    async fn messages_posted_are_listed_newest_first() {
+        use phone_core::PhoneNumber;
+        use phone_core::ports::{Messaging, SmsQuery};
+
+        let server = TwilioRestServer::start().await;
+        let account = "AC0123456789abcdef0123456789abcdef";
+        let client = phone_twilio::rest::TwilioRest::new(
+            server.base_url(),
+            account,
+            account,
+            "token".to_owned().into(),
+            Some(PhoneNumber::parse("+14155550999").unwrap()),
+        )
+        .unwrap();
+        let ann = PhoneNumber::parse("+14155550123").unwrap();
+        let bob = PhoneNumber::parse("+14155550124").unwrap();
+        client.send_sms(&ann, "first").await.unwrap();
+        client.send_sms(&bob, "second").await.unwrap();
+        client.send_sms(&ann, "third").await.unwrap();
+
+        let to_ann = SmsQuery {
+            to: Some(ann),
+            from: None,
+            limit: 10,
+        };
+        let listed = client.list_sms(&to_ann).await.unwrap();
+        let bodies: Vec<&str> = listed.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["third", "first"]);
+        let one = SmsQuery {
+            to: None,
+            from: None,
+            limit: 1,
+        };
+        assert_eq!(client.list_sms(&one).await.unwrap()[0].body, "third");
+
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account}/Messages.json",
+            server.base_url()
+        );
+        let http = reqwest::Client::new();
+        let anonymous = http.get(&url).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        let too_large = http
+            .get(format!("{url}?PageSize=1001"))
+            .basic_auth(account, Some("token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(too_large.status(), 400);
+        let body: Value = too_large.json().await.unwrap();
+        assert_eq!(body["code"], 20007);
     }
 }
