@@ -6,9 +6,12 @@
 //! - first invocation: the first event after init, end to end through the emulator;
 //! - warm invocations: p50 and p99 of the next ones, on the same process.
 //!
-//! Two configurations per function: `env` (configuration from the environment, embedded
-//! in-memory store: no network at all) and `aws` (configuration from a Secrets Manager secret,
-//! the DynamoDB store; both served by moto on loopback, so their times are moto's, not AWS's).
+//! Every function is configured as deployed: Twilio, OpenAI, Google Calendar and Gmail, each a
+//! loopback double of the real API (so building their clients counts, and the probes that call
+//! them, calendar and email, get real answers). Two configurations per function: `env`
+//! (configuration from the environment, embedded in-memory store) and `aws` (configuration
+//! from a Secrets Manager secret, the DynamoDB store; both served by moto on loopback, so their
+//! times are moto's, not AWS's).
 //!
 //! ```text
 //! cargo bench -p phone-deploy-checks --bench cold_starts [-- --runs 5 --warm 200 --only voice]
@@ -24,16 +27,22 @@ use phone_deploy_checks::fixtures::{
     CALL_SID, Profile, build_functions, function_env, scheduled_event, signed_call_webhook,
     with_key,
 };
+use phone_test_support::gmail_server::GmailTestServer;
+use phone_test_support::google_server::{self, GoogleTestServer};
 use phone_test_support::lambda_runtime::{ApiGatewayV2Request, LambdaProcess, Outcome};
 use phone_test_support::moto::{MotoServer, dynamodb_client, secrets_client, unique_name};
-use serde_json::Value;
+use phone_test_support::openai_chat::ChatTestServer;
+use phone_test_support::twilio_rest_server::TwilioRestServer;
+use phone_test_support::webhook_receiver::{Behaviour, WebhookReceiver};
+use serde_json::{Value, json};
 
 /// The event one probe sends.
 enum Event {
     /// An API Gateway HTTP API request, and the status it must get.
     Http(ApiGatewayV2Request, u16),
-    /// A raw event (scheduled functions).
-    Raw(Value),
+    /// A raw event (scheduled and queue functions), and what the answer must hold at a JSON
+    /// pointer.
+    Raw(Value, &'static str, Value),
 }
 
 /// One function and the request that stands for its work. `n` numbers the invocations, so
@@ -44,8 +53,9 @@ struct Probe {
     event: fn(n: u64) -> Event,
 }
 
-/// Every function, with a request that needs no service outside the stack: authenticated REST
-/// reads, signed webhooks, the scheduled run on an empty inbox.
+/// Every function, with a request that needs no service outside the stack (the integrations
+/// are loopback doubles): authenticated REST reads, signed webhooks, the scheduled runs on an empty inbox and no due retry, a schedule
+/// naming an unknown reminder, and one webhook event delivered to a loopback receiver.
 #[rustfmt::skip]
 const PROBES: &[Probe] = &[
     Probe { function: "health", what: "GET /health", event: |_| Event::Http(ApiGatewayV2Request::get("/health"), 200) },
@@ -56,8 +66,31 @@ const PROBES: &[Probe] = &[
     Probe { function: "sms", what: "GET /sms/list", event: |_| Event::Http(with_key(ApiGatewayV2Request::get("/sms/list")), 200) },
     Probe { function: "email", what: "GET /email/inbox", event: |_| Event::Http(with_key(ApiGatewayV2Request::get("/email/inbox")), 200) },
     Probe { function: "auth", what: "GET /auth/google", event: |_| Event::Http(with_key(ApiGatewayV2Request::get("/auth/google")), 302) },
-    Probe { function: "email-processor", what: "scheduled run, empty inbox", event: |_| Event::Raw(scheduled_event()) },
+    Probe { function: "email-processor", what: "scheduled run, empty inbox", event: |_| Event::Raw(scheduled_event(), "/listed", json!(0)) },
+    Probe { function: "reminders", what: "schedule input, unknown reminder", event: |_| Event::Raw(json!({"reminder_id": "rem_000000000000000000000000"}), "/outcome", json!("not_found")) },
+    Probe { function: "outbound-retries", what: "scheduled run, no retry due", event: |_| Event::Raw(scheduled_event(), "/placed", json!(0)) },
+    Probe { function: "webhook-delivery", what: "SQS batch of 1 event, delivered to loopback", event: |n| Event::Raw(sqs_event(n), "/batchItemFailures", json!([])) },
 ];
+
+/// The SQS event source mapping's batch of one message: a `call.ended` event, new each time.
+fn sqs_event(n: u64) -> Value {
+    let event = phone_core::events::Event::new(
+        phone_core::events::EventType::CallEnded,
+        time::OffsetDateTime::now_utc(),
+        Some(phone_core::CallSid::parse(&call_sid(n)).expect("a well-formed call id")),
+        json!({"outcome": "completed"}),
+    );
+    json!({ "Records": [{
+        "messageId": format!("msg-{n}"),
+        "receiptHandle": format!("handle-{n}"),
+        "body": serde_json::to_string(&event).expect("event JSON"),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+        "awsRegion": "us-east-1",
+    }]})
+}
 
 fn call_sid(n: u64) -> String {
     if n == 0 {
@@ -101,13 +134,78 @@ fn options() -> Options {
     options
 }
 
+/// The loopback doubles every function is configured with, as a deployment configures the
+/// real services.
+struct Services {
+    twilio: TwilioRestServer,
+    google: GoogleTestServer,
+    gmail: GmailTestServer,
+    openai: ChatTestServer,
+    /// Where webhook-delivery delivers (2xx to every attempt).
+    receiver: WebhookReceiver,
+}
+
+impl Services {
+    async fn start() -> Self {
+        Self {
+            twilio: TwilioRestServer::start().await,
+            google: GoogleTestServer::start().await.expect("the Google double"),
+            gmail: GmailTestServer::start(Vec::new()).await,
+            openai: ChatTestServer::start(Vec::new()).await,
+            receiver: WebhookReceiver::start(Behaviour::FailFirst(0)).await,
+        }
+    }
+
+    /// The fixtures' configuration with every integration pointed at its double.
+    fn config(&self) -> Vec<(&'static str, String)> {
+        let integrations = [
+            ("TWILIO_API_BASE_URL", self.twilio.base_url().to_owned()),
+            ("OPENAI_API_KEY", "sk-cold-starts".to_owned()),
+            ("OPENAI_API_BASE_URL", self.openai.base_url().to_owned()),
+            ("GOOGLE_CLIENT_ID", google_server::CLIENT_ID.to_owned()),
+            (
+                "GOOGLE_CLIENT_SECRET",
+                google_server::CLIENT_SECRET.to_owned(),
+            ),
+            (
+                "GOOGLE_REFRESH_TOKEN",
+                google_server::REFRESH_TOKEN.to_owned(),
+            ),
+            ("GOOGLE_TOKEN_URL", self.google.token_url()),
+            ("GOOGLE_CALENDAR_BASE_URL", self.google.calendar_base_url()),
+            ("GOOGLE_CALENDAR_ID", google_server::CALENDAR_ID.to_owned()),
+            ("GMAIL_BASE_URL", self.gmail.gmail_base_url()),
+        ];
+        let mut config = function_env();
+        config.retain(|(key, _)| !integrations.iter().any(|(k, _)| k == key));
+        config.extend(integrations);
+        config
+    }
+
+    /// What only webhook-delivery needs: the receiver and its queue (named, never called: a
+    /// delivered message is not put back).
+    fn delivery_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("WEBHOOK_URLS", self.receiver.url().to_owned()),
+            (
+                "WEBHOOK_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+            ),
+            (
+                "WEBHOOK_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/webhooks".to_owned(),
+            ),
+        ]
+    }
+}
+
 /// moto with the configuration secret and the table, and the variables that point at them.
 struct AwsSetup {
     _moto: MotoServer,
     env: Vec<(&'static str, String)>,
 }
 
-async fn aws_setup() -> AwsSetup {
+async fn aws_setup(config: &[(&'static str, String)]) -> AwsSetup {
     let moto =
         MotoServer::start().expect("moto_server is needed (bash infra/local/install-deps.sh)");
     let endpoint = moto.endpoint().to_owned();
@@ -116,9 +214,10 @@ async fn aws_setup() -> AwsSetup {
         .await
         .expect("creating the table on moto");
     let secret_id = unique_name("cold-starts-config");
-    let config: BTreeMap<&str, String> = function_env()
-        .into_iter()
+    let config: BTreeMap<&str, &str> = config
+        .iter()
         .filter(|(k, _)| !matches!(*k, "LOG_FORMAT" | "RUST_LOG"))
+        .map(|(k, v)| (*k, v.as_str()))
         .collect();
     secrets_client(&endpoint)
         .create_secret()
@@ -142,8 +241,8 @@ async fn aws_setup() -> AwsSetup {
     AwsSetup { _moto: moto, env }
 }
 
-fn env_setup() -> Vec<(&'static str, String)> {
-    let mut env = function_env();
+fn env_setup(config: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut env = config.to_vec();
     for (key, value) in &mut env {
         if *key == "RUST_LOG" {
             // As deployed (template.yaml): info.
@@ -182,12 +281,12 @@ async fn invoke(process: &LambdaProcess, probe: &Probe, n: u64) -> Duration {
             );
             elapsed
         }
-        Event::Raw(event) => {
+        Event::Raw(event, pointer, expected) => {
             let outcome = process.invoke(event).await;
             let elapsed = started.elapsed();
             assert!(
-                matches!(outcome, Ok(Outcome::Response(_))),
-                "{}: {outcome:?}\n{}",
+                matches!(&outcome, Ok(Outcome::Response(answer)) if answer.pointer(pointer) == Some(&expected)),
+                "{}: {outcome:?}, expected {pointer} = {expected}\n{}",
                 probe.function,
                 process.stderr()
             );
@@ -266,9 +365,12 @@ async fn main() {
     let names: Vec<&str> = probes.iter().map(|p| p.function).collect();
     eprintln!("building release binaries of {names:?}…");
     let bin_dir = build_functions(&names, Profile::Release);
+    let services = Services::start().await;
+    let config = services.config();
+    let delivery_env = services.delivery_env();
     eprintln!("starting moto (secret + table)…");
-    let aws = aws_setup().await;
-    let env_only = env_setup();
+    let aws = aws_setup(&config).await;
+    let env_only = env_setup(&config);
 
     println!(
         "| function | config | init p50 (min–max) ms | secret wait p50 ms | init − wait p50 ms | first invocation p50 ms | warm p50 ms | warm p99 ms | binary MB | probe |"
@@ -285,7 +387,15 @@ async fn main() {
                 Setup::Env => &env_only,
                 Setup::Aws => &aws.env,
             };
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let extra: &[(&str, String)] = match probe.function {
+                "webhook-delivery" => &delivery_env,
+                _ => &[],
+            };
+            let env: Vec<(&str, &str)> = env
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
             let mut runs = Vec::with_capacity(options.runs);
             for run in 0..options.runs {
                 eprintln!(
