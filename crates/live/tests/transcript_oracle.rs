@@ -3,11 +3,9 @@
 //! timeline ticks) replayed through both, every update compared. Skipped loudly without the
 //! `openai` package; fails instead when `CI` is set.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use phone_live::server::TranscriptDelta;
 use phone_live::transcript::{Segment, SegmentEnd, Speaker, TranscriptGrouper, Update};
+use phone_test_support::python_oracle::Oracle;
 use serde_json::{Value, json};
 
 const TEXTS: [&str; 12] = [
@@ -145,29 +143,17 @@ fn the_grouper_matches_the_sdk_policy_on_generated_scenarios() {
         .map(|s| format!("{}\n", Value::Array(s.clone())))
         .collect();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcript_oracle.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return skip(&format!("python3 not runnable: {e}")),
+    let oracle = Oracle {
+        name: "openai transcript oracle",
+        install: "install it with `pip install openai`",
     };
-    // Written from another thread: the replies fill stdout while the scenarios are still
-    // being read, and a single thread doing both would deadlock on the two pipes.
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("python3 finishes");
-    let written = writer.join().expect("the writer thread ends");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => written.expect("python3 reads every scenario"),
-        Some(3) => return skip(&stderr),
-        _ => panic!("the SDK replay failed:\n{stderr}"),
-    }
-    let expected: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+    let Some(stdout) = oracle
+        .run(script, &[], &input)
+        .accepted_or_panic("the SDK replay failed")
+    else {
+        return;
+    };
+    let expected: Vec<Value> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("JSON per scenario"))
         .collect();
@@ -189,12 +175,4 @@ fn the_grouper_matches_the_sdk_policy_on_generated_scenarios() {
             .count();
     }
     assert!(closed_segments > 400, "the scenarios exercise the policy");
-}
-
-fn skip(reason: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openai transcript oracle unavailable in CI: {reason}"
-    );
-    eprintln!("\n!!! SKIPPED openai transcript oracle: {reason}\n");
 }

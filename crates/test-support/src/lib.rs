@@ -13,6 +13,7 @@
 //!   strict where the real API is.
 //! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
 //! - [`otlp_receiver`]: an OTLP/HTTP trace receiver (JSON decoded, protobuf kept).
+//! - [`python_oracle`]: runs the Python scripts that check our output with official packages.
 //! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
 //! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
 //! - [`slowloris`]: a client that sends a request head a byte at a time, never finishing it.
@@ -20,6 +21,7 @@
 //! - [`twilio_rest_server`]: Twilio's `Messages.json`, recording every SMS posted, and a strict
 //!   `Calls.json` placing outbound calls.
 //! - [`twilio_stream`]: a Media Streams client that sends exactly what Twilio sends.
+//! - [`twilio_webhook`]: posting a form signed as Twilio signs its webhooks.
 //! - [`webhook_receiver`]: the customer's webhook receiver (fails first, or never answers).
 //! - [`standard_webhooks_oracle`]: the PyPI `standardwebhooks` package verifying signatures.
 
@@ -36,10 +38,12 @@ pub mod openai_chat_oracle;
 pub mod openai_oracle;
 pub mod openai_structured;
 pub mod otlp_receiver;
+pub mod python_oracle;
 pub mod realtime_server;
 pub mod slowloris;
 pub mod standard_webhooks_oracle;
 pub mod store_suite;
 pub mod twilio_rest_server;
 pub mod twilio_stream;
+pub mod twilio_webhook;
 pub mod webhook_receiver;

@@ -3,10 +3,14 @@
 //! (`scripts/live_oracle.py`). Without the package the check is skipped loudly; with `CI` set,
 //! a missing package fails instead, so CI cannot silently lose the check.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
+
+use crate::python_oracle::Oracle;
+
+const ORACLE: Oracle = Oracle {
+    name: "openai Live oracle",
+    install: "install it with `pip install openai` to check the Live events",
+};
 
 /// Which union the events must belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,40 +30,11 @@ pub fn assert_valid(union: Union, events: &[Value]) -> bool {
         Union::Server => "server",
     };
     assert!(!events.is_empty(), "no {side} events to validate");
-    let input: String = events.iter().map(|e| format!("{e}\n")).collect();
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(side)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return skip(&format!("python3 not runnable: {e}")),
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("python3 reads stdin");
-    let output = child.wait_with_output().expect("python3 finishes");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => true,
-        Some(3) => skip(&stderr),
-        _ => panic!("{side} events rejected by the openai package's Live types:\n{stderr}"),
-    }
-}
-
-fn skip(reason: &str) -> bool {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openai Live oracle unavailable in CI: {reason}"
-    );
-    eprintln!(
-        "\n!!! SKIPPED openai Live oracle: {reason}\n!!! install it with `pip install openai` to check the Live events\n"
-    );
-    false
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    ORACLE
+        .run_lines(script, &[side], &lines)
+        .accepted_or_panic(&format!(
+            "{side} events rejected by the openai package's Live types"
+        ))
+        .is_some()
 }

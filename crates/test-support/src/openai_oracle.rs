@@ -5,10 +5,16 @@
 //! Without `python3` or the package the check is skipped loudly; when `CI` is set it fails
 //! instead, so CI cannot silently lose it.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+use crate::python_oracle::Oracle;
+
+const ORACLE: Oracle = Oracle {
+    name: "openai oracle",
+    install: "install it with `pip install openai` to check the Realtime events",
+};
 
 /// Which union the events must belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,31 +49,9 @@ pub fn assert_lines_valid(union: Union, lines: &[String]) {
         Union::Client => "client",
         Union::Server => "server",
     };
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(which)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return skip(&format!("python3 not runnable: {e}")),
-    };
-    let input = lines.join("\n");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("python3 reads stdin");
-    let output = child.wait_with_output().expect("python3 finishes");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(3) => skip(&stderr),
-        _ => panic!("{which} events rejected by the openai package:\n{stderr}"),
-    }
+    ORACLE
+        .run_lines(script, &[which], lines)
+        .accepted_or_panic(&format!("{which} events rejected by the openai package"));
 }
 
 /// Whether `python3` can import the SDK's Realtime types (so a check would really run).
@@ -78,14 +62,4 @@ pub fn available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn skip(reason: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openai oracle unavailable in CI: {reason}"
-    );
-    eprintln!(
-        "\n!!! SKIPPED openai oracle: {reason}\n!!! install it with `pip install openai` to check the Realtime events\n"
-    );
 }
