@@ -16,6 +16,7 @@ use phone_local::LocalRecords;
 use phone_test_support::realtime_server::{Mode, RealtimeTestServer, Response, Status};
 use phone_test_support::twilio_rest_server::TwilioRestServer;
 use phone_test_support::twilio_stream::{Signing, TwilioStream};
+use phone_test_support::twilio_webhook::{self, signed_post};
 use phone_twilio::signature::compute_signature;
 use serde_json::{Value, json};
 use stream_host::HostState;
@@ -151,18 +152,7 @@ impl Stack {
 
     /// Posts `form` to `url` signed as Twilio signs it; returns status and body.
     async fn twilio_posts(&self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let form: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let res = self
-            .http
-            .post(url)
-            .header(
-                "X-Twilio-Signature",
-                compute_signature(AUTH_TOKEN, url, &form),
-            )
-            .form(&form)
+        let res = signed_post(&self.http, AUTH_TOKEN, url, &twilio_webhook::form(form))
             .send()
             .await
             .unwrap();

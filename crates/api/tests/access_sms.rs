@@ -13,7 +13,7 @@ use phone_core::{PhoneNumber, Store, SystemClock};
 use phone_local::{LocalRecords, MailOutbox};
 use phone_test_support::logs;
 use phone_test_support::openai_chat::{ChatScript, ChatTestServer, damaging_calls};
-use phone_twilio::signature::compute_signature;
+use phone_test_support::twilio_webhook::{form, signed_post};
 use serde_json::Value;
 
 const TOKEN: &str = "sms-access-auth-token";
@@ -69,22 +69,15 @@ async fn start(openai: &ChatTestServer) -> Server {
 impl Server {
     async fn text(&self, from: &str, sid: &str, body: &str) -> String {
         let url = format!("{}/sms/incoming", self.base);
-        let form: Vec<(String, String)> = [
+        let form = form(&[
             ("MessageSid", sid),
             ("AccountSid", "AC00000000000000000000000000000001"),
             ("From", from),
             ("To", "+14155550999"),
             ("Body", body),
             ("NumMedia", "0"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let res = self
-            .http
-            .post(&url)
-            .header("X-Twilio-Signature", compute_signature(TOKEN, &url, &form))
-            .form(&form)
+        ]);
+        let res = signed_post(&self.http, TOKEN, &url, &form)
             .send()
             .await
             .unwrap();

@@ -10,7 +10,7 @@ use phone_api::AppState;
 use phone_config::Config;
 use phone_core::{CallSid, LatencyPercentiles, Store, SystemClock, TurnLatency};
 use phone_local::LocalRecords;
-use phone_twilio::signature::compute_signature;
+use phone_test_support::twilio_webhook::signed_post;
 
 const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
 const API_KEY: &str = "test-api-key";
@@ -90,11 +90,7 @@ fn recording_form(status: &str) -> Vec<(String, String)> {
 impl Server {
     async fn post_signed(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
         let url = format!("{}{}", self.base, path);
-        let signature = compute_signature(AUTH_TOKEN, &url, form);
-        self.http
-            .post(&url)
-            .header("X-Twilio-Signature", signature)
-            .form(form)
+        signed_post(&self.http, AUTH_TOKEN, &url, form)
             .send()
             .await
             .unwrap()

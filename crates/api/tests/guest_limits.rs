@@ -13,7 +13,7 @@ use phone_core::quota::QuotaKind;
 use phone_core::{CallSid, PhoneNumber, Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::logs;
-use phone_twilio::signature::compute_signature;
+use phone_test_support::twilio_webhook::{form, signed_post};
 
 const AUTH_TOKEN: &str = "guest-limits-auth-token";
 const OWNER: &str = "+14155550100";
@@ -62,18 +62,7 @@ fn sid(n: u8) -> String {
 impl Server {
     async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> String {
         let url = format!("{}{}", self.base, path);
-        let form: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let res = self
-            .http
-            .post(&url)
-            .header(
-                "X-Twilio-Signature",
-                compute_signature(AUTH_TOKEN, &url, &form),
-            )
-            .form(&form)
+        let res = signed_post(&self.http, AUTH_TOKEN, &url, &form(pairs))
             .send()
             .await
             .unwrap();

@@ -14,7 +14,7 @@ use phone_core::store::{Guard, Item, Page, PageRequest, PutMode, Records};
 use phone_core::{PhoneNumber, Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::openai_chat::{ChatScript, ChatTestServer};
-use phone_twilio::signature::compute_signature;
+use phone_test_support::twilio_webhook::{form, signed_post};
 
 const TOKEN: &str = "sms-test-auth-token";
 
@@ -76,21 +76,19 @@ async fn start_on(
 impl Server {
     async fn text(&self, sid: &str, body: &str, sign: bool) -> (u16, String) {
         let url = format!("{}/sms/incoming", self.base);
-        let form: Vec<(String, String)> = [
+        let form = form(&[
             ("MessageSid", sid),
             ("AccountSid", "AC00000000000000000000000000000001"),
             ("From", "+14155550123"),
             ("To", "+14155550999"),
             ("Body", body),
             ("NumMedia", "0"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let mut req = self.http.post(&url).form(&form);
-        if sign {
-            req = req.header("X-Twilio-Signature", compute_signature(TOKEN, &url, &form));
-        }
+        ]);
+        let req = if sign {
+            signed_post(&self.http, TOKEN, &url, &form)
+        } else {
+            self.http.post(&url).form(&form)
+        };
         let res = req.send().await.unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }

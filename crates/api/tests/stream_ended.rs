@@ -11,6 +11,7 @@ use phone_core::ports::{Messaging, SmsMessage, SmsQuery};
 use phone_core::{CallSid, Store, StreamEnd, SystemClock};
 use phone_http::InFlight;
 use phone_local::LocalRecords;
+use phone_test_support::twilio_webhook::signed_post;
 use phone_twilio::signature::compute_signature;
 use phone_twilio::twiml::escape;
 
@@ -85,13 +86,7 @@ fn form(sid: &str, status: &str) -> Vec<(String, String)> {
 impl Server {
     async fn post(&self, path: &str, form: &[(String, String)]) -> reqwest::Response {
         let url = format!("{}{path}", self.base);
-        self.http
-            .post(&url)
-            .header(
-                "X-Twilio-Signature",
-                compute_signature(AUTH_TOKEN, &url, form),
-            )
-            .form(form)
+        signed_post(&self.http, AUTH_TOKEN, &url, form)
             .send()
             .await
             .unwrap()

@@ -11,7 +11,7 @@ use phone_config::Config;
 use phone_core::{AccessLevel, CallSid, Store, SystemClock};
 use phone_local::LocalRecords;
 use phone_test_support::logs;
-use phone_twilio::signature::compute_signature;
+use phone_test_support::twilio_webhook::{form, signed_post};
 
 const AUTH_TOKEN: &str = "voice-access-auth-token";
 const OWNER: &str = "+14155550100";
@@ -61,18 +61,7 @@ fn sid(n: u8) -> String {
 impl Server {
     async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> (u16, String) {
         let url = format!("{}{}", self.base, path);
-        let form: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let res = self
-            .http
-            .post(&url)
-            .header(
-                "X-Twilio-Signature",
-                compute_signature(AUTH_TOKEN, &url, &form),
-            )
-            .form(&form)
+        let res = signed_post(&self.http, AUTH_TOKEN, &url, &form(pairs))
             .send()
             .await
             .unwrap();

@@ -8,6 +8,7 @@ use phone_config::Config;
 use phone_core::store::PageRequest;
 use phone_core::{CallSid, CallStatus, Store, SystemClock};
 use phone_local::LocalRecords;
+use phone_test_support::twilio_webhook::signed_post;
 use phone_twilio::signature::compute_signature;
 
 const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
@@ -71,11 +72,7 @@ impl Server {
         token: &str,
     ) -> reqwest::Response {
         let url = format!("{}{}", self.base, path);
-        let signature = compute_signature(token, &url, form);
-        self.http
-            .post(&url)
-            .header("X-Twilio-Signature", signature)
-            .form(form)
+        signed_post(&self.http, token, &url, form)
             .send()
             .await
             .unwrap()
