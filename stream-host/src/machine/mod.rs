@@ -6,7 +6,8 @@
 //! a reconnect, the end. The two hot paths (caller audio to the engine, assistant audio to
 //! Twilio) only ask it a question and send directly.
 //!
-//! Each concern is its own small part: [`phase`] (where the call is and when it ends),
+//! Each concern is its own small part: `engine_events` (what the engine says), `answer` (an
+//! outbound call's answering machine verdict), [`phase`] (where the call is and when it ends),
 //! [`playback`] (what Twilio has played, what to truncate), [`tool_turns`], [`reconnect`],
 //! [`latency`] (per-turn latency and tool runs),
 //! [`keypad`] (the caller's key presses, collected into one entry).
@@ -15,7 +16,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use phone_core::keypad::{Key, KeySequence};
-use phone_core::outbound::{AnsweredBy, VOICEMAIL_MAX_SECS};
 use phone_core::tools::{CallEffect, ToolOutcome};
 use phone_core::{CallStats, Role, Turn, Usage};
 use serde_json::json;
@@ -23,8 +23,10 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::config::StreamHostConfig;
-use crate::engine::{EngineAudio, EngineCommand, EngineEvent, Purpose, ToolCall};
+use crate::engine::{EngineCommand, Purpose, ToolCall};
 
+mod answer;
+mod engine_events;
 pub mod keypad;
 pub mod latency;
 pub mod phase;
@@ -32,15 +34,13 @@ pub mod playback;
 pub mod reconnect;
 pub mod tool_turns;
 
+use answer::OutboundTurn;
 use keypad::KeypadEntry;
 use latency::{LatencyTracker, ToolTiming};
 pub use phase::{EndReason, GOODBYE_GRACE, Phase};
-use playback::{AudioOut, Playback};
+use playback::Playback;
 use reconnect::ReconnectBudget;
 use tool_turns::{Answered, ToolTurns};
-
-/// Turns replayed to a new session after a reconnect.
-const REPLAYED_TURNS: usize = 50;
 
 /// Something the shell must do.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,27 +126,6 @@ pub struct CallCore {
     outbound: Option<OutboundTurn>,
 }
 
-/// An outbound call waits for answering machine detection before it speaks: a person hears
-/// the greeting, a machine hears one message after its beep.
-#[derive(Debug)]
-struct OutboundTurn {
-    /// Said exactly to a person.
-    greeting: String,
-    /// Instructions for the one voicemail message.
-    voicemail: String,
-    answer: Answer,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    /// No verdict yet: the assistant is silent, the callee's audio is not the conversation.
-    Waiting,
-    /// A verdict that came before the session was ready.
-    Known(AnsweredBy),
-    /// Acted on.
-    Acted,
-}
-
 impl CallCore {
     /// A call about to configure its first session; `mark_every_ms` is the engine's
     /// playback mark interval.
@@ -180,39 +159,6 @@ impl CallCore {
             outcome,
             actions: Vec::new(),
             outbound: None,
-        }
-    }
-
-    /// Makes this an outbound call: silent until [`CallCore::answered`], then `greeting` (said
-    /// exactly) for a person, or one message made with `voicemail` (instructions) for a
-    /// machine.
-    pub fn expect_answer(&mut self, greeting: String, voicemail: String) {
-        self.outbound = Some(OutboundTurn {
-            greeting,
-            voicemail,
-            answer: Answer::Waiting,
-        });
-    }
-
-    /// Whether an outbound call still waits for the detection's verdict.
-    pub fn awaiting_answer(&self) -> bool {
-        self.outbound
-            .as_ref()
-            .is_some_and(|o| o.answer != Answer::Acted)
-    }
-
-    /// What answered an outbound call (Twilio's answering machine detection).
-    pub fn answered(&mut self, by: AnsweredBy, now: Instant) {
-        let Some(outbound) = self.outbound.as_mut() else {
-            return;
-        };
-        if outbound.answer != Answer::Waiting || self.phase.ending() {
-            return;
-        }
-        if matches!(self.phase, Phase::Talking) {
-            self.act_on_answer(by, now);
-        } else {
-            outbound.answer = Answer::Known(by);
         }
     }
 
@@ -335,157 +281,6 @@ impl CallCore {
         self.end(EndReason::CallerHungUp);
     }
 
-    // ---- Engine -------------------------------------------------------------------------
-
-    /// Assistant audio: returns `None` to drop it, else whether to send a mark after it.
-    pub fn engine_audio(
-        &mut self,
-        audio: &EngineAudio<'_>,
-        now: Instant,
-    ) -> Option<Option<String>> {
-        // Once the goodbye is said, what follows (a continuous track's silence) is not played:
-        // the call ends when what was sent has played.
-        let goodbye_said = matches!(self.phase, Phase::Ending { said: true, .. });
-        if !self.phase.audio_flows()
-            || goodbye_said
-            || self.playback.is_cancelled(&audio.response_id)
-        {
-            self.outcome.stats.dropped_frames += 1;
-            return None;
-        }
-        if let Some(stopped) = self.speech_stopped_at.take() {
-            self.outcome
-                .stats
-                .record_reply_latency(now.saturating_duration_since(stopped).as_millis() as u64);
-        }
-        self.latency.audio_received(now);
-        let audio_bytes = audio.payload.len() * 3 / 4;
-        self.outcome.stats.frames_out += 1;
-        self.outcome.stats.bytes_out += audio_bytes as u64;
-        Some(self.playback.audio_sent(AudioOut {
-            response_id: &audio.response_id,
-            item_id: &audio.item_id,
-            content_index: audio.content_index,
-            audio_bytes,
-            in_conversation: audio.in_conversation,
-        }))
-    }
-
-    /// An event from the engine.
-    pub fn engine_event(&mut self, event: EngineEvent, now: Instant, wall: OffsetDateTime) {
-        self.latency.anchor(now, wall);
-        match event {
-            EngineEvent::SessionOpened { model } => {
-                if let Some(model) = model {
-                    if model != self.outcome.model {
-                        tracing::warn!(configured = %self.outcome.model, reported = %model, "the engine runs another model than configured; pricing the one it reports");
-                    }
-                    self.outcome.model = model;
-                }
-            }
-            EngineEvent::SessionReady => self.session_ready(now),
-            EngineEvent::SessionRefused { reason } => {
-                tracing::error!(%reason, "the engine refused the session configuration");
-                self.end(EndReason::SessionNotConfigured);
-            }
-            EngineEvent::CallerStartedSpeaking { active } => {
-                self.last_activity = now;
-                self.caller_started_speaking(active);
-            }
-            EngineEvent::CallerStoppedSpeaking => {
-                self.last_activity = now;
-                self.speech_stopped_at = Some(now);
-                self.latency.speech_ended(now);
-            }
-            EngineEvent::SpeechEnd { input_ms } => {
-                self.latency.speech_ended_at_input(input_ms, now);
-            }
-            EngineEvent::AudioDone { item_id } => {
-                if let Some(mark) = self.playback.audio_done(&item_id) {
-                    self.actions.push(Action::MarkTwilio(mark));
-                }
-            }
-            EngineEvent::DropAudio { response_id } => self.playback.cancel_response(&response_id),
-            EngineEvent::Spoke(purpose) => {
-                if purpose == Purpose::Goodbye
-                    && let Phase::Ending { said, .. } = &mut self.phase
-                {
-                    *said = true;
-                    self.end_if_goodbye_finished();
-                }
-            }
-            EngineEvent::ToolCalls { turn, calls } => {
-                if self.phase.ending() {
-                    tracing::warn!(
-                        calls = calls.len(),
-                        "tool calls ignored: the call is ending"
-                    );
-                    return;
-                }
-                self.tools.start(&turn, calls.len());
-                let started: Vec<(String, String)> = calls
-                    .iter()
-                    .map(|c| (c.call_id.clone(), c.name.clone()))
-                    .collect();
-                self.latency.tools_started(&started, now);
-                self.actions.push(Action::RunTools { turn, calls });
-            }
-            EngineEvent::Transcript {
-                role,
-                item_id,
-                text,
-            } => {
-                let interrupted = item_id.is_some_and(|id| self.truncated_items.contains(&id));
-                self.record(role, text, interrupted, wall);
-            }
-            EngineEvent::Usage(usage) => {
-                self.outcome.usage.add(&usage);
-                if !self.phase.ending() && self.over_cost_limit() {
-                    tracing::warn!("call reached its cost limit");
-                    self.begin_goodbye(EndReason::CostLimit, now);
-                }
-            }
-        }
-    }
-
-    /// The engine's connection closed or failed (or a reconnect attempt failed).
-    pub fn engine_lost(&mut self) {
-        if let Some(reason) = self.phase.end_reason() {
-            tracing::warn!(?reason, "engine connection lost while the call was ending");
-            self.end(reason);
-            return;
-        }
-        self.playback = Playback::new(self.playback.mark_every_ms());
-        self.tools.session_replaced();
-        self.latency.session_replaced();
-        match self.reconnect.next_attempt() {
-            Some(pause) => {
-                tracing::warn!(
-                    attempt = self.reconnect.used(),
-                    ?pause,
-                    "engine connection lost; reconnecting"
-                );
-                self.phase = Phase::Reconnecting;
-                self.actions.push(Action::Reconnect(pause));
-            }
-            None => {
-                tracing::error!(
-                    attempts = self.reconnect.used(),
-                    "the engine could not be reached again; ending the call"
-                );
-                self.end(EndReason::OpenAiLost);
-            }
-        }
-    }
-
-    /// A new engine connection is open: configure it with the conversation so far.
-    pub fn engine_connected(&mut self, now: Instant) {
-        self.outcome.stats.reconnects += 1;
-        let skip = self.conversation.len().saturating_sub(REPLAYED_TURNS);
-        let history = self.conversation[skip..].to_vec();
-        self.configure(now, history);
-    }
-
     // ---- Timers and tools ----------------------------------------------------------------
 
     /// A timer fired.
@@ -592,81 +387,6 @@ impl CallCore {
             instructions: self.instructions.clone(),
             history,
         }));
-    }
-
-    /// The session is configured: send the audio queued meanwhile, then greet (or, on a
-    /// session that replaced a dropped one, apologise for the pause).
-    fn session_ready(&mut self, now: Instant) {
-        if !matches!(self.phase, Phase::Configuring { .. }) {
-            return;
-        }
-        self.phase = Phase::Talking;
-        self.actions.push(Action::FlushCallerAudio);
-        if let Some(outbound) = &self.outbound
-            && !self.greeted
-        {
-            // An outbound call speaks once it knows who answered.
-            if let Answer::Known(by) = outbound.answer {
-                self.act_on_answer(by, now);
-            }
-            return;
-        }
-        if self.greeted {
-            self.say(
-                Purpose::Apology,
-                Some("The line dropped for a moment. Say one short sentence of apology and continue the conversation.".into()),
-            );
-        } else {
-            self.greeted = true;
-            let greeting = format!(
-                "Greet the caller now, saying exactly: \"{}\"",
-                self.config.greeting.replace('"', "'")
-            );
-            self.say(Purpose::Greeting, Some(greeting));
-        }
-    }
-
-    /// A person hears the greeting; a machine one message, then the call ends; a fax nothing.
-    fn act_on_answer(&mut self, by: AnsweredBy, now: Instant) {
-        let Some(outbound) = self.outbound.as_mut() else {
-            return;
-        };
-        outbound.answer = Answer::Acted;
-        self.greeted = true;
-        if by == AnsweredBy::Fax {
-            tracing::info!("outbound call answered by a fax; hanging up");
-            self.end(EndReason::FaxAnswered);
-        } else if by.is_machine() {
-            tracing::info!(?by, "outbound call reached a machine; leaving the message");
-            let voicemail = outbound.voicemail.clone();
-            self.phase = Phase::Ending {
-                reason: EndReason::VoicemailLeft,
-                // The message's bound, whatever the model says: the call ends here.
-                deadline: now + std::time::Duration::from_secs(VOICEMAIL_MAX_SECS),
-                said: false,
-            };
-            self.say(Purpose::Goodbye, Some(voicemail));
-        } else {
-            tracing::info!(?by, "outbound call answered; greeting");
-            let greeting = format!(
-                "The person you called has answered. Say exactly: \"{}\" Then pursue the purpose of the call.",
-                outbound.greeting.replace('"', "'")
-            );
-            self.say(Purpose::Greeting, Some(greeting));
-        }
-    }
-
-    fn caller_started_speaking(&mut self, active: Vec<String>) {
-        let active_refs: Vec<&str> = active.iter().map(String::as_str).collect();
-        let Some(cuts) = self.playback.interrupt(&active_refs) else {
-            return;
-        };
-        self.outcome.stats.interruptions += 1;
-        self.actions.push(Action::ClearTwilio);
-        self.truncated_items
-            .extend(cuts.iter().map(|c| c.item_id.clone()));
-        self.actions
-            .push(Action::Engine(EngineCommand::Interrupted { cuts, active }));
     }
 
     /// One response after all outputs; if a tool asked to end or transfer the call, that
