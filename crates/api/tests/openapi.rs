@@ -11,7 +11,7 @@ use phone_local::LocalRecords;
 use serde_json::Value;
 
 fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
+    phone_test_support::paths::workspace_file("docs/openapi.json")
 }
 
 /// Fails when a handler, a type or a response changed and docs/openapi.json was not

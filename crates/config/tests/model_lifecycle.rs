@@ -10,7 +10,7 @@ use phone_config::{DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL, DEFAULT_TRANSCRIP
 
 /// Runs the checker on `KIND=MODEL` pairs; `None` when it cannot run (skipped).
 fn check(models: &[(&str, &str)]) -> Option<Output> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/model_lifecycle.py");
+    let script = std::path::Path::new(&package_dir()).join("tests/model_lifecycle.py");
     let output = Command::new("python3")
         .arg(script)
         .args(models.iter().map(|(kind, model)| format!("{kind}={model}")))
@@ -78,4 +78,10 @@ fn skip(reason: &str) {
         "\n!!! SKIPPED openai model lifecycle check: {reason}\n!!! install it with \
          `pip install 'openai>=3.57'` to check the default models\n"
     );
+}
+
+/// This package's directory as cargo gives it to the test process (not the one compiled in: a
+/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
+fn package_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }

@@ -118,9 +118,9 @@ pub enum Profile {
 /// When cargo fails: these are test and benchmark fixtures.
 pub fn build_functions(names: &[&str], profile: Profile) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let root = phone_test_support::paths::workspace_root();
     let mut build = Command::new(&cargo);
-    build.current_dir(root).arg("build").arg("--quiet");
+    build.current_dir(&root).arg("build").arg("--quiet");
     if profile == Profile::Release {
         build.arg("--release");
     }
@@ -132,7 +132,7 @@ pub fn build_functions(names: &[&str], profile: Profile) -> PathBuf {
     // `cargo metadata` knows the target directory whatever sets it (CARGO_TARGET_DIR,
     // .cargo/config.toml, the default).
     let metadata = Command::new(&cargo)
-        .current_dir(root)
+        .current_dir(&root)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .expect("running cargo metadata");

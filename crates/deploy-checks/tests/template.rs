@@ -1,17 +1,9 @@
 //! `template.yaml` against the workspace: every function crate is deployed, from its own binary,
 //! with the build and runtime settings cargo-lambda and Lambda expect.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
+use phone_test_support::paths::workspace_root;
 use serde_yaml::Value;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+use std::collections::BTreeMap;
 
 /// The template, with CloudFormation tags (`!Ref X`) kept as tagged values.
 fn template() -> Value {

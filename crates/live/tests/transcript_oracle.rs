@@ -142,13 +142,14 @@ fn the_grouper_matches_the_sdk_policy_on_generated_scenarios() {
         .iter()
         .map(|s| format!("{}\n", Value::Array(s.clone())))
         .collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcript_oracle.py");
+    let script =
+        phone_test_support::paths::workspace_file("crates/live/tests/transcript_oracle.py");
     let oracle = Oracle {
         name: "openai transcript oracle",
         install: "install it with `pip install openai`",
     };
     let Some(stdout) = oracle
-        .run(script, &[], &input)
+        .run(&script, &[], &input)
         .accepted_or_panic("the SDK replay failed")
     else {
         return;

@@ -13,6 +13,7 @@
 //!   strict where the real API is.
 //! - [`openai_oracle`]: the official `openai` Python package checking Realtime events.
 //! - [`otlp_receiver`]: an OTLP/HTTP trace receiver (JSON decoded, protobuf kept).
+//! - [`paths`]: the workspace's files, found from the checkout the test runs in.
 //! - [`python_oracle`]: runs the Python scripts that check our output with official packages.
 //! - [`live_oracle`]: GPT-Live events validated against the official `openai` package.
 //! - [`live_server`]: a strict GPT-Live server (`/v1/live/sessions`) tests script.
@@ -38,6 +39,7 @@ pub mod openai_chat_oracle;
 pub mod openai_oracle;
 pub mod openai_structured;
 pub mod otlp_receiver;
+pub mod paths;
 pub mod python_oracle;
 pub mod realtime_server;
 pub mod slowloris;

@@ -24,7 +24,7 @@ pub enum Union {
 /// Validates `events` against the SDK union; panics with every reason when one is invalid, and
 /// when the package is missing under `CI`. Returns whether the check ran.
 pub fn assert_valid(union: Union, events: &[Value]) -> bool {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/live_oracle.py");
+    let script = crate::paths::workspace_file("crates/test-support/scripts/live_oracle.py");
     let side = match union {
         Union::Client => "client",
         Union::Server => "server",
@@ -32,7 +32,7 @@ pub fn assert_valid(union: Union, events: &[Value]) -> bool {
     assert!(!events.is_empty(), "no {side} events to validate");
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
     ORACLE
-        .run_lines(script, &[side], &lines)
+        .run_lines(&script, &[side], &lines)
         .accepted_or_panic(&format!(
             "{side} events rejected by the openai package's Live types"
         ))

@@ -14,9 +14,9 @@ const ORACLE: Oracle = Oracle {
 /// Panics unless every body is a valid non-streaming Chat Completions request.
 pub fn assert_requests_valid(bodies: &[Value]) {
     assert!(!bodies.is_empty(), "no requests to validate");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/oracle/chat_request.py");
+    let script = crate::paths::workspace_file("crates/test-support/oracle/chat_request.py");
     let lines: Vec<String> = bodies.iter().map(Value::to_string).collect();
     ORACLE
-        .run_lines(script, &[], &lines)
+        .run_lines(&script, &[], &lines)
         .accepted_or_panic("Chat Completions requests rejected by the openai package");
 }

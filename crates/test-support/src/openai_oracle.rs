@@ -44,13 +44,13 @@ pub fn assert_valid(union: Union, events: &[Value]) {
 
 /// Like [`assert_valid`], for events already serialised (one JSON object per string).
 pub fn assert_lines_valid(union: Union, lines: &[String]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/oracle/realtime_events.py");
+    let script = crate::paths::workspace_file("crates/test-support/oracle/realtime_events.py");
     let which = match union {
         Union::Client => "client",
         Union::Server => "server",
     };
     ORACLE
-        .run_lines(script, &[which], lines)
+        .run_lines(&script, &[which], lines)
         .accepted_or_panic(&format!("{which} events rejected by the openai package"));
 }
 

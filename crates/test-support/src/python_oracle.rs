@@ -7,6 +7,7 @@
 //! cannot silently lose it.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// An oracle: its name in messages, and how to install what it needs.
@@ -46,7 +47,7 @@ impl Oracle {
     ///
     /// # Panics
     /// When the script cannot run and `CI` is set, or when its pipes fail: a test fixture.
-    pub fn run(&self, script: &str, args: &[&str], input: &str) -> Verdict {
+    pub fn run(&self, script: &Path, args: &[&str], input: &str) -> Verdict {
         let child = Command::new("python3")
             .arg(script)
             .args(args)
@@ -78,7 +79,7 @@ impl Oracle {
     }
 
     /// Runs `script` on `lines`, one JSON document per line.
-    pub fn run_lines(&self, script: &str, args: &[&str], lines: &[String]) -> Verdict {
+    pub fn run_lines(&self, script: &Path, args: &[&str], lines: &[String]) -> Verdict {
         self.run(script, args, &lines.join("\n"))
     }
 

@@ -15,7 +15,7 @@ const ORACLE: Oracle = Oracle {
 /// Panics unless every request verifies with `secret`, and fails once its body is changed.
 pub fn assert_verified(secret: &str, requests: &[Received]) {
     assert!(!requests.is_empty(), "no webhook requests to verify");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/oracle/standard_webhooks.py");
+    let script = crate::paths::workspace_file("crates/test-support/oracle/standard_webhooks.py");
     let lines: Vec<String> = requests
         .iter()
         .map(|r| {
@@ -25,6 +25,6 @@ pub fn assert_verified(secret: &str, requests: &[Received]) {
         })
         .collect();
     ORACLE
-        .run_lines(script, &[], &lines)
+        .run_lines(&script, &[], &lines)
         .accepted_or_panic("standardwebhooks rejected our signatures");
 }

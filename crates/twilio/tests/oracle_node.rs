@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 type Params = Vec<(String, String)>;
 
 fn node_modules() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/local/oracles/node_modules")
+    PathBuf::from(package_dir()).join("../../infra/local/oracles/node_modules")
 }
 
 fn oracle_available() -> bool {
@@ -36,7 +36,7 @@ fn oracle_available() -> bool {
 }
 
 fn run_oracle(input: &Value) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle_node.js");
+    let script = std::path::Path::new(&package_dir()).join("tests/oracle_node.js");
     let mut child = Command::new("node")
         .arg(script)
         .env("NODE_PATH", node_modules())
@@ -550,4 +550,10 @@ fn both_algorithms_agree_with_the_official_node_library() {
             );
         }
     }
+}
+
+/// This package's directory as cargo gives it to the test process (not the one compiled in: a
+/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
+fn package_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }
