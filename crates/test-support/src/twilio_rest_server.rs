@@ -74,7 +74,7 @@ async fn list(
     headers: HeaderMap,
     Query(query): Query<Vec<(String, String)>>,
 ) -> (StatusCode, axum::Json<Value>) {
-    if basic(&headers).is_none() {
+    if !authorised(&headers, &shared) {
         return refuse(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     let param = |name: &str| {
@@ -140,6 +140,15 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
+}
+
+/// Whether the request carries Basic credentials, and the configured ones if any are.
+fn authorised(headers: &HeaderMap, shared: &Shared) -> bool {
+    match (basic(headers), &shared.credentials) {
+        (None, _) => false,
+        (Some(given), Some(expected)) => &given == expected,
+        (Some(_), None) => true,
+    }
 }
 
 /// What Twilio would refuse in a `POST /Calls.json` form, as `(code, message)`.
@@ -230,12 +239,7 @@ async fn create_call(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> (StatusCode, axum::Json<Value>) {
-    let authorised = match (basic(&headers), &shared.credentials) {
-        (None, _) => false,
-        (Some(given), Some(expected)) => &given == expected,
-        (Some(_), None) => true,
-    };
-    if !authorised {
+    if !authorised(&headers, &shared) {
         return refuse(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     if let Err((code, message)) = check_call(&form) {
@@ -258,12 +262,14 @@ async fn create_call(
 }
 
 impl TwilioRestServer {
-    /// Starts the server; the Calls resource accepts any Basic credentials.
+    /// Starts the server; the Calls resource and the message list accept any Basic
+    /// credentials.
     pub async fn start() -> Self {
         Self::serve(Shared::default()).await
     }
 
-    /// Starts the server; the Calls resource accepts only these Basic credentials.
+    /// Starts the server; the Calls resource and the message list accept only these Basic
+    /// credentials.
     pub async fn start_with_credentials(user: &str, password: &str) -> Self {
         Self::serve(Shared {
             credentials: Some((user.to_owned(), password.to_owned())),
@@ -321,13 +327,7 @@ impl TwilioRestServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::twilio_webhook::form;
 
     const GOOD: &[(&str, &str)] = &[
         ("To", "+14155550123"),
