@@ -10,7 +10,7 @@ use phone_api::AppState;
 use phone_config::Config;
 use phone_core::{CallSid, LatencyPercentiles, Store, SystemClock, TurnLatency};
 use phone_local::LocalRecords;
-use phone_test_support::twilio_webhook::signed_post;
+use phone_test_support::twilio_webhook::{form, signed_post};
 
 const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
 const API_KEY: &str = "test-api-key";
@@ -50,13 +50,6 @@ async fn start(extra: &[(&str, &str)]) -> Server {
         store,
         http: reqwest::Client::new(),
     }
-}
-
-fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 fn voice_form() -> Vec<(String, String)> {

@@ -173,7 +173,7 @@ async fn the_console_shows_a_simulated_call_in_headless_chromium() {
     std::fs::create_dir_all(&dir).unwrap();
     let screenshot = dir.join(format!("call-{}.png", summary.call_sid));
     let _ = std::fs::remove_file(&screenshot);
-    let script_path = std::path::Path::new(&package_dir()).join("tests/console_cdp.py");
+    let script_path = phone_test_support::paths::package_dir().join("tests/console_cdp.py");
     let mut browser = tokio::process::Command::new("python3")
         .arg(script_path)
         .arg(&chromium)
@@ -258,10 +258,4 @@ async fn the_console_shows_a_simulated_call_in_headless_chromium() {
     );
     let png = std::fs::read(&screenshot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-}
-
-/// This package's directory as cargo gives it to the test process (not the one compiled in: a
-/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
-fn package_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }

@@ -1,30 +1,17 @@
 //! Our signatures against the official Twilio helper library (PyPI `twilio`), an independent
 //! oracle. Skipped with a loud message when the library is absent, except in CI.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use phone_twilio::signature::compute_signature;
 use serde_json::json;
 
-fn python_has_twilio() -> bool {
-    Command::new("python3")
-        .args(["-c", "import twilio"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn signatures_match_the_official_twilio_library() {
-    if !python_has_twilio() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 -m pip install twilio (CI must install it)"
-        );
-        eprintln!(
-            "\n==== SKIPPED: the twilio Python library is not installed; oracle not run ====\n"
-        );
+    if !common::python_twilio_available() {
         return;
     }
     let p = |pairs: &[(&str, &str)]| {
@@ -78,7 +65,7 @@ fn signatures_match_the_official_twilio_library() {
             .map(|(token, url, params)| json!({"token": token, "url": url, "params": params}))
             .collect::<Vec<_>>()
     );
-    let script = std::path::Path::new(&package_dir()).join("tests/oracle.py");
+    let script = common::package_dir().join("tests/oracle.py");
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
@@ -101,10 +88,4 @@ fn signatures_match_the_official_twilio_library() {
             "{url} {params:?}"
         );
     }
-}
-
-/// This package's directory as cargo gives it to the test process (not the one compiled in: a
-/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
-fn package_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }

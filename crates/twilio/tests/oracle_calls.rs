@@ -2,6 +2,8 @@
 //! (PyPI `twilio`): the library, given the same call, sends exactly the same fields and values
 //! to the same path. Skipped with a loud message when the library is absent, except in CI.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -12,24 +14,9 @@ use serde_json::{Value, json};
 
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 
-fn python_has_twilio() -> bool {
-    Command::new("python3")
-        .args(["-c", "import twilio"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn the_call_form_matches_the_official_twilio_library() {
-    if !python_has_twilio() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 -m pip install twilio (CI must install it)"
-        );
-        eprintln!(
-            "\n==== SKIPPED: the twilio Python library is not installed; oracle not run ====\n"
-        );
+    if !common::python_twilio_available() {
         return;
     }
     let request = OutboundCallRequest {
@@ -48,7 +35,7 @@ fn the_call_form_matches_the_official_twilio_library() {
         "url": request.voice_url, "status_callback": request.status_callback,
         "amd_callback": request.amd_callback, "timeout": request.ring_timeout_secs,
     });
-    let script = std::path::Path::new(&package_dir()).join("tests/oracle_calls.py");
+    let script = common::package_dir().join("tests/oracle_calls.py");
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
@@ -98,10 +85,4 @@ fn the_call_form_matches_the_official_twilio_library() {
         .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
         .collect();
     assert_eq!(events(&ours), events(&theirs_in_order));
-}
-
-/// This package's directory as cargo gives it to the test process (not the one compiled in: a
-/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
-fn package_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }

@@ -9,6 +9,8 @@
 //! infra/local/install-deps.sh installs the library into infra/local/oracles. Skipped with a
 //! loud message when node or the library is absent, except in CI.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -23,7 +25,7 @@ use sha2::{Digest, Sha256};
 type Params = Vec<(String, String)>;
 
 fn node_modules() -> PathBuf {
-    PathBuf::from(package_dir()).join("../../infra/local/oracles/node_modules")
+    common::package_dir().join("../../infra/local/oracles/node_modules")
 }
 
 fn oracle_available() -> bool {
@@ -36,7 +38,7 @@ fn oracle_available() -> bool {
 }
 
 fn run_oracle(input: &Value) -> Value {
-    let script = std::path::Path::new(&package_dir()).join("tests/oracle_node.js");
+    let script = common::package_dir().join("tests/oracle_node.js");
     let mut child = Command::new("node")
         .arg(script)
         .env("NODE_PATH", node_modules())
@@ -550,10 +552,4 @@ fn both_algorithms_agree_with_the_official_node_library() {
             );
         }
     }
-}
-
-/// This package's directory as cargo gives it to the test process (not the one compiled in: a
-/// shared target directory reuses test binaries across checkouts: phone_test_support::paths).
-fn package_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
 }
